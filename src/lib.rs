@@ -4,7 +4,11 @@
 //! Drizzle migration folder compiled into the binary, writing the same bookkeeping rows as
 //! drizzle-orm. See `ARCHITECTURE.md` for the code map and the invariants.
 
+pub mod embedded;
 pub mod error;
+pub mod sql;
+pub mod testing;
+pub mod url;
 
 pub use entity::*;
 pub use error::Error;

@@ -1,1 +1,39 @@
-fn main() {}
+//! `cargo run -p migration -- <command>`: the app-db command line.
+
+mod cli;
+mod commands;
+mod exit;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return exit::ERROR.into();
+        }
+    };
+    let code = runtime.block_on(commands::run(cli));
+    code.into()
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,app_db=info,migration=info",
+        1 => "info,sqlx=warn",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("APP_DB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
+}

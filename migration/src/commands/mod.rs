@@ -1,0 +1,20 @@
+//! One file per command.
+
+mod db;
+
+use crate::cli::{Cli, Command};
+use crate::exit;
+
+/// Runs the command and returns the process exit code.
+pub async fn run(cli: Cli) -> u8 {
+    let result = match cli.command {
+        Command::Db { action } => db::run(action).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::ERROR
+        }
+    }
+}

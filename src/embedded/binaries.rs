@@ -1,0 +1,290 @@
+//! Where the PostgreSQL programs come from.
+//!
+//! 1. `APP_DB_PG_BIN`: the `bin` folder of any local PostgreSQL installation (16 or newer with
+//!    pgvector for the full schema).
+//! 2. Otherwise the pinned `pgserver` wheel from PyPI (PostgreSQL 16.2 + pgvector 0.6.2, built
+//!    relocatable), fetched once per machine with the machine's own pip, verified against the
+//!    SHA-256 pinned below, and unpacked into a cache folder that the server account can read.
+//!
+//! Two processes provisioning at once serialise on an exclusive lock on `<cache>/.lock`; the
+//! unpacked tree is moved into place with one `rename`, so a reader never sees half a tree.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+use super::ServerAccount;
+use crate::Error;
+
+/// The pinned wheel: its pip requirement, its file name and the SHA-256 of that file.
+const WHEEL_REQUIREMENT: &str = "pgserver==0.1.4";
+const WHEEL_FILE: &str =
+    "pgserver-0.1.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
+const WHEEL_SHA256: &str = "d595789b47624a3d963aa9aa6359da9be31beb7e61f1a45541953242068b8813";
+/// Folder name of the unpacked wheel inside the cache; bump it with the pin.
+const INSTALL_DIR: &str = "pgserver-0.1.4";
+/// The wheel's parts that the server needs: the installation and its bundled shared libraries.
+const WHEEL_PARTS: [&str; 2] = ["pgserver/pginstall/", "pgserver.libs/"];
+
+/// Where the binaries were found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BinarySource {
+    /// `APP_DB_PG_BIN`.
+    EnvVar,
+    /// The cached pgserver wheel.
+    Wheel,
+}
+
+/// A folder holding `initdb`, `postgres`, `pg_ctl` and friends.
+#[derive(Debug, Clone)]
+pub struct PgBinaries {
+    bin: PathBuf,
+    source: BinarySource,
+}
+
+impl PgBinaries {
+    /// Finds or provisions the binaries, checking that `account` can run them.
+    pub fn resolve(account: &ServerAccount) -> Result<Self, Error> {
+        let found = match std::env::var_os("APP_DB_PG_BIN").filter(|v| !v.is_empty()) {
+            Some(dir) => {
+                let bin = PathBuf::from(dir);
+                if !bin.join("initdb").is_file() || !bin.join("postgres").is_file() {
+                    return Err(Error::BadEnv {
+                        var: "APP_DB_PG_BIN",
+                        value: bin.display().to_string(),
+                        fix: "point it at the bin folder of a PostgreSQL installation (the folder holding initdb and postgres), or unset it to use the pinned download".into(),
+                    });
+                }
+                Self {
+                    bin,
+                    source: BinarySource::EnvVar,
+                }
+            }
+            None => Self {
+                bin: provision_wheel(&cache_dir()?)?,
+                source: BinarySource::Wheel,
+            },
+        };
+        account.check_reachable(&found.bin.join("postgres"), "PostgreSQL binaries")?;
+        Ok(found)
+    }
+
+    /// The path of one program, e.g. `initdb`.
+    pub fn program(&self, name: &str) -> PathBuf {
+        self.bin.join(name)
+    }
+
+    /// The `bin` folder.
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin
+    }
+
+    /// Where the binaries came from.
+    pub fn source(&self) -> &BinarySource {
+        &self.source
+    }
+}
+
+/// The cache folder: `APP_DB_CACHE_DIR`, else `/var/cache/app-db` for root (the server account
+/// cannot enter `/root`), else `$XDG_CACHE_HOME/app-db` or `~/.cache/app-db`.
+pub fn cache_dir() -> Result<PathBuf, Error> {
+    if let Some(dir) = std::env::var_os("APP_DB_CACHE_DIR").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        return Ok(PathBuf::from("/var/cache/app-db"));
+    }
+    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(xdg).join("app-db"));
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".cache").join("app-db")),
+        None => Err(Error::BadEnv {
+            var: "APP_DB_CACHE_DIR",
+            value: String::new(),
+            fix: "HOME is not set: set APP_DB_CACHE_DIR to a folder for the PostgreSQL download"
+                .into(),
+        }),
+    }
+}
+
+fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Returns the `bin` folder of the unpacked wheel, downloading it first if needed.
+fn provision_wheel(cache: &Path) -> Result<PathBuf, Error> {
+    let installed = cache.join(INSTALL_DIR);
+    let bin = installed.join("pgserver/pginstall/bin");
+    if bin.join("postgres").is_file() {
+        return Ok(bin);
+    }
+    std::fs::create_dir_all(cache).map_err(io("create folder", cache))?;
+    let lock_path = cache.join(".lock");
+    let lock = File::create(&lock_path).map_err(io("create", &lock_path))?;
+    lock.lock().map_err(io("lock", &lock_path))?;
+    // Another process may have finished while this one waited for the lock.
+    if bin.join("postgres").is_file() {
+        return Ok(bin);
+    }
+    let started = std::time::Instant::now();
+    tracing::info!(cache = %cache.display(), "downloading PostgreSQL 16 + pgvector ({WHEEL_REQUIREMENT}) once for this machine");
+    let partial = cache.join(format!(".partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    let result = download_and_unpack(&partial).and_then(|root| {
+        std::fs::rename(&root, &installed).map_err(io("move into place", &installed))
+    });
+    let _ = std::fs::remove_dir_all(&partial);
+    result?;
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "PostgreSQL binaries ready"
+    );
+    Ok(bin)
+}
+
+fn download_and_unpack(partial: &Path) -> Result<PathBuf, Error> {
+    let download = partial.join("download");
+    std::fs::create_dir_all(&download).map_err(io("create folder", &download))?;
+    let python = std::env::var("APP_DB_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let output = Command::new(&python)
+        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+        .args([
+            "--python-version",
+            "3.11",
+            "--platform",
+            "manylinux2014_x86_64",
+        ])
+        .args(["--disable-pip-version-check", "--quiet", "-d"])
+        .arg(&download)
+        .arg(WHEEL_REQUIREMENT)
+        .output();
+    let output = match output {
+        Ok(output) => output,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NoPostgres {
+                reason: format!(
+                    "`{python}` was not found, so the pinned PostgreSQL could not be downloaded with pip"
+                ),
+            });
+        }
+        Err(source) => {
+            return Err(Error::Io {
+                action: "run",
+                path: PathBuf::from(python),
+                source,
+            });
+        }
+    };
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: Vec<&str> = stderr
+            .lines()
+            .rev()
+            .take(8)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        return Err(Error::NoPostgres {
+            reason: format!(
+                "`{python} -m pip download {WHEEL_REQUIREMENT}` failed:\n{}",
+                tail.join("\n")
+            ),
+        });
+    }
+    let wheel = download.join(WHEEL_FILE);
+    let found = sha256_file(&wheel)?;
+    if found != WHEEL_SHA256 {
+        return Err(Error::ChecksumMismatch {
+            path: wheel,
+            expected: WHEEL_SHA256.into(),
+            found,
+        });
+    }
+    let root = partial.join("root");
+    unpack(&wheel, &root)?;
+    Ok(root)
+}
+
+fn sha256_file(path: &Path) -> Result<String, Error> {
+    let mut file = File::open(path).map_err(io("open", path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).map_err(io("read", path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Unpacks the server's parts of the wheel, keeping executable bits and making everything
+/// readable by others (the server account is not the owner when this process is root).
+fn unpack(wheel: &Path, root: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let file = File::open(wheel).map_err(io("open", wheel))?;
+    let bad_zip = |e: zip::result::ZipError| Error::ChecksumMismatch {
+        path: wheel.to_path_buf(),
+        expected: "a readable zip archive".into(),
+        found: e.to_string(),
+    };
+    let mut archive = zip::ZipArchive::new(file).map_err(bad_zip)?;
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(bad_zip)?;
+        let Some(relative) = entry.enclosed_name() else {
+            continue;
+        };
+        let name = relative.to_string_lossy().into_owned();
+        if !WHEEL_PARTS.iter().any(|part| name.starts_with(part)) {
+            continue;
+        }
+        let target = root.join(&relative);
+        if entry.is_dir() {
+            std::fs::create_dir_all(&target).map_err(io("create folder", &target))?;
+            continue;
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(io("create folder", parent))?;
+        }
+        let mut out = File::create(&target).map_err(io("create", &target))?;
+        std::io::copy(&mut entry, &mut out).map_err(io("write", &target))?;
+        let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
+        let mode = if executable { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode))
+            .map_err(io("set permissions of", &target))?;
+    }
+    // Folders created along the way follow the umask; make the whole tree searchable.
+    set_dirs_searchable(root)
+}
+
+fn set_dirs_searchable(dir: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+        .map_err(io("set permissions of", dir))?;
+    for entry in std::fs::read_dir(dir).map_err(io("read folder", dir))? {
+        let entry = entry.map_err(io("read folder", dir))?;
+        if entry
+            .file_type()
+            .map_err(io("inspect", &entry.path()))?
+            .is_dir()
+        {
+            set_dirs_searchable(&entry.path())?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,414 @@
+//! One PostgreSQL cluster: initdb, start, readiness, stop.
+//!
+//! Two ways to run it:
+//! - [`Cluster::start_child`]: the server is a child of this process and dies with it (the
+//!   kernel sends it SIGINT, a fast shutdown, when the thread that started it exits). Test
+//!   servers run this way, so no postgres outlives a test run, a panic, Ctrl-C or `kill -9`.
+//! - [`Cluster::start_daemon`]: `pg_ctl start` in its own process group, surviving this
+//!   process and Ctrl-C. The development server runs this way until `db stop`.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::{PgBinaries, ServerAccount, log_tail};
+use crate::Error;
+
+/// How long a server may take to accept connections.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Lines of server log quoted in an error.
+const LOG_LINES: usize = 15;
+
+/// Settings for a new cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// Throwaway clusters (tests) skip fsync and friends: several times faster, and a crash only
+    /// loses data nobody keeps.
+    pub durable: bool,
+}
+
+/// A cluster's folder and the programs and account that run it.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    binaries: PgBinaries,
+    account: ServerAccount,
+    root: PathBuf,
+}
+
+/// A server started by [`Cluster::start_child`].
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The TCP port on 127.0.0.1.
+    pub port: u16,
+    /// The postmaster's process id.
+    pub pid: u32,
+    exited: std::sync::Mutex<mpsc::Receiver<()>>,
+}
+
+impl Cluster {
+    /// A cluster kept in `root` (`root/data` is the data folder, `root/server.log` its log).
+    /// `root` is created and handed to the server account.
+    pub fn new(binaries: PgBinaries, account: ServerAccount, root: PathBuf) -> Result<Self, Error> {
+        account.own_dir(&root)?;
+        account.check_reachable(&root, "the server's data folder")?;
+        Ok(Self {
+            binaries,
+            account,
+            root,
+        })
+    }
+
+    /// The data folder.
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.join("data")
+    }
+
+    /// The server log.
+    pub fn log_path(&self) -> PathBuf {
+        self.root.join("server.log")
+    }
+
+    /// Whether initdb has run here.
+    pub fn is_initialized(&self) -> bool {
+        self.data_dir().join("PG_VERSION").is_file()
+    }
+
+    /// Runs initdb: UTF8, the `postgres` superuser, trust authentication, loopback only.
+    pub fn init(&self, options: &ClusterOptions) -> Result<(), Error> {
+        let data = self.data_dir();
+        let log = self.root.join("initdb.log");
+        let log_file = File::create(&log).map_err(|source| Error::Io {
+            action: "create",
+            path: log.clone(),
+            source,
+        })?;
+        let mut cmd = Command::new(self.binaries.program("initdb"));
+        cmd.arg("-D")
+            .arg(&data)
+            .args(["-U", "postgres", "-E", "UTF8", "--locale=C"])
+            // Trust is safe only because the server listens on 127.0.0.1 alone (below) and has
+            // no unix socket; pg_hba's host lines are the loopback ones.
+            .args([
+                "--auth-local=trust",
+                "--auth-host=trust",
+                "--no-instructions",
+            ])
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().map_err(|source| Error::Io {
+                action: "open",
+                path: log.clone(),
+                source,
+            })?)
+            .stderr(log_file);
+        if !options.durable {
+            cmd.arg("--no-sync");
+        }
+        self.account.apply(&mut cmd);
+        let status = cmd.status().map_err(|source| Error::Io {
+            action: "run",
+            path: self.binaries.program("initdb"),
+            source,
+        })?;
+        if !status.success() {
+            return Err(Error::InitDb {
+                data_dir: data,
+                log_tail: log_tail(&log, LOG_LINES),
+            });
+        }
+        let mut settings = String::from(
+            "\n# app-db: loopback only, TCP only (the port is given at start)\n\
+             listen_addresses = '127.0.0.1'\n\
+             unix_socket_directories = ''\n\
+             max_connections = 200\n",
+        );
+        if !options.durable {
+            settings.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
+        }
+        let conf = data.join("postgresql.conf");
+        OpenOptions::new()
+            .append(true)
+            .open(&conf)
+            .and_then(|mut f| f.write_all(settings.as_bytes()))
+            .map_err(|source| Error::Io {
+                action: "write",
+                path: conf,
+                source,
+            })?;
+        Ok(())
+    }
+
+    /// Starts the server as a child of this process on a free port; it stops when this process
+    /// ends, however it ends.
+    pub fn start_child(&self) -> Result<RunningServer, Error> {
+        let mut last_error = None;
+        // A free port can be taken by someone else between choosing and binding it: retry.
+        for _ in 0..5 {
+            let port = free_port()?;
+            match self.try_start_child(port) {
+                Ok(server) => return Ok(server),
+                Err(StartFailure::PortTaken(e)) => last_error = Some(e),
+                Err(StartFailure::Fatal(e)) => return Err(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| Error::ServerStart {
+            data_dir: self.data_dir(),
+            log_tail: "no free port found on 127.0.0.1".into(),
+        }))
+    }
+
+    fn try_start_child(&self, port: u16) -> Result<RunningServer, StartFailure> {
+        let log = self.log_path();
+        let log_file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .map_err(|source| {
+                StartFailure::Fatal(Error::Io {
+                    action: "open",
+                    path: log.clone(),
+                    source,
+                })
+            })?;
+        let log_err = log_file.try_clone().map_err(|source| {
+            StartFailure::Fatal(Error::Io {
+                action: "open",
+                path: log.clone(),
+                source,
+            })
+        })?;
+        let mut cmd = Command::new(self.binaries.program("postgres"));
+        cmd.arg("-D")
+            .arg(self.data_dir())
+            .arg("-p")
+            .arg(port.to_string());
+        cmd.stdin(Stdio::null()).stdout(log_file).stderr(log_err);
+        self.account.apply(&mut cmd);
+        set_parent_death_signal(&mut cmd);
+
+        // The kernel signals the child when the *thread* that forked it exits, so fork from a
+        // thread that lives exactly as long as the server: it waits for the child and then ends.
+        let (started_tx, started_rx) = mpsc::channel();
+        let (exited_tx, exited_rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name(format!("postgres-{port}"))
+            .spawn(move || match cmd.spawn() {
+                Ok(mut child) => {
+                    let _ = started_tx.send(Ok(child.id()));
+                    let _ = child.wait();
+                    let _ = exited_tx.send(());
+                }
+                Err(e) => {
+                    let _ = started_tx.send(Err(e));
+                }
+            })
+            .map_err(|source| {
+                StartFailure::Fatal(Error::Io {
+                    action: "start a thread for",
+                    path: self.data_dir(),
+                    source,
+                })
+            })?;
+        let pid = match started_rx.recv() {
+            Ok(Ok(pid)) => pid,
+            Ok(Err(source)) => {
+                return Err(StartFailure::Fatal(Error::Io {
+                    action: "run",
+                    path: self.binaries.program("postgres"),
+                    source,
+                }));
+            }
+            Err(_) => {
+                return Err(StartFailure::Fatal(Error::ServerStart {
+                    data_dir: self.data_dir(),
+                    log_tail: "the thread starting postgres stopped unexpectedly".into(),
+                }));
+            }
+        };
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if exited_rx.try_recv().is_ok() {
+                let tail = log_tail(&log, LOG_LINES);
+                let error = Error::ServerStart {
+                    data_dir: self.data_dir(),
+                    log_tail: tail.clone(),
+                };
+                return Err(
+                    if tail.contains("could not bind") || tail.contains("already in use") {
+                        StartFailure::PortTaken(error)
+                    } else {
+                        StartFailure::Fatal(error)
+                    },
+                );
+            }
+            if postmaster_ready(&self.data_dir(), pid) {
+                return Ok(RunningServer {
+                    port,
+                    pid,
+                    exited: std::sync::Mutex::new(exited_rx),
+                });
+            }
+            if Instant::now() > deadline {
+                // SAFETY: plain signal to the child we started.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGQUIT) };
+                return Err(StartFailure::Fatal(Error::ServerStart {
+                    data_dir: self.data_dir(),
+                    log_tail: format!(
+                        "not ready after {READY_TIMEOUT:?}\n{}",
+                        log_tail(&log, LOG_LINES)
+                    ),
+                }));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Starts the server detached from this process (`pg_ctl start`), on `port`.
+    pub fn start_daemon(&self, port: u16) -> Result<(), Error> {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new(self.binaries.program("pg_ctl"));
+        cmd.arg("-D")
+            .arg(self.data_dir())
+            .arg("-l")
+            .arg(self.log_path())
+            .arg("-o")
+            .arg(format!("-p {port}"))
+            .args(["-w", "-t", "60", "start"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // Its own process group: Ctrl-C in the terminal that ran the CLI must not stop it.
+            .process_group(0);
+        self.account.apply(&mut cmd);
+        let status = cmd.status().map_err(|source| Error::Io {
+            action: "run",
+            path: self.binaries.program("pg_ctl"),
+            source,
+        })?;
+        if !status.success() {
+            return Err(Error::ServerStart {
+                data_dir: self.data_dir(),
+                log_tail: log_tail(&self.log_path(), LOG_LINES),
+            });
+        }
+        Ok(())
+    }
+
+    /// Stops a server started with [`Cluster::start_daemon`] (fast shutdown).
+    pub fn stop_daemon(&self) -> Result<(), Error> {
+        let mut cmd = Command::new(self.binaries.program("pg_ctl"));
+        cmd.arg("-D")
+            .arg(self.data_dir())
+            .args(["-m", "fast", "-w", "-t", "60", "stop"]);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        self.account.apply(&mut cmd);
+        let status = cmd.status().map_err(|source| Error::Io {
+            action: "run",
+            path: self.binaries.program("pg_ctl"),
+            source,
+        })?;
+        if !status.success() && running_port(&self.data_dir()).is_some() {
+            return Err(Error::ServerStop {
+                data_dir: self.data_dir(),
+                log_tail: log_tail(&self.log_path(), LOG_LINES),
+            });
+        }
+        Ok(())
+    }
+
+    /// The port of the server running on this data folder, if one is.
+    pub fn running_port(&self) -> Option<u16> {
+        running_port(&self.data_dir())
+    }
+}
+
+impl RunningServer {
+    /// A password-free URL for `database` on this server.
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Stops the server (fast shutdown) and waits for it to exit.
+    pub fn stop(self) {
+        // SAFETY: plain signal to the child we started.
+        unsafe { libc::kill(self.pid as libc::pid_t, libc::SIGINT) };
+        if let Ok(exited) = self.exited.lock() {
+            let _ = exited.recv_timeout(READY_TIMEOUT);
+        }
+    }
+}
+
+enum StartFailure {
+    PortTaken(Error),
+    Fatal(Error),
+}
+
+fn free_port() -> Result<u16, Error> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|source| Error::Io {
+        action: "bind a port on",
+        path: PathBuf::from("127.0.0.1"),
+        source,
+    })?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|source| Error::Io {
+            action: "bind a port on",
+            path: PathBuf::from("127.0.0.1"),
+            source,
+        })
+}
+
+fn set_parent_death_signal(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl and getppid are async-signal-safe; the closure allocates nothing. It runs
+    // after the uid switch, so the setting survives into the unprivileged server.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before prctl took effect.
+            if libc::getppid() == 1 {
+                return Err(std::io::Error::other("parent exited"));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// `postmaster.pid` lines: 1 pid, 4 port, 8 status (PostgreSQL 10 and later).
+fn read_postmaster_pid(data: &Path) -> Option<(u32, u16, String)> {
+    let text = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
+    let lines: Vec<&str> = text.lines().collect();
+    let pid = lines.first()?.trim().parse().ok()?;
+    let port = lines.get(3)?.trim().parse().ok()?;
+    let status = lines
+        .get(7)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    Some((pid, port, status))
+}
+
+fn postmaster_ready(data: &Path, pid: u32) -> bool {
+    matches!(read_postmaster_pid(data), Some((p, _, status)) if p == pid && status == "ready")
+}
+
+fn process_alive(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    let exists = unsafe { libc::kill(pid as libc::pid_t, 0) == 0 };
+    exists || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+fn running_port(data: &Path) -> Option<u16> {
+    let (pid, port, _) = read_postmaster_pid(data)?;
+    process_alive(pid).then_some(port)
+}
+
+pub(crate) fn pid_alive(pid: u32) -> bool {
+    process_alive(pid)
+}

@@ -1,0 +1,151 @@
+//! The embedded PostgreSQL used by tests: isolation, privileges, extension, cleanup.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use app_db::testing::{TestDatabase, TestServer};
+use sea_orm::{ConnectionTrait, Statement};
+
+async fn scalar_string(db: &TestDatabase, sql: &str) -> String {
+    let row = db
+        .db
+        .query_one_raw(Statement::from_string(db.db.get_database_backend(), sql))
+        .await
+        .expect("query runs")
+        .expect("one row");
+    row.try_get_by_index::<String>(0).expect("a text column")
+}
+
+#[tokio::test]
+async fn server_is_postgres_16_with_pgvector() {
+    let db = TestDatabase::empty().await.expect("a test database");
+    let version = scalar_string(&db, "show server_version").await;
+    assert!(
+        version.starts_with("16."),
+        "expected PostgreSQL 16, got {version}"
+    );
+    db.db
+        .execute_unprepared("create extension if not exists vector")
+        .await
+        .expect("pgvector is installed");
+    let distance = scalar_string(&db, "select ('[1,0]'::vector <=> '[0,1]'::vector)::text").await;
+    assert_eq!(distance, "1");
+}
+
+#[tokio::test]
+async fn two_tests_never_see_each_others_tables() {
+    let a = TestDatabase::empty().await.expect("database a");
+    let b = TestDatabase::empty().await.expect("database b");
+    assert_ne!(a.name, b.name);
+    a.db.execute_unprepared("create table only_in_a (id int)")
+        .await
+        .expect("create in a");
+    let in_b = scalar_string(
+        &b,
+        "select coalesce(to_regclass('public.only_in_a')::text, 'absent')",
+    )
+    .await;
+    assert_eq!(
+        in_b, "absent",
+        "a table created in one test database is visible in another"
+    );
+    let in_a = scalar_string(
+        &a,
+        "select coalesce(to_regclass('public.only_in_a')::text, 'absent')",
+    )
+    .await;
+    assert_eq!(in_a, "only_in_a");
+}
+
+#[tokio::test]
+async fn server_does_not_run_as_root() {
+    if std::env::var_os("TEST_DATABASE_URL").is_some() {
+        // An external server is not ours to inspect; the embedded one is what this checks.
+        let db = TestDatabase::empty().await.expect("a test database");
+        let superuser = scalar_string(&db, "select current_setting('is_superuser')").await;
+        assert!(!superuser.is_empty());
+        return;
+    }
+    let server = TestServer::get().expect("the test server");
+    let pid = server.pid().expect("the embedded server has a pid");
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the server process exists");
+    let uid_line = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .expect("a Uid line");
+    let uids: Vec<u32> = uid_line
+        .split_whitespace()
+        .skip(1)
+        .map(|u| u.parse().expect("numeric uid"))
+        .collect();
+    assert!(
+        uids.iter().all(|&u| u != 0),
+        "postgres runs as root: {uid_line}"
+    );
+}
+
+/// Not a test on its own: the body of the child process that `no_server_outlives_a_killed_process`
+/// starts. It starts a server, prints its pid and waits to be killed.
+#[tokio::test]
+async fn child_process_holding_a_server() {
+    if std::env::var_os("APP_DB_TEST_CHILD").is_none() {
+        return;
+    }
+    let server = TestServer::get().expect("the test server");
+    // libtest prints the test's name on the same line first, so the marker is searched for.
+    println!("\nSERVER_PID {}", server.pid().expect("embedded"));
+    tokio::time::sleep(Duration::from_secs(120)).await;
+}
+
+#[test]
+fn no_server_outlives_a_killed_process() {
+    if std::env::var_os("TEST_DATABASE_URL").is_some() {
+        return; // only the embedded server is started by the test process
+    }
+    let exe = std::env::current_exe().expect("the test binary");
+    let mut child = Command::new(exe)
+        .args([
+            "--exact",
+            "child_process_holding_a_server",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("APP_DB_TEST_CHILD", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the child test process");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let pid: i32 = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.split_once("SERVER_PID ")
+                .map(|(_, p)| p.trim().parse().expect("a pid"))
+        })
+        .expect("the child prints its server's pid");
+    assert!(
+        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "server {pid} should run while the child lives"
+    );
+    child.kill().expect("kill -9 the child");
+    child.wait().expect("reap the child");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
+        // Gone, or a zombie waiting for its (dead) parent's reaper: either way not running.
+        let running = state
+            .as_deref()
+            .is_some_and(|s| s.split_whitespace().nth(2).is_none_or(|st| st != "Z"));
+        if !running {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "postgres {pid} still runs 20 s after its test process was killed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
