@@ -5,6 +5,10 @@
 //! drizzle-orm. See `ARCHITECTURE.md` for the code map and the invariants.
 
 pub mod error;
+pub mod journal;
+pub mod migrations;
 
 pub use entity::*;
 pub use error::Error;
+pub use journal::JournalError;
+pub use migrations::{MIGRATIONS, Migration};
