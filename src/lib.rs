@@ -6,9 +6,13 @@
 
 pub mod embedded;
 pub mod error;
+pub mod journal;
+pub mod migrations;
 pub mod sql;
 pub mod testing;
 pub mod url;
 
 pub use entity::*;
 pub use error::Error;
+pub use journal::JournalError;
+pub use migrations::{MIGRATIONS, Migration};

@@ -1,0 +1,23 @@
+//! Prints the embedded migrations as JSON, for app-db's tests to compare with `load_dir`.
+
+use journal_build_check::migrations::{MIGRATIONS, MIGRATIONS_DIR};
+
+fn main() {
+    let migrations: Vec<serde_json::Value> = MIGRATIONS
+        .iter()
+        .map(|migration| {
+            serde_json::json!({
+                "idx": migration.idx,
+                "tag": migration.tag,
+                "when": migration.when,
+                "breakpoints": migration.breakpoints,
+                "transaction": migration.transaction,
+                "sql": migration.sql,
+                "hash": migration.hash,
+                "statements": migration.statements().collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let output = serde_json::json!({ "dir": MIGRATIONS_DIR, "migrations": migrations });
+    println!("{output}");
+}
