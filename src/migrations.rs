@@ -1,7 +1,7 @@
 //! The migration folder compiled into the binary.
 //!
 //! `build.rs` validates the folder with [`crate::journal`] (the rules are listed on
-//! [`journal::validate`](crate::journal::validate)) and generates the list below, so a binary
+//! [`journal::validate`](crate::journal::validate())) and generates the list below, so a binary
 //! with a broken folder cannot be built. The folder is `migration/migrations/` under the
 //! workspace root, or `APP_DB_MIGRATIONS_DIR` (absolute, or relative to the workspace root) at
 //! build time.

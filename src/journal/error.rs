@@ -12,7 +12,8 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum JournalError {
     /// A file or folder could not be read (other than the journal being absent).
-    #[error("cannot {action} {}: {source}", path.display())]
+    // The OS error is left to `source()`, so that reporters print it once.
+    #[error("cannot {action} {}", path.display())]
     Io {
         /// What was being done, e.g. `"read migration file"`.
         action: &'static str,

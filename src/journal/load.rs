@@ -14,6 +14,19 @@ use super::validate::validate;
 ///
 /// Only the `.sql` files directly inside `dir` are read; `meta/` snapshots and other files are
 /// left alone. Warnings (CRLF, BOM) are in [`LoadedJournal::warnings`].
+///
+/// ```no_run
+/// use std::path::Path;
+///
+/// let loaded = app_db::journal::load_dir(Path::new("migration/migrations"))?;
+/// for warning in &loaded.warnings {
+///     eprintln!("warning: {warning}");
+/// }
+/// for migration in &loaded.migrations {
+///     println!("{} {} {}", migration.idx, migration.tag, migration.hash);
+/// }
+/// # Ok::<(), app_db::journal::JournalError>(())
+/// ```
 pub fn load_dir(dir: &Path) -> Result<LoadedJournal, JournalError> {
     let journal_path = dir.join(JOURNAL_PATH);
     let journal = match fs::read(&journal_path) {

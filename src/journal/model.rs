@@ -20,7 +20,7 @@ pub struct JournalEntry {
     pub breakpoints: bool,
 }
 
-/// A file directly inside the migration folder, as input to [`validate`](super::validate).
+/// A file directly inside the migration folder, as input to [`validate`](super::validate()).
 ///
 /// Only `.sql` files matter; others (and everything under `meta/` except the journal) are
 /// ignored, so a caller may leave them out.

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::error::JournalError;
 use super::model::JournalEntry;
@@ -55,10 +55,7 @@ pub fn parse_journal(path: &Path, bytes: &[u8]) -> Result<ParsedJournal, Journal
             .as_object()
             .ok_or_else(|| shape(format!("entries[{position}]"), "an object", Some(raw)))?;
         let field = |name: &str| -> (String, Option<&Value>) {
-            (
-                format!("entries[{position}].{name}"),
-                field_of(object, name),
-            )
+            (format!("entries[{position}].{name}"), object.get(name))
         };
 
         let (name, value) = field("idx");
@@ -87,10 +84,6 @@ pub fn parse_journal(path: &Path, bytes: &[u8]) -> Result<ParsedJournal, Journal
         });
     }
     Ok(ParsedJournal { dialect, entries })
-}
-
-fn field_of<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    object.get(name)
 }
 
 /// A short description of what was found, for [`JournalError::JournalShape`].
