@@ -1,6 +1,10 @@
 //! The one error type of the library boundary.
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::migrate::planner::{ModifiedMigration, PlanError};
+use crate::migrations::Migration;
 
 /// Everything app-db can fail with. Messages are lower-case, name the thing at fault and say how
 /// to fix it. No variant ever carries a database password: URLs are stored redacted.
@@ -86,4 +90,205 @@ pub enum Error {
     /// The server did not stop.
     #[error("PostgreSQL on {} did not stop; its log ends with:\n{log_tail}", data_dir.display())]
     ServerStop { data_dir: PathBuf, log_tail: String },
+
+    /// `db()` was called before `init()` succeeded.
+    #[error(
+        "the database is not initialised\n  fix: call app_db::init() (or init_with) at start-up, before app_db::db()"
+    )]
+    NotInitialized,
+
+    /// The migration folder is invalid (only at run time; the build catches it first).
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
+
+    /// Applied migrations whose files changed since they were applied.
+    #[error("{}", modified_message(.0))]
+    Modified(Vec<ModifiedMigration>),
+
+    /// Migrations older than the newest applied one that never ran.
+    #[error(
+        "{} never applied, out of order: older than the newest applied migration (created_at {high_water_mark}), so drizzle-orm would skip {} forever\n  fix: if {} independent of the migrations applied after {}, apply {} with --allow-out-of-order (APP_DB_ALLOW_OUT_OF_ORDER=1); otherwise regenerate {} so {} a newer `when` than the applied ones",
+        tags.join(", "),
+        if tags.len() == 1 { "it" } else { "them" },
+        if tags.len() == 1 { "it is" } else { "they are" },
+        if tags.len() == 1 { "it" } else { "them" },
+        if tags.len() == 1 { "it" } else { "them" },
+        if tags.len() == 1 { "it" } else { "them" },
+        if tags.len() == 1 { "it gets" } else { "they get" },
+    )]
+    OutOfOrder {
+        tags: Vec<String>,
+        high_water_mark: i64,
+    },
+
+    /// A statement of a migration failed.
+    #[error("{0}")]
+    MigrationFailed(Box<MigrationFailure>),
+
+    /// Another migrator held the lock longer than the timeout.
+    #[error(
+        "timed out after {timeout:?} waiting for the migration lock (advisory lock {key}){}\n  fix: wait for that migration to finish, or raise APP_DB_LOCK_TIMEOUT; if the holder is stuck, end it with select pg_terminate_backend(<pid>)",
+        holder.as_ref().map(|h| format!(", held by {h}")).unwrap_or_else(|| ", whose holder has just released it".into())
+    )]
+    LockTimeout {
+        timeout: Duration,
+        key: i64,
+        holder: Option<String>,
+    },
+}
+
+/// Which statement of which migration failed, and what the database said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationFailure {
+    /// The migration's tag.
+    pub tag: String,
+    /// 1-based index of the failing statement.
+    pub statement: usize,
+    /// How many statements the migration has.
+    pub statements: usize,
+    /// The first line of the statement, shortened.
+    pub preview: String,
+    /// The SQLSTATE, when the database reported one.
+    pub code: Option<String>,
+    /// The database's message.
+    pub message: String,
+    /// Whether the migration ran in a transaction (so nothing of it remains).
+    pub transactional: bool,
+    /// What to do about it, for the common cases.
+    pub hint: Option<String>,
+    /// Migrations committed earlier in the same run (only when the run was split around a
+    /// non-transactional migration).
+    pub applied_before: Vec<String>,
+}
+
+impl std::fmt::Display for MigrationFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "migration {} failed at statement {} of {}",
+            self.tag, self.statement, self.statements
+        )?;
+        if let Some(code) = &self.code {
+            write!(f, " (SQLSTATE {code})")?;
+        }
+        write!(f, ": {}\n  statement: {}\n  ", self.message, self.preview)?;
+        if self.transactional {
+            write!(
+                f,
+                "nothing was changed: the batch was rolled back and no bookkeeping row was written"
+            )?;
+        } else {
+            write!(
+                f,
+                "this migration runs outside a transaction: statements before the failing one stayed applied and no bookkeeping row was written; make them idempotent (IF NOT EXISTS) and rerun, or undo them by hand (e.g. DROP INDEX CONCURRENTLY IF EXISTS for an invalid index)"
+            )?;
+        }
+        if !self.applied_before.is_empty() {
+            write!(
+                f,
+                "\n  committed earlier in this run: {}",
+                self.applied_before.join(", ")
+            )?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  fix: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+fn modified_message(modified: &[ModifiedMigration]) -> String {
+    let mut out = String::new();
+    for (i, m) in modified.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "migration {} was modified after it was applied: the database recorded {}, the file now hashes to {}",
+            m.tag, m.recorded_hash, m.file_hash
+        ));
+        if m.line_endings_only {
+            out.push_str(" (only the line endings differ: the file was checked out with CRLF, or the database was migrated from a CRLF checkout)");
+        }
+    }
+    let fix = if modified.iter().all(|m| m.line_endings_only) {
+        "check the file out with LF line endings (.gitattributes: *.sql text eol=lf) and rebuild"
+    } else {
+        "restore the applied version of the file and put the change in a new migration; if the edit is harmless (comments), allow it with --allow-modified (APP_DB_ALLOW_MODIFIED=1)"
+    };
+    out.push_str(&format!("\n  fix: {fix}"));
+    out
+}
+
+impl From<PlanError> for Error {
+    fn from(e: PlanError) -> Self {
+        match e {
+            PlanError::Modified(m) => Self::Modified(m),
+            PlanError::OutOfOrder {
+                tags,
+                high_water_mark,
+            } => Self::OutOfOrder {
+                tags,
+                high_water_mark,
+            },
+        }
+    }
+}
+
+impl Error {
+    /// The error for a failed statement, with a hint for the common cases.
+    pub(crate) fn migration_failed(
+        migration: &Migration,
+        statement: usize,
+        statements: usize,
+        sql: &str,
+        e: sqlx::Error,
+    ) -> Self {
+        let (code, message) = match &e {
+            sqlx::Error::Database(db) => {
+                (db.code().map(|c| c.into_owned()), db.message().to_string())
+            }
+            other => (None, other.to_string()),
+        };
+        let hint = match code.as_deref() {
+            // duplicate_table, duplicate_object, duplicate_column, duplicate_schema, duplicate_function
+            Some("42P07" | "42710" | "42701" | "42P06" | "42723") => Some(format!(
+                "the database already has what {} creates: was it applied by hand (psql) without a bookkeeping row? `migration status` shows the state; `migration mark-applied {}` records it after verifying the schema (or `migration baseline --to <tag>` for a database with no bookkeeping)",
+                migration.tag, migration.tag
+            )),
+            Some("25001") => Some(format!(
+                "this statement cannot run inside a transaction: put `-- app-db:no-transaction` as the first line of {}.sql",
+                migration.tag
+            )),
+            _ => None,
+        };
+        let first_line = sql.trim().lines().next().unwrap_or("").trim();
+        let preview = if first_line.chars().count() > 120 {
+            format!("{}…", first_line.chars().take(120).collect::<String>())
+        } else {
+            first_line.to_string()
+        };
+        Self::MigrationFailed(Box::new(MigrationFailure {
+            tag: migration.tag.to_string(),
+            statement,
+            statements,
+            preview,
+            code,
+            message,
+            transactional: migration.transaction,
+            hint,
+            applied_before: Vec::new(),
+        }))
+    }
+
+    /// Records which migrations of the run were committed before this failure.
+    pub(crate) fn with_applied_before(
+        mut self,
+        applied: &[crate::migrate::AppliedMigration],
+    ) -> Self {
+        if let Self::MigrationFailed(failure) = &mut self {
+            failure.applied_before = applied.iter().map(|a| a.tag.to_string()).collect();
+        }
+        self
+    }
 }

@@ -40,6 +40,21 @@ fn redact_query_password(tail: &str) -> String {
     format!("{path}?{}", params.join("&"))
 }
 
+/// `message` with the URL's password (if any) masked, for causes that might quote it.
+pub fn scrub(url: &str, message: &str) -> String {
+    match password(url) {
+        Some(p) if !p.is_empty() => message.replace(&p, "***"),
+        _ => message.to_string(),
+    }
+}
+
+fn password(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let (user_info, _) = authority.rsplit_once('@')?;
+    user_info.split_once(':').map(|(_, p)| p.to_string())
+}
+
 /// Whether the URL's host is this machine (used to guard destructive commands).
 pub fn is_loopback(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -92,6 +107,13 @@ mod tests {
         let url = "postgres://postgres@127.0.0.1:5432/app";
         assert_eq!(redact(url), url);
         assert_eq!(redact("not a url"), "not a url");
+    }
+
+    #[test]
+    fn scrub_masks_the_password_in_causes() {
+        let url = "postgres://app:hunter2@db/app";
+        assert_eq!(scrub(url, "bad: hunter2 rejected"), "bad: *** rejected");
+        assert_eq!(scrub("postgres://app@db/app", "no secret"), "no secret");
     }
 
     #[test]

@@ -1,0 +1,364 @@
+//! Configuration of `init()`, read from the environment in this one place.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DATABASE_URL` | required | the app's database |
+//! | `DATABASE_DIRECT_URL` | `DATABASE_URL` | a direct (non-PgBouncer) URL for migrating |
+//! | `DATABASE_POOL_MIN` | 2 | idle connections kept open |
+//! | `DATABASE_POOL_MAX` | 10 | pool size |
+//! | `DATABASE_POOL_IDLE_TIMEOUT` | 30000 | ms before an idle connection closes (0: never) |
+//! | `DATABASE_POOL_ACQUIRE_TIMEOUT` | 30000 | ms to wait for a pooled connection |
+//! | `DATABASE_CONNECT_TIMEOUT` | 10000 | ms to open one connection |
+//! | `APP_DB_MIGRATE` | true | migrate at boot |
+//! | `APP_DB_SEED` | never | `never`, `first-boot` or `always` |
+//! | `APP_DB_LOCK_TIMEOUT` | 60000 | ms to wait for another migrator (0: forever) |
+//! | `APP_DB_ALLOW_OUT_OF_ORDER` | false | apply never-applied entries older than the newest applied one |
+//! | `APP_DB_ALLOW_MODIFIED` | false | only warn when an applied file changed |
+//! | `APP_DB_MIGRATIONS_SCHEMA` / `APP_DB_MIGRATIONS_TABLE` | drizzle / __drizzle_migrations | the bookkeeping table |
+//! | `APP_DB_EMBEDDED` | false | with no `DATABASE_URL`, use the embedded development server |
+
+use std::time::Duration;
+
+use crate::Error;
+use crate::migrate::Policy;
+use crate::migrate::driver::{DEFAULT_SCHEMA, DEFAULT_TABLE};
+
+/// When `init()` inserts the initial data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SeedMode {
+    /// Never (the default: production data is not demo data).
+    #[default]
+    Never,
+    /// Once per database: the first boot that finds no record of the seed set.
+    FirstBoot,
+    /// At every boot, idempotently (re-applies a changed seed set).
+    Always,
+}
+
+/// Connection pool settings (pg-pool's names and defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Idle connections kept open.
+    pub min: u32,
+    /// Pool size.
+    pub max: u32,
+    /// How long an idle connection stays open; `None` keeps it.
+    pub idle_timeout: Option<Duration>,
+    /// How long to wait for a pooled connection.
+    pub acquire_timeout: Duration,
+    /// How long to wait for a new connection.
+    pub connect_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            min: 2,
+            max: 10,
+            idle_timeout: Some(Duration::from_millis(30_000)),
+            acquire_timeout: Duration::from_millis(30_000),
+            connect_timeout: Duration::from_millis(10_000),
+        }
+    }
+}
+
+/// Everything `init_with` needs. Build it with [`Config::from_env`] or by hand.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    pub(crate) database_url: Option<String>,
+    pub(crate) direct_url: Option<String>,
+    /// Pool settings.
+    pub pool: PoolConfig,
+    /// Whether to migrate at boot.
+    pub migrate: bool,
+    /// When to seed.
+    pub seed: SeedMode,
+    /// How long to wait for another migrator.
+    pub lock_timeout: Duration,
+    /// Which drift to tolerate.
+    pub policy: Policy,
+    /// The bookkeeping schema (drizzle-orm's `migrationsSchema`).
+    pub migrations_schema: String,
+    /// The bookkeeping table (drizzle-orm's `migrationsTable`).
+    pub migrations_table: String,
+    /// Use the embedded development server when there is no URL.
+    pub embedded: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            direct_url: None,
+            pool: PoolConfig::default(),
+            migrate: true,
+            seed: SeedMode::Never,
+            lock_timeout: crate::migrate::migrator::DEFAULT_LOCK_TIMEOUT,
+            policy: Policy::default(),
+            migrations_schema: DEFAULT_SCHEMA.to_string(),
+            migrations_table: DEFAULT_TABLE.to_string(),
+            embedded: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(crate::url::redact),
+            )
+            .field(
+                "direct_url",
+                &self.direct_url.as_deref().map(crate::url::redact),
+            )
+            .field("pool", &self.pool)
+            .field("migrate", &self.migrate)
+            .field("seed", &self.seed)
+            .field("lock_timeout", &self.lock_timeout)
+            .field("policy", &self.policy)
+            .field("migrations_schema", &self.migrations_schema)
+            .field("migrations_table", &self.migrations_table)
+            .field("embedded", &self.embedded)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Reads every variable of the table above from the process environment.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the variables through `lookup` (testable without touching the environment).
+    /// Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let defaults = Self::default();
+        let pool_defaults = PoolConfig::default();
+        let ms = |var: &'static str, default: Duration| -> Result<Duration, Error> {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .map(Duration::from_millis)
+                    .map_err(|_| Error::BadEnv {
+                        var,
+                        value: v,
+                        fix: format!(
+                            "give a whole number of milliseconds, 0 or more (default {})",
+                            default.as_millis()
+                        ),
+                    }),
+            }
+        };
+        let count = |var: &'static str, default: u32| -> Result<u32, Error> {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => v.trim().parse::<u32>().map_err(|_| Error::BadEnv {
+                    var,
+                    value: v,
+                    fix: format!(
+                        "give a whole number of connections, 0 or more (default {default})"
+                    ),
+                }),
+            }
+        };
+        let flag = |var: &'static str, default: bool| -> Result<bool, Error> {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => parse_bool(&v).ok_or(Error::BadEnv {
+                    var,
+                    value: v,
+                    fix: "use true or false (also 1/0, yes/no, on/off)".into(),
+                }),
+            }
+        };
+        let min = count("DATABASE_POOL_MIN", pool_defaults.min)?;
+        let max = count("DATABASE_POOL_MAX", pool_defaults.max)?;
+        if max == 0 {
+            return Err(Error::BadEnv {
+                var: "DATABASE_POOL_MAX",
+                value: max.to_string(),
+                fix: "the pool needs at least 1 connection".into(),
+            });
+        }
+        if min > max {
+            return Err(Error::BadEnv {
+                var: "DATABASE_POOL_MIN",
+                value: min.to_string(),
+                fix: format!(
+                    "it must not exceed DATABASE_POOL_MAX ({max}): lower it or raise DATABASE_POOL_MAX"
+                ),
+            });
+        }
+        let idle = ms(
+            "DATABASE_POOL_IDLE_TIMEOUT",
+            pool_defaults.idle_timeout.unwrap_or_default(),
+        )?;
+        let seed = match get("APP_DB_SEED") {
+            None => SeedMode::Never,
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "never" => SeedMode::Never,
+                "first-boot" | "first_boot" | "once" => SeedMode::FirstBoot,
+                "always" => SeedMode::Always,
+                _ => {
+                    return Err(Error::BadEnv {
+                        var: "APP_DB_SEED",
+                        value: v,
+                        fix: "use never, first-boot or always".into(),
+                    });
+                }
+            },
+        };
+        Ok(Self {
+            database_url: get("DATABASE_URL"),
+            direct_url: get("DATABASE_DIRECT_URL"),
+            pool: PoolConfig {
+                min,
+                max,
+                // pg-pool's idleTimeoutMillis = 0 disables the timeout; same here.
+                idle_timeout: (!idle.is_zero()).then_some(idle),
+                acquire_timeout: ms(
+                    "DATABASE_POOL_ACQUIRE_TIMEOUT",
+                    pool_defaults.acquire_timeout,
+                )?,
+                connect_timeout: ms("DATABASE_CONNECT_TIMEOUT", pool_defaults.connect_timeout)?,
+            },
+            migrate: flag("APP_DB_MIGRATE", defaults.migrate)?,
+            seed,
+            lock_timeout: ms("APP_DB_LOCK_TIMEOUT", defaults.lock_timeout)?,
+            policy: Policy {
+                allow_out_of_order: flag("APP_DB_ALLOW_OUT_OF_ORDER", false)?,
+                allow_modified: flag("APP_DB_ALLOW_MODIFIED", false)?,
+            },
+            migrations_schema: get("APP_DB_MIGRATIONS_SCHEMA")
+                .unwrap_or(defaults.migrations_schema),
+            migrations_table: get("APP_DB_MIGRATIONS_TABLE").unwrap_or(defaults.migrations_table),
+            embedded: flag("APP_DB_EMBEDDED", false)?,
+        })
+    }
+
+    /// Sets the database URL.
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(url.into());
+        self
+    }
+
+    /// Sets a direct URL for migrating (bypassing a transaction-mode pooler).
+    pub fn direct_url(mut self, url: impl Into<String>) -> Self {
+        self.direct_url = Some(url.into());
+        self
+    }
+
+    /// The database URL, password removed, for messages.
+    pub fn redacted_url(&self) -> Option<String> {
+        self.database_url.as_deref().map(crate::url::redact)
+    }
+
+    /// The migrator these settings describe.
+    pub fn migrator(&self) -> crate::Migrator {
+        crate::Migrator::new()
+            .bookkeeping(
+                self.migrations_schema.clone(),
+                self.migrations_table.clone(),
+            )
+            .lock_timeout(self.lock_timeout)
+            .policy(self.policy)
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, Error> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_seed() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.pool.min, 2);
+        assert_eq!(c.pool.max, 10);
+        assert_eq!(c.pool.idle_timeout, Some(Duration::from_millis(30_000)));
+        assert!(c.migrate);
+        assert_eq!(c.seed, SeedMode::Never);
+        assert_eq!(c.migrations_schema, "drizzle");
+        assert_eq!(c.migrations_table, "__drizzle_migrations");
+    }
+
+    #[test]
+    fn values_are_read() {
+        let c = from(&[
+            ("DATABASE_URL", "postgres://u:p@h/db"),
+            ("DATABASE_POOL_MIN", "0"),
+            ("DATABASE_POOL_MAX", "3"),
+            ("DATABASE_POOL_IDLE_TIMEOUT", "0"),
+            ("APP_DB_MIGRATE", "off"),
+            ("APP_DB_SEED", "first-boot"),
+            ("APP_DB_LOCK_TIMEOUT", "1500"),
+            ("APP_DB_ALLOW_OUT_OF_ORDER", "1"),
+        ])
+        .unwrap();
+        assert_eq!((c.pool.min, c.pool.max, c.pool.idle_timeout), (0, 3, None));
+        assert!(!c.migrate);
+        assert_eq!(c.seed, SeedMode::FirstBoot);
+        assert_eq!(c.lock_timeout, Duration::from_millis(1500));
+        assert!(c.policy.allow_out_of_order && !c.policy.allow_modified);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_the_fix() {
+        let e = from(&[("DATABASE_POOL_MAX", "abc")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("DATABASE_POOL_MAX=\"abc\"") && e.contains("whole number"),
+            "{e}"
+        );
+        let e = from(&[("DATABASE_POOL_MIN", "5"), ("DATABASE_POOL_MAX", "3")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("DATABASE_POOL_MIN") && e.contains("must not exceed DATABASE_POOL_MAX (3)"),
+            "{e}"
+        );
+        let e = from(&[("DATABASE_POOL_IDLE_TIMEOUT", "-5")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("DATABASE_POOL_IDLE_TIMEOUT") && e.contains("0 or more"),
+            "{e}"
+        );
+        let e = from(&[("APP_DB_SEED", "sometimes")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("never, first-boot or always"), "{e}");
+        let e = from(&[("DATABASE_POOL_MAX", "0")]).unwrap_err().to_string();
+        assert!(e.contains("at least 1"), "{e}");
+    }
+
+    #[test]
+    fn debug_output_hides_the_password() {
+        let c = from(&[("DATABASE_URL", "postgres://app:hunter2@db/app")]).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("app:***@db"));
+    }
+}

@@ -1,0 +1,156 @@
+//! `init()`: connect, migrate, optionally seed, and keep the pool for the whole process.
+//!
+//! Every replica of the SaaS binary calls it at start-up. Against an up-to-date database it
+//! costs one pooled-connection check and one query after connecting; when migrations are
+//! pending, replicas serialise on the migration lock and each migration is applied once.
+
+use once_cell::sync::OnceCell;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sqlx::Connection;
+
+use crate::config::Config;
+use crate::migrate::Report;
+use crate::{Error, url};
+
+static DB: OnceCell<DatabaseConnection> = OnceCell::new();
+static INIT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Reads the configuration from the environment (see [`crate::config`]), connects, migrates,
+/// seeds if configured, and keeps the pool for [`db()`].
+///
+/// `DATABASE_URL` is required: a deployed binary never starts a database of its own. Set
+/// `APP_DB_EMBEDDED=1` to use the embedded development server when no URL is given.
+///
+/// ```no_run
+/// # async fn boot() -> Result<(), app_db::Error> {
+/// let db = app_db::init().await?;
+/// // later, anywhere in the process:
+/// let same = app_db::db()?;
+/// # let _ = (db, same); Ok(()) }
+/// ```
+pub async fn init() -> Result<&'static DatabaseConnection, Error> {
+    init_with(Config::from_env()?).await
+}
+
+/// [`init()`] with an explicit configuration. A second call returns the pool of the first.
+pub async fn init_with(config: Config) -> Result<&'static DatabaseConnection, Error> {
+    if let Some(db) = DB.get() {
+        return Ok(db);
+    }
+    let _guard = INIT.lock().await;
+    if let Some(db) = DB.get() {
+        return Ok(db);
+    }
+    let (db, _report) = open(&config).await?;
+    Ok(DB.get_or_init(|| db))
+}
+
+/// The pool [`init()`] created.
+pub fn db() -> Result<&'static DatabaseConnection, Error> {
+    DB.get().ok_or(Error::NotInitialized)
+}
+
+/// Connects, migrates and seeds as `config` says, without touching the process-wide pool:
+/// for tools and tests that need several databases.
+pub async fn open(config: &Config) -> Result<(DatabaseConnection, Option<Report>), Error> {
+    let url = resolve_url(config).await?;
+    let db = connect(&url, config).await?;
+    let report = if config.migrate {
+        Some(migrate(&db, config).await?)
+    } else {
+        None
+    };
+    Ok((db, report))
+}
+
+async fn resolve_url(config: &Config) -> Result<String, Error> {
+    if let Some(url) = &config.database_url {
+        return Ok(url.clone());
+    }
+    if !config.embedded {
+        return Err(Error::MissingEnv {
+            var: "DATABASE_URL",
+            fix: "set it to the app's PostgreSQL, e.g. postgres://user:password@host:5432/app; for a local run with the embedded development server set APP_DB_EMBEDDED=1 instead".into(),
+        });
+    }
+    let server = crate::embedded::DevServer::locate()?;
+    let status = server.ensure_running().await?;
+    let url = crate::embedded::DevServer::url(status.port);
+    tracing::info!(url = %url, "using the embedded development server");
+    Ok(url)
+}
+
+/// Builds the SeaORM pool from the configuration.
+pub async fn connect(database_url: &str, config: &Config) -> Result<DatabaseConnection, Error> {
+    let mut options = ConnectOptions::new(database_url.to_string());
+    options
+        .min_connections(config.pool.min)
+        .max_connections(config.pool.max)
+        .idle_timeout(config.pool.idle_timeout)
+        .acquire_timeout(config.pool.acquire_timeout)
+        .connect_timeout(config.pool.connect_timeout)
+        // Statements are logged by the app's own tracing when it wants them.
+        .sqlx_logging(false);
+    let has_application_name = database_url.contains("application_name=");
+    options.map_sqlx_postgres_opts(move |opts| {
+        // Name the connection so a stuck migration lock names its holder in pg_stat_activity.
+        if has_application_name {
+            opts
+        } else {
+            opts.application_name(&application_name())
+        }
+    });
+    Database::connect(options)
+        .await
+        .map_err(|e| Error::connect(database_url, e))
+}
+
+/// Applies pending migrations on a pooled connection, or on `DATABASE_DIRECT_URL` when set
+/// (needed behind PgBouncer in transaction mode for `-- app-db:no-transaction` migrations).
+pub async fn migrate(db: &DatabaseConnection, config: &Config) -> Result<Report, Error> {
+    let migrator = config.migrator();
+    match &config.direct_url {
+        Some(direct) => {
+            let options: sqlx::postgres::PgConnectOptions = direct
+                .parse()
+                .map_err(|e: sqlx::Error| Error::connect(direct, e))?;
+            let mut conn =
+                sqlx::PgConnection::connect_with(&options.application_name(&application_name()))
+                    .await
+                    .map_err(|e| Error::connect(direct, e))?;
+            let report = migrator.run(&mut conn).await;
+            let _ = conn.close().await;
+            report
+        }
+        None => {
+            let mut conn = db.get_postgres_connection_pool().acquire().await?;
+            migrator.run(&mut conn).await
+        }
+    }
+}
+
+/// `app-db <host> <pid>`, at most 63 bytes (PostgreSQL truncates longer names).
+pub fn application_name() -> String {
+    let mut buf = [0u8; 64];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it or
+    // truncates, and we stop at the first NUL either way.
+    let host = if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        "unknown-host".to_string()
+    };
+    let mut name = format!("app-db {host} {}", std::process::id());
+    name.truncate(63);
+    name
+}
+
+impl Error {
+    /// A connection failure, with the URL redacted and the password scrubbed from the cause.
+    pub(crate) fn connect(database_url: &str, e: impl std::fmt::Display) -> Self {
+        Error::Connect {
+            url: url::redact(database_url),
+            source: url::scrub(database_url, &e.to_string()).into(),
+        }
+    }
+}

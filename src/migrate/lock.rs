@@ -1,0 +1,183 @@
+//! The migration lock: a PostgreSQL advisory lock, so that N processes migrating one database
+//! at once apply each migration exactly once.
+//!
+//! The transactional path takes `pg_advisory_xact_lock` as the first statement of the batch's
+//! transaction: it is released by COMMIT, ROLLBACK or a dropped connection (kill -9), and it
+//! works behind PgBouncer in transaction pooling mode because it lives inside one transaction.
+//! Migrations that must run outside a transaction take the session-level `pg_advisory_lock` on a
+//! dedicated connection instead (the two conflict with each other, as they must); behind
+//! PgBouncer those need `DATABASE_DIRECT_URL`.
+
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, Row};
+
+use super::driver::Bookkeeping;
+use crate::Error;
+
+/// The lock for one bookkeeping table (advisory locks are per database).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationLock {
+    key: i64,
+    timeout: Duration,
+}
+
+/// Who holds the lock, from `pg_stat_activity`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockHolder {
+    pub pid: i32,
+    pub application_name: String,
+    pub client_addr: Option<String>,
+    pub state: Option<String>,
+    /// Seconds since its transaction (or session, for the session lock) started.
+    pub held_for_secs: Option<f64>,
+}
+
+impl std::fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "backend pid {}", self.pid)?;
+        if !self.application_name.is_empty() {
+            write!(f, " ({})", self.application_name)?;
+        }
+        if let Some(addr) = &self.client_addr {
+            write!(f, " from {addr}")?;
+        }
+        if let Some(state) = &self.state {
+            write!(f, ", {state}")?;
+        }
+        if let Some(secs) = self.held_for_secs {
+            write!(f, ", for {secs:.1} s")?;
+        }
+        Ok(())
+    }
+}
+
+impl MigrationLock {
+    /// The lock guarding `bookkeeping`; `timeout` zero waits forever.
+    pub fn new(bookkeeping: &Bookkeeping, timeout: Duration) -> Self {
+        let digest =
+            Sha256::digest(format!("app-db migrations {}", bookkeeping.qualified()).as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        Self {
+            key: i64::from_be_bytes(first),
+            timeout,
+        }
+    }
+
+    /// The advisory lock key.
+    pub fn key(&self) -> i64 {
+        self.key
+    }
+
+    /// The configured timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn timeout_setting(&self) -> String {
+        format!("{}ms", self.timeout.as_millis())
+    }
+
+    /// Takes the transaction-level lock; the caller has begun a transaction on `conn`.
+    /// Returns `Ok(false)` when the timeout expired (the transaction is then aborted).
+    pub async fn acquire_in_transaction(
+        &self,
+        conn: &mut PgConnection,
+    ) -> Result<bool, sqlx::Error> {
+        // set_config(..., true) is SET LOCAL: the timeout governs this wait only, not the
+        // migration's own statements, and ends with the transaction.
+        let sql = "select set_config('lock_timeout', $1, true), pg_advisory_xact_lock($2)";
+        let result = sqlx::query(sql)
+            .persistent(false)
+            .bind(self.timeout_setting())
+            .bind(self.key)
+            .execute(&mut *conn)
+            .await;
+        match result {
+            Ok(_) => {
+                sqlx::raw_sql("SET LOCAL lock_timeout TO DEFAULT")
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(true)
+            }
+            Err(e) if is_lock_timeout(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Takes the session-level lock on a dedicated connection (no transaction open).
+    /// Returns `Ok(false)` when the timeout expired.
+    pub async fn acquire_session(&self, conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+        sqlx::query("select set_config('lock_timeout', $1, false)")
+            .persistent(false)
+            .bind(self.timeout_setting())
+            .execute(&mut *conn)
+            .await?;
+        let result = sqlx::query("select pg_advisory_lock($1)")
+            .persistent(false)
+            .bind(self.key)
+            .execute(&mut *conn)
+            .await;
+        sqlx::raw_sql("SET lock_timeout TO DEFAULT")
+            .execute(&mut *conn)
+            .await?;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_lock_timeout(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Releases the session-level lock.
+    pub async fn release_session(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query("select pg_advisory_unlock($1)")
+            .persistent(false)
+            .bind(self.key)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
+
+    /// Who holds the lock now, if anyone (both lock kinds appear in `pg_locks` the same way).
+    pub async fn holder(&self, conn: &mut PgConnection) -> Result<Option<LockHolder>, sqlx::Error> {
+        // A bigint advisory key is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
+        let sql = "select a.pid, coalesce(a.application_name, '') as application_name, \
+                   a.client_addr::text as client_addr, a.state, \
+                   extract(epoch from (now() - coalesce(a.xact_start, a.backend_start)))::float8 as held_for \
+                   from pg_locks l join pg_stat_activity a on a.pid = l.pid \
+                   where l.locktype = 'advisory' and l.granted and l.objsubid = 1 \
+                   and l.classid = (($1::bigint >> 32) & 4294967295)::oid and l.objid = ($1::bigint & 4294967295)::oid \
+                   and l.database = (select oid from pg_database where datname = current_database()) \
+                   limit 1";
+        let row = sqlx::query(sql)
+            .persistent(false)
+            .bind(self.key)
+            .fetch_optional(conn)
+            .await?;
+        row.map(|r| {
+            Ok(LockHolder {
+                pid: r.try_get("pid")?,
+                application_name: r.try_get("application_name")?,
+                client_addr: r.try_get("client_addr")?,
+                state: r.try_get("state")?,
+                held_for_secs: r.try_get("held_for")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The error for an expired wait, naming the holder.
+    pub fn timeout_error(&self, holder: Option<LockHolder>) -> Error {
+        Error::LockTimeout {
+            timeout: self.timeout,
+            key: self.key,
+            holder: holder.map(|h| h.to_string()),
+        }
+    }
+}
+
+fn is_lock_timeout(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03"))
+}

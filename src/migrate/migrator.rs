@@ -1,0 +1,433 @@
+//! Orchestration: read the bookkeeping, plan, lock, apply, record.
+//!
+//! The happy path of a boot against an up-to-date database is one round trip: the rows are read
+//! without the lock, planned, and nothing is pending. Only when something is pending does the
+//! migrator take the lock and read again under it (another process may have just applied the
+//! same migrations), so N processes booting together apply each migration exactly once, and a
+//! process that waited finds the work done.
+
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, PgConnection};
+
+use super::driver::Bookkeeping;
+use super::lock::MigrationLock;
+use super::planner::{self, AppliedRow, Assessment, Plan, Policy, Warning};
+use crate::Error;
+use crate::migrations::{MIGRATIONS, Migration};
+
+/// How long to wait for another migrator by default.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs the compiled Drizzle migrations against PostgreSQL with drizzle-orm's bookkeeping.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), app_db::Error> {
+/// use sqlx::Connection;
+/// let mut conn = sqlx::PgConnection::connect("postgres://postgres@127.0.0.1/app").await?;
+/// let report = app_db::Migrator::new().run(&mut conn).await?;
+/// println!("applied {} migration(s)", report.applied.len());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Migrator {
+    migrations: &'static [Migration],
+    bookkeeping: Bookkeeping,
+    lock_timeout: Duration,
+    policy: Policy,
+}
+
+impl Default for Migrator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One migration this run applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedMigration {
+    /// Its tag.
+    pub tag: &'static str,
+    /// How long its statements took.
+    pub elapsed: Duration,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The migrations applied, in order.
+    pub applied: Vec<AppliedMigration>,
+    /// Drift tolerated by policy, unknown rows.
+    pub warnings: Vec<Warning>,
+    /// Whether the run had to take the lock (false: the fast path found nothing to do).
+    pub locked: bool,
+}
+
+/// Progress of a run, for the CLI's per-migration output.
+#[derive(Debug, Clone)]
+pub enum Progress<'a> {
+    /// The lock is being requested (another process may hold it).
+    WaitingForLock,
+    /// A migration starts: position (1-based) and count in this run.
+    Started {
+        migration: &'a Migration,
+        position: usize,
+        total: usize,
+    },
+    /// A migration's statements all ran.
+    Finished {
+        migration: &'a Migration,
+        elapsed: Duration,
+    },
+}
+
+impl Migrator {
+    /// The migrations compiled into this binary, drizzle-orm's default bookkeeping table, a
+    /// 60-second lock timeout and a policy that refuses all drift.
+    pub fn new() -> Self {
+        Self::with_migrations(MIGRATIONS)
+    }
+
+    /// Another list of migrations (tests, tools).
+    pub fn with_migrations(migrations: &'static [Migration]) -> Self {
+        Self {
+            migrations,
+            bookkeeping: Bookkeeping::default(),
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            policy: Policy::default(),
+        }
+    }
+
+    /// drizzle-orm's `migrationsSchema` and `migrationsTable` options.
+    pub fn bookkeeping(mut self, schema: impl Into<String>, table: impl Into<String>) -> Self {
+        self.bookkeeping = Bookkeeping::new(schema, table);
+        self
+    }
+
+    /// How long to wait for another migrator; zero waits forever.
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// What drift to tolerate.
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The compiled migrations.
+    pub fn migrations(&self) -> &'static [Migration] {
+        self.migrations
+    }
+
+    /// The bookkeeping table.
+    pub fn bookkeeping_table(&self) -> &Bookkeeping {
+        &self.bookkeeping
+    }
+
+    /// The lock this migrator takes.
+    pub fn lock(&self) -> MigrationLock {
+        MigrationLock::new(&self.bookkeeping, self.lock_timeout)
+    }
+
+    /// The bookkeeping rows (empty when the table does not exist). Read-only, no lock.
+    pub async fn applied_rows(&self, conn: &mut PgConnection) -> Result<Vec<AppliedRow>, Error> {
+        Ok(self.bookkeeping.read(conn).await?.unwrap_or_default())
+    }
+
+    /// Compares the compiled migrations with the database, without changing anything.
+    pub fn assess<'m>(&'m self, rows: &[AppliedRow]) -> Assessment<'m> {
+        planner::assess(self.migrations, rows)
+    }
+
+    /// What `run` would apply now, under this migrator's policy (a dry run: no lock, no change).
+    pub async fn plan(
+        &self,
+        conn: &mut PgConnection,
+        limit: Option<usize>,
+    ) -> Result<(Vec<&'static Migration>, Vec<Warning>), Error> {
+        let rows = self.applied_rows(conn).await?;
+        let assessment = planner::assess(self.migrations, &rows);
+        let plan = planner::plan(&assessment, self.policy, limit).map_err(Error::from)?;
+        Ok((plan.to_apply, plan.warnings))
+    }
+
+    /// Applies every pending migration.
+    pub async fn run(&self, conn: &mut PgConnection) -> Result<Report, Error> {
+        self.run_with(conn, None, &mut |_| {}).await
+    }
+
+    /// Applies at most `limit` pending migrations, reporting progress.
+    pub async fn run_with(
+        &self,
+        conn: &mut PgConnection,
+        limit: Option<usize>,
+        progress: &mut (dyn FnMut(Progress<'_>) + Send),
+    ) -> Result<Report, Error> {
+        // Fast path: one round trip, no lock, nothing written.
+        if let Some(rows) = self.bookkeeping.read(conn).await? {
+            let assessment = planner::assess(self.migrations, &rows);
+            let plan = planner::plan(&assessment, self.policy, limit).map_err(Error::from)?;
+            if plan.is_empty() {
+                log_warnings(&plan.warnings);
+                return Ok(Report {
+                    applied: Vec::new(),
+                    warnings: plan.warnings,
+                    locked: false,
+                });
+            }
+        }
+        progress(Progress::WaitingForLock);
+        let report = self.run_locked_transaction(conn, limit, progress).await?;
+        match report {
+            Locked::Done(report) => Ok(report),
+            Locked::NeedsSession => self.run_locked_session(conn, limit, progress).await,
+        }
+    }
+
+    /// The default path: lock, plan and apply inside one transaction.
+    async fn run_locked_transaction(
+        &self,
+        conn: &mut PgConnection,
+        limit: Option<usize>,
+        progress: &mut (dyn FnMut(Progress<'_>) + Send),
+    ) -> Result<Locked, Error> {
+        let lock = self.lock();
+        let mut tx = conn.begin().await?;
+        if !lock.acquire_in_transaction(&mut tx).await? {
+            tx.rollback().await?;
+            let holder = lock.holder(conn).await.ok().flatten();
+            return Err(lock.timeout_error(holder));
+        }
+        self.bookkeeping.ensure(&mut tx).await?;
+        let rows = self.bookkeeping.read(&mut tx).await?.unwrap_or_default();
+        let assessment = planner::assess(self.migrations, &rows);
+        let plan = match planner::plan(&assessment, self.policy, limit) {
+            Ok(plan) => plan,
+            Err(e) => {
+                tx.rollback().await?;
+                return Err(e.into());
+            }
+        };
+        if plan.to_apply.iter().any(|m| !m.transaction) {
+            // A migration must run outside any transaction: start over with the session lock.
+            tx.rollback().await?;
+            return Ok(Locked::NeedsSession);
+        }
+        let total = plan.to_apply.len();
+        let mut applied = Vec::with_capacity(total);
+        for (i, migration) in plan.to_apply.iter().enumerate() {
+            progress(Progress::Started {
+                migration,
+                position: i + 1,
+                total,
+            });
+            let started = Instant::now();
+            if let Err(e) = apply_statements(&mut tx, migration).await {
+                // Dropping the transaction would roll back too; say it explicitly.
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
+            self.bookkeeping
+                .insert(&mut tx, migration.hash, migration.when)
+                .await?;
+            let elapsed = started.elapsed();
+            progress(Progress::Finished { migration, elapsed });
+            applied.push(AppliedMigration {
+                tag: migration.tag,
+                elapsed,
+            });
+        }
+        tx.commit().await?;
+        log_warnings(&plan.warnings);
+        Ok(Locked::Done(Report {
+            applied,
+            warnings: plan.warnings,
+            locked: true,
+        }))
+    }
+
+    /// The path for plans with a `-- app-db:no-transaction` migration: a session lock, and the
+    /// plan split into segments; consecutive transactional migrations share one transaction.
+    async fn run_locked_session(
+        &self,
+        conn: &mut PgConnection,
+        limit: Option<usize>,
+        progress: &mut (dyn FnMut(Progress<'_>) + Send),
+    ) -> Result<Report, Error> {
+        let lock = self.lock();
+        if !lock.acquire_session(conn).await? {
+            let holder = lock.holder(conn).await.ok().flatten();
+            return Err(lock.timeout_error(holder));
+        }
+        let result = self.apply_segments(conn, limit, progress).await;
+        // Released on every path; if the connection is broken the server releases it anyway.
+        let released = lock.release_session(conn).await;
+        let report = result?;
+        released?;
+        Ok(report)
+    }
+
+    async fn apply_segments(
+        &self,
+        conn: &mut PgConnection,
+        limit: Option<usize>,
+        progress: &mut (dyn FnMut(Progress<'_>) + Send),
+    ) -> Result<Report, Error> {
+        self.bookkeeping.ensure(conn).await?;
+        let rows = self.bookkeeping.read(conn).await?.unwrap_or_default();
+        let assessment = planner::assess(self.migrations, &rows);
+        let Plan { to_apply, warnings } = planner::plan(&assessment, self.policy, limit)?;
+        let total = to_apply.len();
+        let mut applied = Vec::with_capacity(total);
+        let mut position = 0;
+        for segment in segments(&to_apply) {
+            if segment[0].transaction {
+                let mut tx = conn.begin().await?;
+                for migration in segment {
+                    position += 1;
+                    progress(Progress::Started {
+                        migration,
+                        position,
+                        total,
+                    });
+                    let started = Instant::now();
+                    if let Err(e) = apply_statements(&mut tx, migration).await {
+                        let _ = tx.rollback().await;
+                        return Err(e.with_applied_before(&applied));
+                    }
+                    self.bookkeeping
+                        .insert(&mut tx, migration.hash, migration.when)
+                        .await?;
+                    applied.push(AppliedMigration {
+                        tag: migration.tag,
+                        elapsed: started.elapsed(),
+                    });
+                    progress(Progress::Finished {
+                        migration,
+                        elapsed: started.elapsed(),
+                    });
+                }
+                tx.commit().await?;
+            } else {
+                let migration = segment[0];
+                position += 1;
+                progress(Progress::Started {
+                    migration,
+                    position,
+                    total,
+                });
+                let started = Instant::now();
+                // Autocommit, one statement at a time; recorded only after every one succeeded.
+                apply_statements(conn, migration)
+                    .await
+                    .map_err(|e| e.with_applied_before(&applied))?;
+                self.bookkeeping
+                    .insert(conn, migration.hash, migration.when)
+                    .await?;
+                applied.push(AppliedMigration {
+                    tag: migration.tag,
+                    elapsed: started.elapsed(),
+                });
+                progress(Progress::Finished {
+                    migration,
+                    elapsed: started.elapsed(),
+                });
+            }
+        }
+        log_warnings(&warnings);
+        Ok(Report {
+            applied,
+            warnings,
+            locked: true,
+        })
+    }
+}
+
+enum Locked {
+    Done(Report),
+    NeedsSession,
+}
+
+/// Runs of consecutive transactional migrations; each non-transactional one stands alone.
+fn segments<'a>(plan: &'a [&'static Migration]) -> Vec<&'a [&'static Migration]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, m) in plan.iter().enumerate() {
+        if !m.transaction {
+            if start < i {
+                out.push(&plan[start..i]);
+            }
+            out.push(&plan[i..=i]);
+            start = i + 1;
+        }
+    }
+    if start < plan.len() {
+        out.push(&plan[start..]);
+    }
+    out
+}
+
+/// Runs a migration's statements in order, through the simple query protocol (a piece may
+/// hold several statements, as drizzle-orm allows), skipping blank pieces.
+async fn apply_statements(conn: &mut PgConnection, migration: &Migration) -> Result<(), Error> {
+    let statements: Vec<&str> = migration.statements().collect();
+    let total = statements.len();
+    for (i, statement) in statements.iter().enumerate() {
+        if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(*statement))
+            .execute(&mut *conn)
+            .await
+        {
+            return Err(Error::migration_failed(
+                migration,
+                i + 1,
+                total,
+                statement,
+                e,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn log_warnings(warnings: &[Warning]) {
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(idx: u32, transaction: bool) -> &'static Migration {
+        Box::leak(Box::new(Migration {
+            idx,
+            tag: Box::leak(format!("{idx:04}_x").into_boxed_str()),
+            when: i64::from(idx),
+            breakpoints: true,
+            transaction,
+            sql: "select 1",
+            hash: "",
+        }))
+    }
+
+    #[test]
+    fn segments_isolate_non_transactional_migrations() {
+        let plan = [
+            m(0, true),
+            m(1, true),
+            m(2, false),
+            m(3, true),
+            m(4, false),
+            m(5, false),
+        ];
+        let sizes: Vec<Vec<u32>> = segments(&plan)
+            .iter()
+            .map(|s| s.iter().map(|m| m.idx).collect())
+            .collect();
+        assert_eq!(sizes, vec![vec![0, 1], vec![2], vec![3], vec![4], vec![5]]);
+        assert!(segments(&[]).is_empty());
+    }
+}

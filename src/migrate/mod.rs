@@ -1,0 +1,16 @@
+//! The Drizzle-compatible migrator.
+//!
+//! - [`planner`]: the pure decision (what is applied, pending, modified, out of order, unknown).
+//! - [`driver`]: every bookkeeping SQL statement, matching drizzle-orm's.
+//! - [`lock`]: the advisory lock that makes concurrent migrators safe.
+//! - [`migrator`]: orchestration, the entry point.
+
+pub mod driver;
+pub mod lock;
+pub mod migrator;
+pub mod planner;
+
+pub use driver::Bookkeeping;
+pub use lock::{LockHolder, MigrationLock};
+pub use migrator::{AppliedMigration, Migrator, Progress, Report};
+pub use planner::{AppliedRow, Assessment, MigrationState, MigrationStatus, Policy, Warning};

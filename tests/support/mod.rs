@@ -1,0 +1,81 @@
+//! Helpers shared by the integration tests (each test binary includes what it uses).
+#![allow(dead_code)]
+
+use app_db::Migration;
+use app_db::journal::sha256_hex;
+use sqlx::Connection;
+
+/// A migration built at run time, leaked to get the `'static` lifetime compiled ones have.
+pub fn migration(idx: u32, when: i64, sql: &str) -> Migration {
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let tag = leak(format!("{idx:04}_test_{idx}"));
+    let transaction = !sql.starts_with("-- app-db:no-transaction");
+    Migration {
+        idx,
+        tag,
+        when,
+        breakpoints: true,
+        transaction,
+        sql: leak(sql.to_string()),
+        hash: leak(sha256_hex(sql.as_bytes())),
+    }
+}
+
+/// A leaked list.
+pub fn list(migrations: Vec<Migration>) -> &'static [Migration] {
+    Box::leak(migrations.into_boxed_slice())
+}
+
+/// Three small migrations with breakpoints.
+pub fn three() -> Vec<Migration> {
+    vec![
+        migration(
+            0,
+            1_700_000_000_000,
+            "CREATE TABLE \"a\" (\"id\" serial PRIMARY KEY);\n--> statement-breakpoint\nCREATE INDEX \"a_id_idx\" ON \"a\" (\"id\");\n",
+        ),
+        migration(
+            1,
+            1_700_000_100_000,
+            "CREATE TABLE \"b\" (\"id\" serial PRIMARY KEY, \"a_id\" integer REFERENCES \"a\"(\"id\"));\n",
+        ),
+        migration(
+            2,
+            1_700_000_200_000,
+            "ALTER TABLE \"b\" ADD COLUMN \"note\" text;\n--> statement-breakpoint\nCREATE TABLE \"c\" (\"id\" int);\n",
+        ),
+    ]
+}
+
+/// A raw connection to `url`.
+pub async fn connect(url: &str) -> sqlx::PgConnection {
+    sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to the test database")
+}
+
+/// The bookkeeping rows as (hash, created_at), in id order.
+pub async fn rows(conn: &mut sqlx::PgConnection) -> Vec<(String, i64)> {
+    sqlx::query_as("select hash, created_at from drizzle.__drizzle_migrations order by id")
+        .fetch_all(conn)
+        .await
+        .expect("read the bookkeeping rows")
+}
+
+/// A description of every relation, column, constraint and index outside the system schemas:
+/// equal descriptions mean equal schemas for the purposes of these tests.
+pub async fn schema_fingerprint(conn: &mut sqlx::PgConnection) -> Vec<String> {
+    sqlx::query_scalar(
+        "select format('%s.%s %s', n.nspname, c.relname, c.relkind) from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+           where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') \
+         union all select format('schema %s', nspname) from pg_namespace where nspname not like 'pg\\_%' and nspname <> 'information_schema' \
+         union all select format('col %s.%s %s %s', table_schema, table_name, column_name, data_type) from information_schema.columns \
+           where table_schema not in ('pg_catalog', 'information_schema') \
+         union all select format('con %s %s', conname, pg_get_constraintdef(oid)) from pg_constraint where connamespace not in \
+           (select oid from pg_namespace where nspname in ('pg_catalog', 'information_schema')) \
+         order by 1",
+    )
+    .fetch_all(conn)
+    .await
+    .expect("read the catalogs")
+}
