@@ -16,7 +16,6 @@ CREATE TABLE "document_source" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "document_source_id_organization_id_unique" UNIQUE("id","organization_id"),
-	CONSTRAINT "document_source_organization_id_content_hash_unique" UNIQUE("organization_id","content_hash"),
 	CONSTRAINT "document_source_kind_check" CHECK ("document_source"."kind" in ('upload', 'url', 'text', 'integration')),
 	CONSTRAINT "document_source_byte_size_check" CHECK ("document_source"."byte_size" IS NULL OR "document_source"."byte_size" >= 0),
 	CONSTRAINT "document_source_chunk_count_check" CHECK ("document_source"."chunk_count" >= 0)
@@ -41,6 +40,6 @@ ALTER TABLE "document_source" ADD CONSTRAINT "document_source_organization_id_or
 ALTER TABLE "document_source" ADD CONSTRAINT "document_source_created_by_user_id_fk" FOREIGN KEY ("created_by") REFERENCES "public"."user"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "document_chunk" ADD CONSTRAINT "document_chunk_organization_id_organization_id_fk" FOREIGN KEY ("organization_id") REFERENCES "public"."organization"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "document_chunk" ADD CONSTRAINT "document_chunk_source_fk" FOREIGN KEY ("source_id","organization_id") REFERENCES "public"."document_source"("id","organization_id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-CREATE INDEX "document_source_organization_id_idx" ON "document_source" USING btree ("organization_id");--> statement-breakpoint
+CREATE INDEX "document_source_organization_id_content_hash_idx" ON "document_source" USING btree ("organization_id","content_hash");--> statement-breakpoint
 CREATE INDEX "document_chunk_organization_id_idx" ON "document_chunk" USING btree ("organization_id");--> statement-breakpoint
 CREATE INDEX "document_chunk_embedding_idx" ON "document_chunk" USING hnsw ("embedding" vector_cosine_ops);
