@@ -5,6 +5,7 @@
 //! drizzle-orm. See `ARCHITECTURE.md` for the code map and the invariants.
 
 pub mod error;
+pub mod rag;
 
 pub use entity::*;
 pub use error::Error;
