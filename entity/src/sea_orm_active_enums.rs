@@ -7,7 +7,11 @@ use sea_orm::entity::prelude::*;
 
 /// `subscription_status`: Stripe's subscription lifecycle, stored verbatim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "Enum", enum_name = "subscription_status")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "Enum",
+    enum_name = "subscription_status"
+)]
 pub enum SubscriptionStatus {
     #[sea_orm(string_value = "incomplete")]
     Incomplete,
@@ -29,7 +33,11 @@ pub enum SubscriptionStatus {
 
 /// `document_source_status`: ingestion state of a RAG source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "Enum", enum_name = "document_source_status")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "Enum",
+    enum_name = "document_source_status"
+)]
 pub enum DocumentSourceStatus {
     #[sea_orm(string_value = "pending")]
     Pending,
@@ -75,7 +83,11 @@ pub enum RoadmapStatus {
 
 /// `webhook_delivery_status`: state of one outbound webhook delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "Enum", enum_name = "webhook_delivery_status")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "Enum",
+    enum_name = "webhook_delivery_status"
+)]
 pub enum WebhookDeliveryStatus {
     #[sea_orm(string_value = "pending")]
     Pending,

@@ -36,7 +36,12 @@ pub struct Model {
     pub updated_at: DateTimeWithTimeZone,
     /// AI credits granted each billing period (added in 0003_ai_usage_credits).
     pub monthly_ai_credits: i32,
-    #[sea_orm(belongs_to, from = "organization_id", to = "id", on_delete = "Restrict")]
+    #[sea_orm(
+        belongs_to,
+        from = "organization_id",
+        to = "id",
+        on_delete = "Restrict"
+    )]
     pub organization: BelongsTo<super::organization::Entity>,
 }
 
