@@ -24,6 +24,10 @@ const UNREPRESENTABLE_UNIQUE_INDEXES: &[(&str, &str)] = &[(
     "partial: at most one live subscription per organization, any number of ended ones",
 )];
 
+/// (columns, referenced table, referenced columns, on delete, on update), actions as
+/// `pg_constraint` letters.
+type ForeignKey = (Vec<String>, String, Vec<String>, char, char);
+
 #[derive(Debug, Default, PartialEq, Eq)]
 struct TableShape {
     /// column -> (SQL type as `format_type` prints it, nullable)
@@ -31,8 +35,7 @@ struct TableShape {
     primary_key: Vec<String>,
     /// column lists, sorted within each set
     unique: BTreeSet<Vec<String>>,
-    /// (columns, referenced table, referenced columns, on delete, on update)
-    foreign_keys: BTreeSet<(Vec<String>, String, Vec<String>, char, char)>,
+    foreign_keys: BTreeSet<ForeignKey>,
 }
 
 fn entity_shape<E: EntityTrait + Default>() -> (String, TableShape) {
