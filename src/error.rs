@@ -135,6 +135,36 @@ pub enum Error {
         key: i64,
         holder: Option<String>,
     },
+
+    /// A query embedding whose length is not the column's dimension.
+    #[error(
+        "embedding has {found} dimensions but document_chunk.embedding is vector({expected}): \
+         embed the query with the model the chunks were embedded with (text-embedding-3-small)"
+    )]
+    EmbeddingDimension { expected: usize, found: usize },
+
+    /// A query embedding containing NaN or an infinity.
+    #[error(
+        "embedding value at index {index} is not finite (NaN or infinity): \
+         the embedding provider returned a corrupt vector; retry the embedding call"
+    )]
+    EmbeddingNotFinite { index: usize },
+
+    /// A query embedding of all zeros, which has no direction: its cosine distance to every chunk
+    /// is undefined (NaN) and the ranking would be arbitrary.
+    #[error(
+        "embedding is all zeros, so cosine distance is undefined: check the embedding input text is not empty"
+    )]
+    EmbeddingZero,
+
+    /// A search parameter outside what pgvector's HNSW index supports.
+    #[error("{parameter} = {value} is out of range: use {min}..={max}")]
+    SearchParameterOutOfRange {
+        parameter: &'static str,
+        value: u64,
+        min: u64,
+        max: u64,
+    },
 }
 
 /// Which statement of which migration failed, and what the database said.
@@ -291,4 +321,5 @@ impl Error {
         }
         self
     }
+
 }

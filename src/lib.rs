@@ -11,6 +11,7 @@ pub mod init;
 pub mod journal;
 pub mod migrate;
 pub mod migrations;
+pub mod rag;
 pub mod sql;
 pub mod testing;
 pub mod url;

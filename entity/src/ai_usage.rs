@@ -1,0 +1,38 @@
+//! `ai_usage`: one row per metered AI call, per organization.
+
+use sea_orm::entity::prelude::*;
+
+/// A metered AI request. Read by (organization_id, created_at) range for usage dashboards.
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "ai_usage")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(column_type = "Text")]
+    pub organization_id: String,
+    /// Who triggered it; kept as NULL when the user is deleted so the org's usage totals survive.
+    #[sea_orm(column_type = "Text")]
+    pub user_id: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub model: String,
+    #[sea_orm(column_type = "Text")]
+    pub feature: Option<String>,
+    pub input_tokens: i32,
+    pub output_tokens: i32,
+    pub credits_used: i32,
+    /// Provider cost in millionths of a US dollar (integer, no float rounding in sums).
+    pub cost_micro_usd: i64,
+    /// Idempotency key of the metering event: a retried event cannot be billed twice.
+    #[sea_orm(column_type = "Text", unique)]
+    pub request_id: Option<String>,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub metadata: Json,
+    pub created_at: DateTimeWithTimeZone,
+    #[sea_orm(belongs_to, from = "organization_id", to = "id", on_delete = "Cascade")]
+    pub organization: BelongsTo<super::organization::Entity>,
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "SetNull")]
+    pub user: BelongsTo<Option<super::user::Entity>>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,33 @@
+//! `feature_flags`: global flags and per-organization overrides.
+
+use sea_orm::entity::prelude::*;
+
+/// A flag. `organization_id` NULL is the global default; a row with an organization overrides it.
+///
+/// (organization_id, key) is `UNIQUE NULLS NOT DISTINCT` (PostgreSQL 15+): with the default
+/// NULLS DISTINCT, any number of global rows with the same key would be accepted.
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "feature_flags")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(column_type = "Text", unique_key = "organization_key")]
+    pub organization_id: Option<String>,
+    /// Lower-case dotted/underscored identifier (CHECK), e.g. `rag.hybrid_search`.
+    #[sea_orm(column_type = "Text", unique_key = "organization_key")]
+    pub key: String,
+    pub enabled: bool,
+    /// 0..=100 (CHECK).
+    pub rollout_percentage: i16,
+    #[sea_orm(column_type = "Text")]
+    pub description: Option<String>,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub metadata: Json,
+    pub created_at: DateTimeWithTimeZone,
+    pub updated_at: DateTimeWithTimeZone,
+    #[sea_orm(belongs_to, from = "organization_id", to = "id", on_delete = "Cascade")]
+    pub organization: BelongsTo<Option<super::organization::Entity>>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,34 @@
+//! `roadmap_items`: the public product roadmap and feature requests.
+
+use super::sea_orm_active_enums::RoadmapStatus;
+use sea_orm::entity::prelude::*;
+
+/// A feature request or roadmap card. Global (not per tenant): every customer sees one roadmap.
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "roadmap_items")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// The requester; `SET NULL` so a request outlives its author's account.
+    #[sea_orm(column_type = "Text")]
+    pub created_by: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub title: String,
+    #[sea_orm(column_type = "Text")]
+    pub description: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub category: Option<String>,
+    pub status: RoadmapStatus,
+    /// Sum of `roadmap_votes.value`, maintained by the app for cheap sorting.
+    pub vote_score: i32,
+    pub shipped_at: Option<DateTimeWithTimeZone>,
+    pub created_at: DateTimeWithTimeZone,
+    pub updated_at: DateTimeWithTimeZone,
+    #[sea_orm(belongs_to, from = "created_by", to = "id", on_delete = "SetNull")]
+    pub creator: BelongsTo<Option<super::user::Entity>>,
+    #[sea_orm(has_many)]
+    pub votes: HasMany<super::roadmap_votes::Entity>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,22 @@
+//! `roadmap_votes`: one up- or down-vote per user per roadmap item.
+
+use sea_orm::entity::prelude::*;
+
+/// A vote; the primary key (item_id, user_id) makes it one per user per item. `value` is -1 or 1.
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "roadmap_votes")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub item_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false, column_type = "Text")]
+    pub user_id: String,
+    pub value: i16,
+    pub created_at: DateTimeWithTimeZone,
+    #[sea_orm(belongs_to, from = "item_id", to = "id", on_delete = "Cascade")]
+    pub item: BelongsTo<super::roadmap_items::Entity>,
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
+    pub user: BelongsTo<super::user::Entity>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,26 @@
+//! `saas_metrics_daily`: one row of product-wide KPIs per UTC day.
+
+use sea_orm::entity::prelude::*;
+
+/// Daily snapshot computed by a nightly job; recomputing a day upserts on the `day` key.
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "saas_metrics_daily")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub day: Date,
+    /// Monthly recurring revenue in cents.
+    pub mrr_cents: i64,
+    pub signups: i32,
+    pub active_users: i32,
+    pub active_organizations: i32,
+    pub new_organizations: i32,
+    pub churned_organizations: i32,
+    pub trialing_subscriptions: i32,
+    pub paying_subscriptions: i32,
+    pub ai_tokens: i64,
+    pub ai_credits_used: i64,
+    pub computed_at: DateTimeWithTimeZone,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

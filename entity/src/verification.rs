@@ -1,0 +1,21 @@
+//! `verification`: Better Auth 1.6 one-time values (email verification, password reset).
+
+use sea_orm::entity::prelude::*;
+
+/// A short-lived verification value keyed by `identifier`.
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "verification")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false, column_type = "Text")]
+    pub id: String,
+    #[sea_orm(column_type = "Text")]
+    pub identifier: String,
+    #[sea_orm(column_type = "Text")]
+    pub value: String,
+    pub expires_at: DateTime,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

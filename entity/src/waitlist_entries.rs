@@ -1,0 +1,28 @@
+//! `waitlist_entries`: the pre-launch email waitlist.
+
+use sea_orm::entity::prelude::*;
+
+/// A waitlist signup. `email` is stored lower-cased (CHECK) and unique, so the same address in a
+/// different case cannot sign up twice, without an expression index the entity could not describe.
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "waitlist_entries")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(column_type = "Text", unique)]
+    pub email: String,
+    #[sea_orm(column_type = "Text")]
+    pub source: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub referral_code: Option<String>,
+    /// `waiting`, `invited`, `joined` or `removed` (CHECK).
+    #[sea_orm(column_type = "Text")]
+    pub status: String,
+    pub invited_at: Option<DateTimeWithTimeZone>,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub metadata: Json,
+    pub created_at: DateTimeWithTimeZone,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

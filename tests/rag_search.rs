@@ -1,0 +1,347 @@
+//! `app_db::rag` against a real PostgreSQL with pgvector: tenant isolation, index use, errors,
+//! and the effect of `ef_search`.
+
+mod common;
+
+use std::collections::HashSet;
+
+use app_db::rag::{self, SearchOptions};
+use app_db::sea_orm_active_enums::DocumentSourceStatus;
+use app_db::{Error, document_chunk, document_source, organization};
+use sea_orm::prelude::PgVector;
+use sea_orm::{
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
+    IntoActiveModel,
+};
+use uuid::Uuid;
+
+const DIM: usize = document_chunk::EMBEDDING_DIMENSION;
+/// The big tenant: its chunks point in random directions, far from the query.
+const ACME: &str = "org_acme";
+/// The small tenant: all its chunks sit right next to the query.
+const GLOBEX: &str = "org_globex";
+const ACME_CHUNKS: usize = 1500;
+const GLOBEX_CHUNKS: usize = 100;
+
+/// splitmix64: a deterministic generator, so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next_f32(&mut self) -> f32 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+    }
+
+    fn vector(&mut self) -> Vec<f32> {
+        (0..DIM).map(|_| self.next_f32()).collect()
+    }
+
+    fn near(&mut self, center: &[f32], spread: f32) -> Vec<f32> {
+        center
+            .iter()
+            .map(|c| c + spread * self.next_f32())
+            .collect()
+    }
+}
+
+fn query_vector() -> Vec<f32> {
+    Rng(42).vector()
+}
+
+async fn organization(db: &DatabaseConnection, id: &str) {
+    organization::Model {
+        id: id.into(),
+        name: id.into(),
+        slug: id.replace('_', "-"),
+        logo: None,
+        created_at: chrono::Utc::now().naive_utc(),
+        metadata: None,
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .expect("insert organization");
+}
+
+async fn source(db: &DatabaseConnection, organization_id: &str) -> Uuid {
+    let now = chrono::Utc::now().fixed_offset();
+    let id = Uuid::new_v4();
+    document_source::Model {
+        id,
+        organization_id: organization_id.into(),
+        created_by: None,
+        kind: "text".into(),
+        title: format!("{organization_id} handbook"),
+        uri: None,
+        mime_type: None,
+        content_hash: None,
+        byte_size: None,
+        status: DocumentSourceStatus::Ready,
+        error: None,
+        chunk_count: 0,
+        metadata: serde_json::json!({}),
+        created_at: now,
+        updated_at: now,
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .expect("insert document source");
+    id
+}
+
+async fn chunks(
+    db: &DatabaseConnection,
+    organization_id: &str,
+    embeddings: Vec<Vec<f32>>,
+) -> HashSet<Uuid> {
+    let source_id = source(db, organization_id).await;
+    let now = chrono::Utc::now().fixed_offset();
+    let mut ids = HashSet::new();
+    let models: Vec<_> = embeddings
+        .into_iter()
+        .enumerate()
+        .map(|(i, embedding)| {
+            let id = Uuid::new_v4();
+            ids.insert(id);
+            document_chunk::Model {
+                id,
+                organization_id: organization_id.into(),
+                source_id,
+                chunk_index: i32::try_from(i).expect("small index"),
+                content: format!("{organization_id} chunk {i}"),
+                token_count: 10,
+                embedding: PgVector::from(embedding),
+                metadata: serde_json::json!({ "i": i }),
+                created_at: now,
+            }
+            .into_active_model()
+        })
+        .collect();
+    for batch in models.chunks(250) {
+        document_chunk::Entity::insert_many(batch.to_vec())
+            .exec(db)
+            .await
+            .expect("insert chunks");
+    }
+    ids
+}
+
+/// ACME: many far chunks. GLOBEX: few chunks all nearer to the query than any of ACME's, so an
+/// index scan with a small candidate list sees only GLOBEX rows.
+async fn two_tenants() -> (DatabaseConnection, String, HashSet<Uuid>, HashSet<Uuid>) {
+    let (db, url) = common::migrated_db().await;
+    organization(&db, ACME).await;
+    organization(&db, GLOBEX).await;
+    let mut rng = Rng(7);
+    let query = query_vector();
+    let acme = chunks(&db, ACME, (0..ACME_CHUNKS).map(|_| rng.vector()).collect()).await;
+    let globex = chunks(
+        &db,
+        GLOBEX,
+        (0..GLOBEX_CHUNKS).map(|_| rng.near(&query, 0.05)).collect(),
+    )
+    .await;
+    db.execute_unprepared("ANALYZE document_chunk")
+        .await
+        .expect("analyze");
+    (db, url, acme, globex)
+}
+
+#[tokio::test]
+async fn never_returns_another_organizations_chunk() {
+    let (db, _url, acme, globex) = two_tenants().await;
+    let query = query_vector();
+
+    let hits = rag::search(&db, ACME, &query, 10)
+        .await
+        .expect("search acme");
+    assert_eq!(hits.len(), 10, "the exact fallback fills up to k");
+    assert!(
+        hits.iter().all(|h| acme.contains(&h.id)),
+        "only ACME chunks"
+    );
+    assert!(
+        hits.windows(2).all(|w| w[0].distance <= w[1].distance),
+        "nearest first"
+    );
+
+    let hits = rag::search(&db, GLOBEX, &query, 10)
+        .await
+        .expect("search globex");
+    assert_eq!(hits.len(), 10);
+    assert!(
+        hits.iter().all(|h| globex.contains(&h.id)),
+        "only GLOBEX chunks"
+    );
+
+    assert!(
+        rag::search(&db, "org_unknown", &query, 10)
+            .await
+            .expect("search")
+            .is_empty(),
+        "an organization without chunks gets nothing, not someone else's"
+    );
+}
+
+#[tokio::test]
+async fn the_fallback_matches_exact_search() {
+    let (db, _url, _acme, _globex) = two_tenants().await;
+    let query = query_vector();
+    let approximate = rag::search(&db, ACME, &query, 10).await.expect("search");
+    let exact = rag::search_exact(&db, ACME, &query, 10)
+        .await
+        .expect("exact");
+    let ids = |hits: &[rag::ChunkMatch]| hits.iter().map(|h| h.id).collect::<Vec<_>>();
+    assert_eq!(ids(&approximate), ids(&exact));
+}
+
+#[tokio::test]
+async fn explain_shows_the_hnsw_index_with_the_tenant_filter() {
+    let (db, _url, _acme, _globex) = two_tenants().await;
+    let plan = rag::explain(&db, ACME, &query_vector(), 10, SearchOptions::default())
+        .await
+        .expect("explain");
+    // Lines carry the 1536-value query literal: keep failure output readable.
+    let plan: Vec<String> = plan.iter().map(|l| l.chars().take(120).collect()).collect();
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains("Index Scan using document_chunk_embedding_idx"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Filter: (organization_id = 'org_acme'::text)"),
+        "{plan}"
+    );
+}
+
+#[tokio::test]
+async fn a_small_tenant_is_searched_exactly_through_its_btree_index() {
+    // The planner's own answer to post-filtering: for 100 of 1,600 rows, reading the tenant's rows
+    // and sorting them is cheaper than walking the graph. (Needs the embedding stored inline,
+    // see 0005_rag.sql, or every plan is a sequential scan.)
+    let (db, _url, _acme, _globex) = two_tenants().await;
+    let plan = rag::explain(&db, GLOBEX, &query_vector(), 10, SearchOptions::default())
+        .await
+        .expect("explain")
+        .join("\n");
+    assert!(
+        plan.contains("document_chunk_organization_id_idx"),
+        "{}",
+        &plan[..plan.len().min(2000)]
+    );
+    assert!(!plan.contains("document_chunk_embedding_idx"));
+}
+
+#[tokio::test]
+async fn ef_search_controls_how_many_post_filtered_rows_survive() {
+    let (db, _url, acme, _globex) = two_tenants().await;
+    let query = query_vector();
+    let index_only = |ef_search| SearchOptions {
+        ef_search,
+        exact_fallback: false,
+    };
+
+    // All GLOBEX_CHUNKS are nearer than any ACME chunk: a candidate list of 10 holds none of ACME.
+    let narrow = rag::search_with(&db, ACME, &query, 10, index_only(10))
+        .await
+        .expect("narrow search");
+    assert!(
+        narrow.len() < 10,
+        "ef_search=10 cannot see past GLOBEX: {}",
+        narrow.len()
+    );
+    assert!(narrow.iter().all(|h| acme.contains(&h.id)));
+
+    let wide = rag::search_with(&db, ACME, &query, 10, index_only(400))
+        .await
+        .expect("wide search");
+    assert_eq!(
+        wide.len(),
+        10,
+        "ef_search=400 reaches past GLOBEX's {GLOBEX_CHUNKS} chunks"
+    );
+    assert!(wide.iter().all(|h| acme.contains(&h.id)));
+}
+
+#[tokio::test]
+async fn ef_search_does_not_leak_into_the_pooled_connection() {
+    let (_db, url, _acme, _globex) = two_tenants().await;
+    let mut options = ConnectOptions::new(url);
+    options.max_connections(1).sqlx_logging(false);
+    let single = Database::connect(options).await.expect("connect");
+    rag::search_with(
+        &single,
+        ACME,
+        &query_vector(),
+        5,
+        SearchOptions {
+            ef_search: 777,
+            exact_fallback: true,
+        },
+    )
+    .await
+    .expect("search");
+    let row = single
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT current_setting('hnsw.ef_search') AS ef",
+        ))
+        .await
+        .expect("show")
+        .expect("a row");
+    let ef: String = row.try_get("", "ef").expect("text");
+    assert_ne!(ef, "777", "SET LOCAL must end with the search transaction");
+}
+
+#[tokio::test]
+async fn bad_embeddings_get_typed_errors() {
+    let (db, _url) = common::migrated_db().await;
+
+    let short = vec![0.1_f32; 768];
+    match rag::search(&db, ACME, &short, 5).await {
+        Err(Error::EmbeddingDimension {
+            expected: 1536,
+            found: 768,
+        }) => {}
+        other => panic!("expected EmbeddingDimension, got {other:?}"),
+    }
+
+    let mut nan = vec![0.1_f32; DIM];
+    nan[42] = f32::NAN;
+    match rag::search(&db, ACME, &nan, 5).await {
+        Err(Error::EmbeddingNotFinite { index: 42 }) => {}
+        other => panic!("expected EmbeddingNotFinite, got {other:?}"),
+    }
+
+    let mut inf = vec![0.1_f32; DIM];
+    inf[0] = f32::INFINITY;
+    assert!(matches!(
+        rag::search(&db, ACME, &inf, 5).await,
+        Err(Error::EmbeddingNotFinite { index: 0 })
+    ));
+
+    let bad_ef = SearchOptions {
+        ef_search: 5000,
+        exact_fallback: true,
+    };
+    assert!(matches!(
+        rag::search_with(&db, ACME, &vec![0.1; DIM], 5, bad_ef).await,
+        Err(Error::SearchParameterOutOfRange {
+            parameter: "ef_search",
+            value: 5000,
+            ..
+        })
+    ));
+
+    assert!(
+        rag::search(&db, ACME, &vec![0.1; DIM], 0)
+            .await
+            .expect("k = 0")
+            .is_empty()
+    );
+}
