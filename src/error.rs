@@ -321,5 +321,4 @@ impl Error {
         }
         self
     }
-
 }

@@ -34,6 +34,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Apply pending migrations.
+    Up,
     /// Manage the embedded development server.
     Db {
         #[command(subcommand)]

@@ -1,6 +1,7 @@
 //! One file per command.
 
 mod db;
+mod up;
 
 use crate::cli::{Cli, Command};
 use crate::exit;
@@ -9,6 +10,7 @@ use crate::exit;
 pub async fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Db { action } => db::run(action).await,
+        Command::Up => up::run(cli.global).await,
     };
     match result {
         Ok(code) => code,
