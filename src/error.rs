@@ -97,6 +97,16 @@ pub enum Error {
     )]
     NotInitialized,
 
+    /// A seed file does not fit its entity.
+    #[error(
+        "seed file {path}: {problem}\n  fix: correct the file so every row has the entity's fields with values of the right type"
+    )]
+    SeedFile { path: &'static str, problem: String },
+
+    /// Seeding needs every migration applied.
+    #[error("refusing to seed: {} migration(s) not applied yet ({})\n  fix: run `cargo run -p migration -- up` first", unapplied.len(), unapplied.join(", "))]
+    SeedNeedsMigrations { unapplied: Vec<String> },
+
     /// The migration folder is invalid (only at run time; the build catches it first).
     #[error(transparent)]
     Journal(#[from] crate::journal::JournalError),

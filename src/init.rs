@@ -8,8 +8,9 @@ use once_cell::sync::OnceCell;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use sqlx::Connection;
 
-use crate::config::Config;
+use crate::config::{Config, SeedMode};
 use crate::migrate::Report;
+use crate::seed::{SeedOutcome, SeedRequest};
 use crate::{Error, url};
 
 static DB: OnceCell<DatabaseConnection> = OnceCell::new();
@@ -41,7 +42,7 @@ pub async fn init_with(config: Config) -> Result<&'static DatabaseConnection, Er
     if let Some(db) = DB.get() {
         return Ok(db);
     }
-    let (db, _report) = open(&config).await?;
+    let (db, _boot) = open(&config).await?;
     Ok(DB.get_or_init(|| db))
 }
 
@@ -50,17 +51,43 @@ pub fn db() -> Result<&'static DatabaseConnection, Error> {
     DB.get().ok_or(Error::NotInitialized)
 }
 
+/// What a boot did.
+#[derive(Debug, Clone, Default)]
+pub struct Boot {
+    /// The migration run, unless migrating is switched off.
+    pub migrations: Option<Report>,
+    /// The seeding, unless the seed mode is `never`.
+    pub seed: Option<SeedOutcome>,
+}
+
 /// Connects, migrates and seeds as `config` says, without touching the process-wide pool:
 /// for tools and tests that need several databases.
-pub async fn open(config: &Config) -> Result<(DatabaseConnection, Option<Report>), Error> {
+pub async fn open(config: &Config) -> Result<(DatabaseConnection, Boot), Error> {
     let url = resolve_url(config).await?;
     let db = connect(&url, config).await?;
-    let report = if config.migrate {
-        Some(migrate(&db, config).await?)
-    } else {
-        None
+    let mut boot = Boot::default();
+    if config.migrate {
+        boot.migrations = Some(migrate(&db, config).await?);
+    }
+    let request = match config.seed {
+        SeedMode::Never => None,
+        SeedMode::FirstBoot => Some(SeedRequest::IfNew),
+        SeedMode::Always => Some(SeedRequest::Always),
     };
-    Ok((db, report))
+    if let Some(request) = request {
+        let outcome = crate::seed::run(
+            &db,
+            &crate::seed::INITIAL,
+            request,
+            &config.migrations_schema,
+        )
+        .await?;
+        if let SeedOutcome::Changed { .. } = outcome {
+            tracing::warn!("{outcome}");
+        }
+        boot.seed = Some(outcome);
+    }
+    Ok((db, boot))
 }
 
 async fn resolve_url(config: &Config) -> Result<String, Error> {

@@ -1,0 +1,79 @@
+//! `seed`: the initial data, or demo data at scale.
+
+use std::time::Instant;
+
+use app_db::embedded::DevServer;
+use app_db::seed::demo::{DemoOptions, DemoProgress};
+use app_db::seed::{INITIAL, SeedRequest};
+use app_db::{Config, Error};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{GlobalArgs, SeedArgs};
+use crate::exit;
+
+pub async fn run(global: GlobalArgs, args: SeedArgs) -> Result<u8, Error> {
+    let url = match global.database_url {
+        Some(url) => url,
+        None => {
+            let server = DevServer::locate()?;
+            let status = server.ensure_running().await?;
+            let url = DevServer::url(status.port);
+            eprintln!("no DATABASE_URL: using the embedded development server at {url}");
+            url
+        }
+    };
+    let mut config = Config::from_env()?.database_url(url);
+    config.migrate = false;
+    config.pool.min = 0;
+    config.pool.max = 2;
+    let (db, _) = app_db::init::open(&config).await?;
+    if !args.demo {
+        let request = if args.update {
+            SeedRequest::UpdateIfChanged
+        } else {
+            SeedRequest::IfNew
+        };
+        let outcome = app_db::seed::run(&db, &INITIAL, request, &config.migrations_schema).await?;
+        println!("{outcome}");
+        return Ok(exit::OK);
+    }
+    let options = DemoOptions {
+        orgs: args.orgs,
+        users_per_org: args.users_per_org,
+        usage_per_org: args.usage_per_org,
+        sources_per_org: args.sources_per_org,
+        chunks_per_source: args.chunks_per_source,
+        seed: args.seed,
+        ..DemoOptions::with_orgs(args.orgs)
+    };
+    let bar = ProgressBar::new(u64::from(options.orgs));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} organizations ({eta} left)",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
+    let report = app_db::seed::demo::generate(&db, &options, &mut |p: DemoProgress| {
+        bar.set_position(u64::from(p.done))
+    })
+    .await;
+    bar.finish_and_clear();
+    let report = report?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "demo data: {} organization(s) created, {} already present, {} repaired; {} rows ({} chunks) in {:.1} s; COPY {:.0} chunks/s",
+        report.orgs_created,
+        report.orgs_skipped,
+        report.orgs_repaired,
+        report.rows,
+        report.chunks,
+        secs,
+        if report.copy_time.is_zero() {
+            0.0
+        } else {
+            report.chunks as f64 / report.copy_time.as_secs_f64()
+        }
+    );
+    Ok(exit::OK)
+}

@@ -1,0 +1,148 @@
+//! Seeds: the initial data of a fresh environment, and demo data at scale.
+//!
+//! - [`set`]: the seed files compiled into the binary and their insertion through the entities.
+//! - [`record`]: which sets a database has received, and their hashes.
+//! - [`synthetic`]: deterministic random data (PRNG, embeddings).
+//! - [`demo`]: synthetic organizations with users, usage and embedded document chunks.
+//!
+//! A set runs once per database: the first run inserts it and records its hash; later runs are
+//! no-ops. A set whose files changed since is reported and re-applied (idempotently: rows are
+//! upserted by primary key) only when asked. Seeding refuses a database whose migrations are not
+//! all applied, since the files describe the current schema.
+
+pub mod demo;
+pub mod record;
+pub mod set;
+pub mod synthetic;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
+
+use crate::Error;
+use crate::migrate::{MigrationState, Migrator};
+pub use record::SeedRecord;
+pub use set::{Conflict, INITIAL, SeedFile, SeedSet};
+
+/// What to do with a seed set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeedRequest {
+    /// Apply the set if this database never received it (first boot, `seed`).
+    IfNew,
+    /// Also re-apply it when its files changed since it was recorded (`seed --update`).
+    UpdateIfChanged,
+    /// Re-apply it every time, upserting every row (`APP_DB_SEED=always`).
+    Always,
+}
+
+/// What a seed call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeedOutcome {
+    /// The set was inserted (or upserted) and recorded: rows written.
+    Applied { rows: u64 },
+    /// The database already has this exact set.
+    AlreadyApplied,
+    /// The database has an older version of the set; nothing was changed.
+    Changed { recorded: String, current: String },
+}
+
+impl std::fmt::Display for SeedOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Applied { rows } => write!(f, "seeded: {rows} row(s) written"),
+            Self::AlreadyApplied => write!(f, "already seeded with this seed set: nothing to do"),
+            Self::Changed { recorded, current } => write!(
+                f,
+                "the seed set changed since it was applied (recorded {}, now {}); nothing was changed: run `seed --update` to upsert it",
+                &recorded[..recorded.len().min(12)],
+                &current[..current.len().min(12)]
+            ),
+        }
+    }
+}
+
+/// Seeds `set` into the database as `request` says, in one transaction, holding a lock so that
+/// replicas booting together seed once. `schema` is where the record is kept (the migrations
+/// schema, `drizzle` by default).
+pub async fn run(
+    db: &DatabaseConnection,
+    set: &SeedSet,
+    request: SeedRequest,
+    schema: &str,
+) -> Result<SeedOutcome, Error> {
+    ensure_migrated(db).await?;
+    let record = SeedRecord::new(schema);
+    let current = set.hash();
+    // Most boots find the set recorded: answer without a transaction or a lock.
+    if request == SeedRequest::IfNew
+        && let Some(recorded) = record.recorded(db, set.name).await?
+    {
+        return Ok(already(recorded, current));
+    }
+    let txn = db.begin().await?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "select pg_advisory_xact_lock($1)",
+        [seed_lock_key(schema, set.name).into()],
+    ))
+    .await?;
+    record.ensure(&txn).await?;
+    // Read again under the lock: another replica may have just seeded.
+    let conflict = match (request, record.recorded(&txn, set.name).await?) {
+        (_, None) => Conflict::Keep,
+        (SeedRequest::IfNew, Some(recorded)) => {
+            txn.rollback().await?;
+            return Ok(already(recorded, current));
+        }
+        (SeedRequest::UpdateIfChanged, Some(recorded)) if recorded == current => {
+            txn.rollback().await?;
+            return Ok(SeedOutcome::AlreadyApplied);
+        }
+        (SeedRequest::UpdateIfChanged | SeedRequest::Always, Some(_)) => Conflict::Update,
+    };
+    let mut rows = 0;
+    for file in set.files {
+        rows += set::insert_file(&txn, file, conflict).await?;
+    }
+    record.record(&txn, set.name, &current).await?;
+    txn.commit().await?;
+    Ok(SeedOutcome::Applied { rows })
+}
+
+fn already(recorded: String, current: String) -> SeedOutcome {
+    if recorded == current {
+        SeedOutcome::AlreadyApplied
+    } else {
+        SeedOutcome::Changed { recorded, current }
+    }
+}
+
+fn seed_lock_key(schema: &str, set: &str) -> i64 {
+    let digest =
+        <sha2::Sha256 as sha2::Digest>::digest(format!("app-db seeds {schema} {set}").as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
+/// Refuses a database with unapplied migrations (or drift that makes its schema uncertain).
+pub async fn ensure_migrated(db: &DatabaseConnection) -> Result<(), Error> {
+    let mut conn = db.get_postgres_connection_pool().acquire().await?;
+    let migrator = Migrator::new();
+    let rows = migrator.applied_rows(&mut conn).await?;
+    let assessment = migrator.assess(&rows);
+    let unapplied: Vec<String> = assessment
+        .migrations
+        .iter()
+        .filter(|m| {
+            matches!(
+                m.state,
+                MigrationState::Pending | MigrationState::OutOfOrder
+            )
+        })
+        .map(|m| m.migration.tag.to_string())
+        .collect();
+    if unapplied.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::SeedNeedsMigrations { unapplied })
+    }
+}
