@@ -125,12 +125,21 @@ pub async fn generate(
                 continue;
             }
             Some(_) => {
-                db.execute_raw(Statement::from_sql_and_values(
+                // Users are not owned by the organization in the schema: remove the demo's own.
+                let txn = db.begin().await?;
+                txn.execute_raw(Statement::from_sql_and_values(
                     DbBackend::Postgres,
                     "delete from organization where id = $1",
                     [org_id.clone().into()],
                 ))
                 .await?;
+                txn.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "delete from \"user\" where id like $1",
+                    [format!("{org_id}-u%").into()],
+                ))
+                .await?;
+                txn.commit().await?;
                 report.orgs_repaired += 1;
             }
             None => {}

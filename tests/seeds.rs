@@ -1,0 +1,255 @@
+//! Seeds against real PostgreSQL: once per database, first-boot seeding, refusals, demo data.
+
+use app_db::seed::demo::{DemoOptions, centroids, generate};
+use app_db::seed::{INITIAL, SeedFile, SeedOutcome, SeedRequest, SeedSet};
+use app_db::testing::TestDatabase;
+use app_db::{Config, Error, SeedMode};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+
+const TABLES: [&str; 10] = [
+    "organization",
+    "\"user\"",
+    "member",
+    "org_credits",
+    "subscription",
+    "feature_flags",
+    "announcements",
+    "roadmap_items",
+    "document_source",
+    "document_chunk",
+];
+
+async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+async fn text(db: &DatabaseConnection, sql: &str) -> String {
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<String>(0).unwrap()
+}
+
+async fn row_counts(db: &DatabaseConnection) -> Vec<i64> {
+    let mut counts = Vec::new();
+    for table in TABLES {
+        counts.push(count(db, &format!("select count(*) from {table}")).await);
+    }
+    counts
+}
+
+#[tokio::test]
+async fn seeding_twice_gives_the_same_rows() {
+    let db = TestDatabase::migrated().await.unwrap();
+    let first = app_db::seed::run(&db.db, &INITIAL, SeedRequest::IfNew, "drizzle")
+        .await
+        .unwrap();
+    assert!(
+        matches!(first, SeedOutcome::Applied { rows } if rows >= 20),
+        "{first:?}"
+    );
+    let after_first = row_counts(&db.db).await;
+    assert!(
+        after_first.iter().all(|&n| n > 0),
+        "every seeded table has rows: {after_first:?}"
+    );
+    let second = app_db::seed::run(&db.db, &INITIAL, SeedRequest::IfNew, "drizzle")
+        .await
+        .unwrap();
+    assert_eq!(second, SeedOutcome::AlreadyApplied);
+    // Even an unconditional re-apply upserts and adds nothing.
+    let always = app_db::seed::run(&db.db, &INITIAL, SeedRequest::Always, "drizzle")
+        .await
+        .unwrap();
+    assert!(matches!(always, SeedOutcome::Applied { .. }));
+    assert_eq!(row_counts(&db.db).await, after_first);
+    assert_eq!(
+        count(
+            &db.db,
+            "select count(*) from document_chunk where vector_dims(embedding) = 1536"
+        )
+        .await,
+        3
+    );
+}
+
+#[tokio::test]
+async fn first_boot_seeds_and_the_second_boot_does_not() {
+    let db = TestDatabase::empty().await.unwrap();
+    let mut config = Config::default().database_url(db.url.clone());
+    config.seed = SeedMode::FirstBoot;
+    config.pool.min = 0;
+    let (pool, boot) = app_db::init::open(&config).await.unwrap();
+    assert_eq!(
+        boot.migrations.as_ref().map(|r| r.applied.len()),
+        Some(app_db::MIGRATIONS.len())
+    );
+    assert!(
+        matches!(boot.seed, Some(SeedOutcome::Applied { .. })),
+        "{:?}",
+        boot.seed
+    );
+    let counts = row_counts(&pool).await;
+    let (_, second) = app_db::init::open(&config).await.unwrap();
+    assert_eq!(second.seed, Some(SeedOutcome::AlreadyApplied));
+    assert!(
+        second
+            .migrations
+            .as_ref()
+            .is_some_and(|r| r.applied.is_empty() && !r.locked)
+    );
+    assert_eq!(row_counts(&pool).await, counts);
+}
+
+#[tokio::test]
+async fn replicas_booting_together_seed_once() {
+    let db = TestDatabase::migrated().await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let url = db.url.clone();
+        tasks.push(tokio::spawn(async move {
+            let pool = sea_orm::Database::connect(url).await.unwrap();
+            app_db::seed::run(&pool, &INITIAL, SeedRequest::IfNew, "drizzle")
+                .await
+                .unwrap()
+        }));
+    }
+    let mut applied = 0;
+    for task in tasks {
+        if matches!(task.await.unwrap(), SeedOutcome::Applied { .. }) {
+            applied += 1;
+        }
+    }
+    assert_eq!(applied, 1);
+}
+
+#[tokio::test]
+async fn a_database_with_unapplied_migrations_is_refused() {
+    let db = TestDatabase::empty().await.unwrap();
+    let err = app_db::seed::run(&db.db, &INITIAL, SeedRequest::IfNew, "drizzle")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::SeedNeedsMigrations { unapplied } if unapplied.len() == app_db::MIGRATIONS.len()),
+        "{err}"
+    );
+    assert!(err.to_string().contains("migration -- up"), "{err}");
+    let demo = generate(&db.db, &DemoOptions::with_orgs(1), &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(demo, Error::SeedNeedsMigrations { .. }));
+}
+
+#[tokio::test]
+async fn a_changed_set_is_reported_and_applied_only_when_asked() {
+    let db = TestDatabase::migrated().await.unwrap();
+    app_db::seed::run(&db.db, &INITIAL, SeedRequest::IfNew, "drizzle")
+        .await
+        .unwrap();
+    let mut files: Vec<SeedFile> = INITIAL.files.to_vec();
+    let renamed = INITIAL.files[0].json.replace("Acme Demo", "Acme Demo Inc.");
+    files[0] = SeedFile {
+        json: Box::leak(renamed.into_boxed_str()),
+        ..files[0]
+    };
+    let changed = SeedSet {
+        name: INITIAL.name,
+        files: Box::leak(files.into_boxed_slice()),
+    };
+    let outcome = app_db::seed::run(&db.db, &changed, SeedRequest::IfNew, "drizzle")
+        .await
+        .unwrap();
+    assert!(
+        matches!(&outcome, SeedOutcome::Changed { recorded, current } if *recorded == INITIAL.hash() && *current == changed.hash())
+    );
+    assert!(outcome.to_string().contains("seed --update"));
+    let name = |db: &DatabaseConnection| {
+        let db = db.clone();
+        async move {
+            let row = db
+                .query_one_raw(Statement::from_string(
+                    db.get_database_backend(),
+                    "select name from organization where id = 'org_demo'",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<String>(0).unwrap()
+        }
+    };
+    assert_eq!(name(&db.db).await, "Acme Demo");
+    let counts = row_counts(&db.db).await;
+    let updated = app_db::seed::run(&db.db, &changed, SeedRequest::UpdateIfChanged, "drizzle")
+        .await
+        .unwrap();
+    assert!(matches!(updated, SeedOutcome::Applied { .. }));
+    assert_eq!(name(&db.db).await, "Acme Demo Inc.");
+    assert_eq!(row_counts(&db.db).await, counts);
+    let again = app_db::seed::run(&db.db, &changed, SeedRequest::UpdateIfChanged, "drizzle")
+        .await
+        .unwrap();
+    assert_eq!(again, SeedOutcome::AlreadyApplied);
+}
+
+#[tokio::test]
+async fn demo_data_is_deterministic_resumable_and_searchable() {
+    let db = TestDatabase::migrated().await.unwrap();
+    let mut options = DemoOptions::with_orgs(3);
+    options.chunks_per_source = 20;
+    let mut seen = Vec::new();
+    let report = generate(&db.db, &options, &mut |p| seen.push(p.done))
+        .await
+        .unwrap();
+    assert_eq!(seen, [1, 2, 3]);
+    assert_eq!((report.orgs_created, report.chunks), (3, 120));
+    let counts = [
+        count(
+            &db.db,
+            "select count(*) from organization where id like 'demo-%'",
+        )
+        .await,
+        count(&db.db, "select count(*) from member").await,
+        count(&db.db, "select count(*) from ai_usage").await,
+        count(&db.db, "select count(*) from document_chunk").await,
+    ];
+    assert_eq!(counts, [3, 15, 150, 120]);
+    // Rerun: nothing new. An interrupted org (chunks lost) is repaired to the same rows.
+    let rerun = generate(&db.db, &options, &mut |_| {}).await.unwrap();
+    assert_eq!((rerun.orgs_created, rerun.orgs_skipped), (0, 3));
+    let fingerprint =
+        "select md5(string_agg(id::text || embedding::text, ',' order by id)) from document_chunk";
+    let before = text(&db.db, fingerprint).await;
+    db.db
+        .execute_unprepared(
+            "delete from document_chunk where organization_id = 'demo-00001' and chunk_index > 5",
+        )
+        .await
+        .unwrap();
+    let repaired = generate(&db.db, &options, &mut |_| {}).await.unwrap();
+    assert_eq!((repaired.orgs_repaired, repaired.orgs_skipped), (1, 2));
+    assert_eq!(
+        text(&db.db, fingerprint).await,
+        before,
+        "the repaired org has the same rows"
+    );
+    // Clustered embeddings: a topic's centroid finds that topic's chunks.
+    let topic: i64 = count(&db.db, "select (metadata->>'topic')::bigint from document_source where organization_id = 'demo-00000' order by id limit 1").await;
+    let query = &centroids(&options)[topic as usize];
+    let hits = app_db::rag::search(&db.db, "demo-00000", query, 5)
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 5);
+    assert!(
+        hits.iter()
+            .all(|h| h.content.starts_with(&format!("Topic {topic},"))),
+        "{:?}",
+        hits.iter().map(|h| &h.content).collect::<Vec<_>>()
+    );
+}
