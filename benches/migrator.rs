@@ -23,7 +23,7 @@ mod drizzle;
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -53,9 +53,18 @@ fn main() {
         .expect("tokio runtime")
         .block_on(async {
             drizzle::ensure_node_project();
+            // The machine may be shared: the load says how much to trust the figures.
+            println!("load average before: {}", load_average());
             noop_boot(iterations).await;
             whole_history(runs).await;
+            println!("\nload average after: {}", load_average());
         });
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -109,28 +118,30 @@ async fn noop_boot(iterations: usize) {
     let mut via_proxy = PgConnection::connect(&proxy.url)
         .await
         .expect("connect via proxy");
-    let before = proxy.turns();
+    let before = proxy.snapshot();
     Migrator::new().run(&mut via_proxy).await.expect("migrate");
-    let run_turns = proxy.turns() - before;
-    let run_log = proxy.describe(proxy.connections() - 1);
+    let run_turns = proxy.turns_since(&before);
+    let run_log = proxy.describe(before.len() - 1);
     via_proxy.close().await.expect("close");
 
-    let (turns_before, conns_before) = (proxy.turns(), proxy.connections());
+    let before = proxy.snapshot();
+    let conns_before = before.len();
     let pool = app_db::init::connect(&proxy.url, &config)
         .await
         .expect("connect");
-    let connect_turns = proxy.turns() - turns_before;
+    let connect_turns = proxy.turns_since(&before);
     let connect_conns = proxy.connections() - conns_before;
     let connect_log = proxy.describe(conns_before);
     pool.close().await.expect("close");
 
-    let (turns_before, conns_before) = (proxy.turns(), proxy.connections());
+    let before = proxy.snapshot();
+    let conns_before = before.len();
     let (pool, _) = app_db::init::open(&config.clone().database_url(proxy.url.clone()))
         .await
         .expect("open via proxy");
     // Counted at return: the pool may go on opening its idle connections in the background,
     // but `open` did not wait for them.
-    let open_turns = proxy.turns() - turns_before;
+    let open_turns = proxy.turns_since(&before);
     let open_conns = proxy.connections() - conns_before;
     let open_log = proxy.describe(conns_before);
     pool.close().await.expect("close");
@@ -190,15 +201,16 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// A TCP proxy in front of the server that counts the client's turns: every time the client
-/// sends bytes after the server last sent some, the client is starting a new round trip
-/// (requests it pipelines without waiting count once, as they cost one network latency).
-/// It also records, per connection, the protocol messages of each turn, to explain the counts.
+/// A TCP proxy in front of the server that records the client's turns, per connection: every
+/// time the client sends bytes after the server last sent some, it starts a new round trip
+/// (requests it pipelines without waiting count once, as they cost one network latency). Each
+/// turn is logged as the protocol messages it carried, to explain the counts.
 struct CountingProxy {
     url: String,
-    turns: Arc<AtomicUsize>,
-    log: Arc<Mutex<Vec<Arc<Mutex<Vec<String>>>>>>,
+    log: Arc<Mutex<Vec<ConnectionLog>>>,
 }
+
+type ConnectionLog = Arc<Mutex<Vec<String>>>;
 
 impl CountingProxy {
     async fn start(url: &str) -> Self {
@@ -212,26 +224,40 @@ impl CountingProxy {
             1,
         );
         assert_ne!(proxy_url, url, "the URL names its port");
-        let turns = Arc::new(AtomicUsize::new(0));
-        let log: Arc<Mutex<Vec<Arc<Mutex<Vec<String>>>>>> = Arc::default();
-        let (t, l) = (turns.clone(), log.clone());
+        let log: Arc<Mutex<Vec<ConnectionLog>>> = Arc::default();
+        let l = log.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let connection_log = Arc::new(Mutex::new(Vec::new()));
                 l.lock().unwrap().push(connection_log.clone());
                 let server = TcpStream::connect(&upstream).await.expect("upstream");
-                tokio::spawn(relay(client, server, t.clone(), connection_log));
+                tokio::spawn(relay(client, server, connection_log));
             }
         });
         Self {
             url: proxy_url,
-            turns,
             log,
         }
     }
 
-    fn turns(&self) -> usize {
-        self.turns.load(Ordering::SeqCst)
+    /// How many turns each connection has had so far.
+    fn snapshot(&self) -> Vec<usize> {
+        let log = self.log.lock().unwrap();
+        log.iter().map(|c| c.lock().unwrap().len()).collect()
+    }
+
+    /// The round trips since `snapshot`, on all connections. A lone Terminate (`X`) is no
+    /// round trip (nothing answers it) and may arrive late from a connection closed earlier.
+    fn turns_since(&self, snapshot: &[usize]) -> usize {
+        let log = self.log.lock().unwrap();
+        log.iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let turns = c.lock().unwrap();
+                let from = snapshot.get(i).copied().unwrap_or(0).min(turns.len());
+                turns[from..].iter().filter(|t| t.as_str() != "X").count()
+            })
+            .sum()
     }
 
     fn connections(&self) -> usize {
@@ -250,12 +276,7 @@ impl CountingProxy {
     }
 }
 
-async fn relay(
-    client: TcpStream,
-    server: TcpStream,
-    turns: Arc<AtomicUsize>,
-    log: Arc<Mutex<Vec<String>>>,
-) {
+async fn relay(client: TcpStream, server: TcpStream, log: ConnectionLog) {
     client.set_nodelay(true).ok();
     server.set_nodelay(true).ok();
     let (mut client_read, mut client_write) = client.into_split();
@@ -275,7 +296,6 @@ async fn relay(
             {
                 let mut log = log.lock().unwrap();
                 if !flag.swap(true, Ordering::SeqCst) {
-                    turns.fetch_add(1, Ordering::SeqCst);
                     log.push(names);
                 } else if let Some(last) = log.last_mut() {
                     last.push(' ');
