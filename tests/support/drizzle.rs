@@ -56,7 +56,8 @@ pub fn ensure_node_project() -> &'static Path {
 }
 
 const INSTALL_NODE: &str = "the drizzle-orm interoperability tests need Node.js 20 (or newer) and npm on PATH: \
-     install them (e.g. `apt-get install nodejs npm`, or from nodejs.org) and run the tests again";
+     install them (Debian 12's own nodejs package is 18, too old: use nodejs.org's builds or \
+     packages) and run the tests again";
 
 fn install() -> Result<PathBuf, String> {
     let node = Command::new("node")
