@@ -105,7 +105,7 @@ async fn noop_boot(iterations: usize) {
         let started = Instant::now();
         let (pool, report) = app_db::init::open(&config).await.expect("open");
         let elapsed = started.elapsed();
-        let report = report.expect("migrate is on by default");
+        let report = report.migrations.expect("migrate is on by default");
         assert!(report.applied.is_empty() && !report.locked);
         pool.close().await.expect("close");
         if i >= warm_up {
