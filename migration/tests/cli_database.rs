@@ -496,3 +496,20 @@ fn db_status_reports_the_development_server() {
         run.stdout
     );
 }
+
+#[tokio::test]
+async fn baseline_accepts_the_whole_history() {
+    // Every kind of object the real migrations create (pgvector, HNSW and partial indexes,
+    // enums, checks, foreign keys) compares equal after a replay.
+    let db = database().await;
+    ok(&migration_on(&db.url, &["up"]));
+    execute(&db, "drop table drizzle.__drizzle_migrations").await;
+    let run = migration_on(&db.url, &["baseline", "--to", "0008_saas_metrics_daily"]);
+    ok(&run);
+    assert!(
+        run.stdout.contains("recorded 9 migration(s)"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(rows(&db).await, drizzle_rows(MIGRATIONS.len()));
+}
