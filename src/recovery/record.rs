@@ -12,7 +12,7 @@ use sqlx::{Connection, PgConnection};
 
 use super::catalog::{self, SchemaSnapshot};
 use super::diff::SchemaDiff;
-use super::scratch::ScratchDatabase;
+use super::scratch::{ScratchDatabase, describe};
 use crate::Error;
 use crate::migrate::planner::{self, AppliedRow, MigrationState, ModifiedMigration};
 use crate::migrate::{Assessment, Migrator};
@@ -22,7 +22,7 @@ use crate::migrations::Migration;
 const DIFF_LINES: usize = 60;
 
 /// What to compare and where to replay.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RecordOptions {
     /// The app's schemas (the CLI's `-s`, default `public`). Schemas the migrations create are
     /// compared too; other schemas of the database are not.
@@ -61,11 +61,34 @@ pub struct RecordReport {
 }
 
 /// Records out-of-band applies for one migrator (its migrations and bookkeeping table).
-#[derive(Debug)]
 pub struct Recorder<'a> {
     migrator: &'a Migrator,
     live: PgConnectOptions,
     options: RecordOptions,
+}
+
+// By hand: sqlx's `PgConnectOptions` derives Debug, password included.
+impl std::fmt::Debug for RecordOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordOptions")
+            .field("app_schemas", &self.app_schemas)
+            .field(
+                "scratch_server",
+                &self.scratch_server.as_ref().map(describe),
+            )
+            .field("dry_run", &self.dry_run)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Recorder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("migrator", self.migrator)
+            .field("live", &describe(&self.live))
+            .field("options", &self.options)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -320,4 +343,28 @@ fn unrecorded_up_to(assessment: &Assessment<'static>, target: usize) -> Vec<&'st
         })
         .map(|s| s.migration)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_passwords() {
+        let options = RecordOptions {
+            scratch_server: Some(
+                "postgres://app:Hunter2Secret@db:5432/app"
+                    .parse()
+                    .expect("valid URL"),
+            ),
+            ..RecordOptions::default()
+        };
+        let migrator = Migrator::new();
+        let live: PgConnectOptions = "postgres://app:Hunter2Secret@db/app"
+            .parse()
+            .expect("valid URL");
+        let shown = format!("{:?}", Recorder::new(&migrator, live, options));
+        assert!(!shown.contains("Hunter2Secret"), "{shown}");
+        assert!(shown.contains("postgres://app@db:5432/app"), "{shown}");
+    }
 }

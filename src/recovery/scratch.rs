@@ -15,10 +15,19 @@ use crate::migrations::Migration;
 use crate::sql::{execute_raw, quote_ident};
 
 /// A database created for one check; call [`ScratchDatabase::drop`] when done.
-#[derive(Debug)]
 pub struct ScratchDatabase {
     server: PgConnectOptions,
     name: String,
+}
+
+// By hand: sqlx's `PgConnectOptions` derives Debug, password included.
+impl std::fmt::Debug for ScratchDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScratchDatabase")
+            .field("server", &self.server())
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 /// Prefix of every scratch database's name, so a leftover one is easy to recognise.
@@ -132,7 +141,7 @@ async fn connect(options: &PgConnectOptions) -> Result<PgConnection, Error> {
 }
 
 /// `postgres://user@host:port/database`, password-free by construction.
-fn describe(options: &PgConnectOptions) -> String {
+pub(crate) fn describe(options: &PgConnectOptions) -> String {
     format!(
         "postgres://{}@{}:{}/{}",
         options.get_username(),

@@ -54,6 +54,10 @@ pub async fn run(cli: Cli) -> u8 {
             {
                 text = url::scrub(secret, &text);
             }
+            // Every error ends with a fix; driver and server errors come without one.
+            if !text.contains("fix:") {
+                text.push_str("\n  fix: rerun with -v for the log; `migration status` shows the database's state");
+            }
             eprintln!("error: {text}");
             exit_code(&e)
         }
