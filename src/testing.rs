@@ -27,6 +27,8 @@ pub struct TestServer {
     /// Template databases are per process, so processes sharing a server never collide.
     template: String,
     template_ready: tokio::sync::OnceCell<()>,
+    migrated_template: String,
+    migrated_ready: tokio::sync::OnceCell<()>,
 }
 
 static SERVER: OnceLock<Result<TestServer, String>> = OnceLock::new();
@@ -44,17 +46,11 @@ impl TestServer {
     }
 
     fn start() -> Result<Self, Error> {
-        let template = format!("app_db_tpl_{}", std::process::id());
         if let Some(url) = std::env::var("TEST_DATABASE_URL")
             .ok()
             .filter(|v| !v.is_empty())
         {
-            return Ok(Self {
-                admin_url: url,
-                embedded: None,
-                template,
-                template_ready: Default::default(),
-            });
+            return Ok(Self::new(url, None));
         }
         let account = ServerAccount::detect()?;
         let binaries = PgBinaries::resolve(&account)?;
@@ -64,12 +60,19 @@ impl TestServer {
         let cluster = Cluster::new(binaries, account, dir)?;
         cluster.init(&ClusterOptions { durable: false })?;
         let server = cluster.start_child()?;
-        Ok(Self {
-            admin_url: server.url("postgres"),
-            embedded: Some(server),
-            template,
+        Ok(Self::new(server.url("postgres"), Some(server)))
+    }
+
+    fn new(admin_url: String, embedded: Option<RunningServer>) -> Self {
+        let pid = std::process::id();
+        Self {
+            admin_url,
+            embedded,
+            template: format!("app_db_tpl_{pid}"),
             template_ready: Default::default(),
-        })
+            migrated_template: format!("app_db_tpl_{pid}_migrated"),
+            migrated_ready: Default::default(),
+        }
     }
 
     /// The postmaster's process id, for the embedded server.
@@ -117,9 +120,54 @@ impl TestServer {
         Ok(())
     }
 
+    async fn ensure_migrated_template(&self) -> Result<(), Error> {
+        self.migrated_ready
+            .get_or_try_init(|| async {
+                let mut admin = self.admin().await?;
+                execute_raw(
+                    &mut admin,
+                    format!(
+                        "drop database if exists {}",
+                        quote_ident(&self.migrated_template)
+                    ),
+                )
+                .await?;
+                execute_raw(
+                    &mut admin,
+                    format!("create database {}", quote_ident(&self.migrated_template)),
+                )
+                .await?;
+                admin.close().await?;
+                let url = self.url_for(&self.migrated_template);
+                let mut conn =
+                    sqlx::PgConnection::connect(&url)
+                        .await
+                        .map_err(|e| Error::Connect {
+                            url: crate::url::redact(&url),
+                            source: e.into(),
+                        })?;
+                crate::Migrator::new().run(&mut conn).await?;
+                // CREATE DATABASE … TEMPLATE refuses while anyone is connected to the template.
+                conn.close().await?;
+                Ok::<(), Error>(())
+            })
+            .await?;
+        Ok(())
+    }
+
     /// Creates a new, empty database and connects to it.
     pub async fn fresh_database(&self) -> Result<TestDatabase, Error> {
         self.ensure_template().await?;
+        self.create_from(&self.template).await
+    }
+
+    /// Creates a new database with every compiled migration applied, and connects to it.
+    pub async fn migrated_database(&self) -> Result<TestDatabase, Error> {
+        self.ensure_migrated_template().await?;
+        self.create_from(&self.migrated_template).await
+    }
+
+    async fn create_from(&self, template: &str) -> Result<TestDatabase, Error> {
         let name = format!(
             "app_db_t_{}_{}_{}",
             std::process::id(),
@@ -132,7 +180,7 @@ impl TestServer {
             format!(
                 "create database {} template {}",
                 quote_ident(&name),
-                quote_ident(&self.template)
+                quote_ident(template)
             ),
         )
         .await?;
@@ -163,6 +211,12 @@ impl TestDatabase {
     /// A fresh, empty database on the process's test server.
     pub async fn empty() -> Result<Self, Error> {
         TestServer::get()?.fresh_database().await
+    }
+
+    /// A fresh database with every compiled migration applied (copied from a template that is
+    /// migrated once per process).
+    pub async fn migrated() -> Result<Self, Error> {
+        TestServer::get()?.migrated_database().await
     }
 }
 

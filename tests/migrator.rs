@@ -1,6 +1,6 @@
 //! The migrator against real PostgreSQL: bookkeeping, atomicity, drift, locking, concurrency.
 
-mod support;
+mod common;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use app_db::migrate::{Policy, Progress, Warning};
 use app_db::testing::TestDatabase;
 use app_db::{Error, Migrator};
-use support::{connect, list, migration, rows, schema_fingerprint, three};
+use common::{connect, list, migration, rows, schema_fingerprint, three};
 
 #[tokio::test]
 async fn fresh_database_gets_every_migration_and_drizzle_rows() {

@@ -1,10 +1,11 @@
 //! `account`: Better Auth 1.6 provider accounts (credentials and OAuth links) of a user.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// One sign-in method of a user: a password or an OAuth provider link.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "account")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false, column_type = "Text")]

@@ -1,10 +1,11 @@
 //! `ai_usage`: one row per metered AI call, per organization.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// A metered AI request. Read by (organization_id, created_at) range for usage dashboards.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "ai_usage")]
 pub struct Model {
     #[sea_orm(primary_key)]

@@ -1,11 +1,12 @@
 //! `announcements`: in-app banners, global or for one organization.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// An announcement shown between `starts_at` and `ends_at`. `organization_id` NULL means every
 /// tenant sees it.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "announcements")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,11 +1,12 @@
 //! `audit_log`: the security audit trail.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// One audited action. Both foreign keys are `SET NULL`: the trail must outlive the actor and the
 /// organization it describes (retention is a separate, explicit job).
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "audit_log")]
 pub struct Model {
     #[sea_orm(primary_key)]

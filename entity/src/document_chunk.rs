@@ -1,6 +1,7 @@
 //! `document_chunk`: embedded text chunks of a document source, searched with pgvector.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// Dimension of `embedding`: OpenAI `text-embedding-3-small`.
 pub const EMBEDDING_DIMENSION: usize = 1536;
@@ -10,7 +11,7 @@ pub const EMBEDDING_DIMENSION: usize = 1536;
 /// `organization_id` is denormalised from the source so that search filters on the chunk table
 /// alone; the composite foreign key `(source_id, organization_id)` keeps it honest.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "document_chunk")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

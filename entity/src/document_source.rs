@@ -2,13 +2,14 @@
 
 use super::sea_orm_active_enums::DocumentSourceStatus;
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// A RAG source; its chunks live in `document_chunk`.
 ///
 /// `(id, organization_id)` is unique so that chunks can reference it with a composite foreign key:
 /// a chunk's denormalised `organization_id` can then never disagree with its source's.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "document_source")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false, unique_key = "id_organization")]

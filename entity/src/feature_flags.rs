@@ -1,13 +1,14 @@
 //! `feature_flags`: global flags and per-organization overrides.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// A flag. `organization_id` NULL is the global default; a row with an organization overrides it.
 ///
 /// (organization_id, key) is `UNIQUE NULLS NOT DISTINCT` (PostgreSQL 15+): with the default
 /// NULLS DISTINCT, any number of global rows with the same key would be accepted.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "feature_flags")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

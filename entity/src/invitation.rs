@@ -1,10 +1,11 @@
 //! `invitation`: pending invitations to join an organization.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// An invitation sent by `inviter_id` to `email`.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "invitation")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false, column_type = "Text")]

@@ -1,11 +1,12 @@
 //! `member`: membership of a user in an organization, with a role.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// A user's membership in one organization. Unique per (organization, user): a product decision
 /// on top of Better Auth, which only checks this in application code.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "member")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false, column_type = "Text")]

@@ -1,11 +1,12 @@
 //! `org_credits`: the AI credit balance of an organization (one row per organization).
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// Credit balance. The primary key is the organization id, so there is exactly one row per tenant;
 /// `balance >= 0` is a CHECK, so an overdraft fails in the database rather than going negative.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "org_credits")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false, column_type = "Text")]

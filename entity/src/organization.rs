@@ -1,10 +1,11 @@
 //! `organization`: tenants, from Better Auth 1.6's organization plugin.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// A tenant. Almost every per-tenant table points here with `organization_id`.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "organization")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false, column_type = "Text")]

@@ -2,13 +2,14 @@
 
 use super::sea_orm_active_enums::ReferralStatus;
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// A referral by `referrer_user_id`. `referred_user_id` is unique: a user is referred at most once.
 ///
 /// The referrer side cascades (a deleted referrer's referral history goes with them); the referred
 /// side is `SET NULL` so the referrer keeps the record (and any reward) when the referred user leaves.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "referrals")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

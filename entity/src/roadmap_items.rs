@@ -2,10 +2,11 @@
 
 use super::sea_orm_active_enums::RoadmapStatus;
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// A feature request or roadmap card. Global (not per tenant): every customer sees one roadmap.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "roadmap_items")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

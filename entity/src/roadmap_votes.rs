@@ -1,10 +1,11 @@
 //! `roadmap_votes`: one up- or down-vote per user per roadmap item.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// A vote; the primary key (item_id, user_id) makes it one per user per item. `value` is -1 or 1.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "roadmap_votes")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

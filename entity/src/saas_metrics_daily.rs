@@ -1,10 +1,11 @@
 //! `saas_metrics_daily`: one row of product-wide KPIs per UTC day.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// Daily snapshot computed by a nightly job; recomputing a day upserts on the `day` key.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "saas_metrics_daily")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

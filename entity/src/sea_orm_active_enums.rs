@@ -4,9 +4,13 @@
 //! migration (`ALTER TYPE ... ADD VALUE`) and a variant here, which the parity test enforces.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// `subscription_status`: Stripe's subscription lifecycle, stored verbatim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 #[sea_orm(
     rs_type = "String",
     db_type = "Enum",
@@ -32,7 +36,10 @@ pub enum SubscriptionStatus {
 }
 
 /// `document_source_status`: ingestion state of a RAG source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 #[sea_orm(
     rs_type = "String",
     db_type = "Enum",
@@ -50,7 +57,10 @@ pub enum DocumentSourceStatus {
 }
 
 /// `referral_status`: how far a referral has progressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 #[sea_orm(rs_type = "String", db_type = "Enum", enum_name = "referral_status")]
 pub enum ReferralStatus {
     #[sea_orm(string_value = "pending")]
@@ -66,7 +76,10 @@ pub enum ReferralStatus {
 }
 
 /// `roadmap_status`: public roadmap column of a feature request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 #[sea_orm(rs_type = "String", db_type = "Enum", enum_name = "roadmap_status")]
 pub enum RoadmapStatus {
     #[sea_orm(string_value = "under_review")]
@@ -82,7 +95,10 @@ pub enum RoadmapStatus {
 }
 
 /// `webhook_delivery_status`: state of one outbound webhook delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 #[sea_orm(
     rs_type = "String",
     db_type = "Enum",
@@ -98,4 +114,27 @@ pub enum WebhookDeliveryStatus {
     /// Retries exhausted; the endpoint owner has to replay it by hand.
     #[sea_orm(string_value = "abandoned")]
     Abandoned,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{ActiveEnum, Iterable};
+
+    /// Seed files and APIs spell enum values as the database does.
+    fn serde_matches_database<E: ActiveEnum<Value = String> + Iterable + Serialize>() {
+        for variant in E::iter() {
+            let json = serde_json::to_value(&variant).expect("serialises");
+            assert_eq!(json, serde_json::Value::String(variant.to_value()));
+        }
+    }
+
+    #[test]
+    fn serde_names_are_the_database_labels() {
+        serde_matches_database::<SubscriptionStatus>();
+        serde_matches_database::<DocumentSourceStatus>();
+        serde_matches_database::<ReferralStatus>();
+        serde_matches_database::<RoadmapStatus>();
+        serde_matches_database::<WebhookDeliveryStatus>();
+    }
 }

@@ -2,6 +2,7 @@
 
 use super::sea_orm_active_enums::SubscriptionStatus;
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// One Stripe subscription of an organization. At most one *live* subscription per organization
 /// (a partial unique index in 0002_billing); canceled ones stay as history.
@@ -9,7 +10,7 @@ use sea_orm::entity::prelude::*;
 /// The organization foreign key is `ON DELETE RESTRICT`: billing history must not vanish with an
 /// accidental organization delete; the offboarding job cancels in Stripe and removes these rows first.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "subscription")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

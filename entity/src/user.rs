@@ -1,10 +1,11 @@
 //! `user`: Better Auth 1.6 users (table `"user"`, a reserved word, always quoted).
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// A person who can sign in. Owned by Better Auth; the app only reads it and hangs data off its id.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "user")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false, column_type = "Text")]

@@ -1,11 +1,12 @@
 //! `waitlist_entries`: the pre-launch email waitlist.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// A waitlist signup. `email` is stored lower-cased (CHECK) and unique, so the same address in a
 /// different case cannot sign up twice, without an expression index the entity could not describe.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "waitlist_entries")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -2,11 +2,12 @@
 
 use super::sea_orm_active_enums::WebhookDeliveryStatus;
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// One event sent (or to be sent) to one endpoint. The retry worker polls
 /// `status = 'pending' ORDER BY next_attempt_at` through a partial index on exactly that.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "webhook_deliveries")]
 pub struct Model {
     #[sea_orm(primary_key)]

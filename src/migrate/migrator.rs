@@ -116,8 +116,8 @@ impl Migrator {
         self
     }
 
-    /// The compiled migrations.
-    pub fn migrations(&self) -> &'static [Migration] {
+    /// The migrations this migrator runs, in journal order.
+    pub fn migration_list(&self) -> &'static [Migration] {
         self.migrations
     }
 

@@ -136,7 +136,7 @@ impl<'a> Recorder<'a> {
         tag: &str,
         mode: Mode,
     ) -> Result<RecordReport, Error> {
-        let migrations = self.migrator.migrations();
+        let migrations = self.migrator.migration_list();
         let Some(target) = migrations.iter().position(|m| m.tag == tag) else {
             return Err(Error::UnknownTag {
                 tag: tag.to_string(),
@@ -145,7 +145,7 @@ impl<'a> Recorder<'a> {
         };
         let rows = self.migrator.applied_rows(conn).await?;
         self.check_rows(&rows, tag, mode)?;
-        let assessment = planner::assess(self.migrator.migrations(), &rows);
+        let assessment = planner::assess(self.migrator.migration_list(), &rows);
         let to_record = unrecorded_up_to(&assessment, target);
         if to_record.is_empty() {
             return Err(Error::AlreadyApplied {
@@ -185,7 +185,7 @@ impl<'a> Recorder<'a> {
                 ),
             });
         }
-        let assessment = planner::assess(self.migrator.migrations(), rows);
+        let assessment = planner::assess(self.migrator.migration_list(), rows);
         let modified: Vec<ModifiedMigration> = assessment
             .migrations
             .iter()
@@ -302,7 +302,7 @@ impl<'a> Recorder<'a> {
         let changed = match mode {
             Mode::Baseline => !rows.is_empty(),
             Mode::MarkApplied => {
-                let assessment = planner::assess(self.migrator.migrations(), &rows);
+                let assessment = planner::assess(self.migrator.migration_list(), &rows);
                 let target = planned.last().map_or(0, |m| m.idx as usize);
                 unrecorded_up_to(&assessment, target) != planned
             }

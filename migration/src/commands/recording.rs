@@ -28,11 +28,11 @@ pub async fn run(
         scratch_server,
         dry_run: args.dry_run,
     };
-    if !migrator.migrations().iter().any(|m| m.tag == tag) {
+    if !migrator.migration_list().iter().any(|m| m.tag == tag) {
         return Err(Error::UnknownTag {
             tag: tag.to_string(),
             known: migrator
-                .migrations()
+                .migration_list()
                 .iter()
                 .map(|m| m.tag.to_string())
                 .collect(),
