@@ -7,7 +7,8 @@
 //! databases built from the same SQL, or do not change what the app can do. Objects that belong
 //! to an extension (pgvector's types and functions in `public`) are left out too: the extension
 //! itself is compared instead, by name and schema (not version: a server upgrade may ship a
-//! newer default version than the one the live database was created with).
+//! newer default version than the one the live database was created with), when it is
+//! installed in one of the compared schemas.
 
 use std::collections::BTreeMap;
 
@@ -57,10 +58,11 @@ fn queries() -> Vec<String> {
         "select 'schema'::text, n.nspname::text, null::text, ''::text \
          from pg_namespace n where n.nspname = any($1)"
             .to_string(),
-        // Database-wide; $1 unused but bound, so every query has the same signature.
+        // Extensions installed into a compared schema: one elsewhere (a provider's
+        // `extensions` schema, pg_stat_statements) does not change what the app sees there.
         "select 'extension'::text, e.extname::text, null::text, 'in schema ' || n.nspname \
          from pg_extension e join pg_namespace n on n.oid = e.extnamespace \
-         where cardinality($1::text[]) >= 0"
+         where n.nspname = any($1)"
             .to_string(),
         format!(
             "select case c.relkind when 'r' then 'table' when 'p' then 'table' when 'v' then 'view' \
