@@ -10,6 +10,13 @@ mod target;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    // Rust ignores SIGPIPE, so println! to a closed pipe (`migration status | head`) would
+    // panic. Die of the signal like other command-line tools; a migration interrupted that way
+    // loses its connection, so its transaction rolls back.
+    // SAFETY: called first, before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -49,7 +49,7 @@ pub async fn run(
     )
     .await?;
     println!(
-        "dropped and recreated {} on {} ({} object(s) dropped){}; dropped {}",
+        "dropped and recreated {} on {} ({} table(s), view(s) and type(s) with their data){}; dropped {}",
         if reset.recreated.is_empty() {
             "no schema".to_string()
         } else {
