@@ -513,3 +513,41 @@ async fn baseline_accepts_the_whole_history() {
     );
     assert_eq!(rows(&db).await, drizzle_rows(MIGRATIONS.len()));
 }
+
+#[tokio::test]
+async fn custom_bookkeeping_table_in_the_app_schema_is_left_out_of_the_comparison() {
+    let db = database().await;
+    let flags = [
+        "--migrations-schema",
+        "public",
+        "--migrations-table",
+        "applied_migrations",
+    ];
+    apply_by_hand(&db, &["0000_auth"]);
+    let mut args = flags.to_vec();
+    args.extend(["baseline", "--to", "0000_auth"]);
+    ok(&migration_on(&db.url, &args));
+    // Now public holds the bookkeeping table; it must not count as an unexpected object.
+    apply_by_hand(&db, &["0001_organizations"]);
+    let mut args = flags.to_vec();
+    args.extend(["mark-applied", "0001_organizations"]);
+    let run = migration_on(&db.url, &args);
+    ok(&run);
+    assert!(
+        run.stdout.contains("\"public\".\"applied_migrations\""),
+        "{}",
+        run.stdout
+    );
+    let mut args = flags.to_vec();
+    args.extend(["status", "--json"]);
+    let run = migration_on(&db.url, &args);
+    ok(&run);
+    let status: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(status["applied"], 2);
+    assert_eq!(
+        status["bookkeeping_table"],
+        "\"public\".\"applied_migrations\""
+    );
+    // The default table was never created.
+    assert!(rows(&db).await.is_empty());
+}
