@@ -175,6 +175,49 @@ pub enum Error {
         min: u64,
         max: u64,
     },
+
+    /// A tag that names no migration compiled into this binary.
+    #[error(
+        "no migration {tag:?} in this binary (it knows {})\n  fix: use one of the tags `migration status` lists",
+        known_tags(known)
+    )]
+    UnknownTag {
+        /// The tag asked for.
+        tag: String,
+        /// Every compiled tag, in journal order.
+        known: Vec<String>,
+    },
+
+    /// Every migration up to the tag already has its bookkeeping row: nothing to record.
+    #[error(
+        "{tag} and every migration before it are already recorded as applied\n  fix: nothing to do; `migration status` shows the state, `migration up` applies what is pending"
+    )]
+    AlreadyApplied {
+        /// The tag asked for.
+        tag: String,
+    },
+
+    /// The live schema is not what the migrations produce, so recording them would lie.
+    #[error(
+        "the database schema differs from what the migrations up to {tag} produce ({count} difference(s); `-` expected by the migrations, `+` found in the database, `~` both but different):\n{diff}\n  fix: make the database match (apply the missing parts by hand, or restore a backup and run `migration up` on it), then retry; nothing was recorded"
+    )]
+    SchemaMismatch {
+        /// The tag whose state was expected.
+        tag: String,
+        /// How many objects differ.
+        count: usize,
+        /// The readable difference, one object per line.
+        diff: String,
+    },
+
+    /// The command will not do what was asked, for a stated reason.
+    #[error("{reason}\n  fix: {fix}")]
+    Refused {
+        /// Why, in one line.
+        reason: String,
+        /// What to do instead, in one line.
+        fix: String,
+    },
 }
 
 /// Which statement of which migration failed, and what the database said.
@@ -234,6 +277,20 @@ impl std::fmt::Display for MigrationFailure {
             write!(f, "\n  fix: {hint}")?;
         }
         Ok(())
+    }
+}
+
+/// The tags, shortened to the first and last three when there are many.
+fn known_tags(known: &[String]) -> String {
+    match known.len() {
+        0 => "none: its migration folder is empty".to_string(),
+        1..=8 => known.join(", "),
+        n => format!(
+            "{}, … {}, {} in all",
+            known[..3].join(", "),
+            known[n - 3..].join(", "),
+            n
+        ),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod journal;
 pub mod migrate;
 pub mod migrations;
 pub mod rag;
+pub mod recovery;
 pub mod seed;
 pub mod sql;
 pub mod testing;

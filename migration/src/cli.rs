@@ -1,11 +1,15 @@
 //! The command-line grammar.
 
+use std::path::PathBuf;
+
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 
 /// app-db: run the Drizzle migration folder compiled into this binary against PostgreSQL.
 ///
 /// With no database URL, commands use the embedded development server (PostgreSQL 16 +
-/// pgvector, started on demand; see `db --help`).
+/// pgvector, started on demand; see `db --help`). Exit codes: 0 ok, 1 error, 2 drift found,
+/// 3 pending migrations (verify), 64 bad usage.
 #[derive(Debug, Parser)]
 #[command(name = "migration", version, propagate_version = true)]
 pub struct Cli {
@@ -18,7 +22,8 @@ pub struct Cli {
 /// Flags every command takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Database URL; the embedded development server when absent.
+    /// Database URL; the embedded development server when absent (its password-free URL is
+    /// printed to stderr).
     #[arg(
         short = 'u',
         long = "database-url",
@@ -27,16 +32,192 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+    /// The app's schema: what `fresh` drops and recreates, and what `mark-applied`/`baseline`
+    /// compare (besides the schemas the migrations create). Repeat for several.
+    #[arg(
+        short = 's',
+        long = "database-schema",
+        global = true,
+        default_value = "public",
+        action = clap::ArgAction::Append
+    )]
+    pub database_schema: Vec<String>,
+    /// Schema of the bookkeeping table (drizzle-orm's `migrationsSchema`).
+    #[arg(
+        long,
+        env = "APP_DB_MIGRATIONS_SCHEMA",
+        global = true,
+        default_value = app_db::migrate::driver::DEFAULT_SCHEMA
+    )]
+    pub migrations_schema: String,
+    /// Name of the bookkeeping table (drizzle-orm's `migrationsTable`).
+    #[arg(
+        long,
+        env = "APP_DB_MIGRATIONS_TABLE",
+        global = true,
+        default_value = app_db::migrate::driver::DEFAULT_TABLE
+    )]
+    pub migrations_table: String,
     /// More log output (-v info, -vv debug).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 }
 
+/// How long to wait for another migrator.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct LockArgs {
+    /// Milliseconds to wait for the migration lock held by another migrator; 0 waits forever.
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "APP_DB_LOCK_TIMEOUT",
+        default_value_t = 60_000
+    )]
+    pub lock_timeout: u64,
+}
+
+/// Which drift to tolerate when applying.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct PolicyArgs {
+    /// Apply never-applied migrations older than the newest applied one (drizzle-orm would
+    /// skip them forever) instead of refusing.
+    #[arg(
+        long,
+        env = "APP_DB_ALLOW_OUT_OF_ORDER",
+        value_parser = BoolishValueParser::new(),
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        hide_env_values = true
+    )]
+    pub allow_out_of_order: bool,
+    /// Only warn when an applied migration's file changed since it was applied.
+    #[arg(
+        long,
+        env = "APP_DB_ALLOW_MODIFIED",
+        value_parser = BoolishValueParser::new(),
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        hide_env_values = true
+    )]
+    pub allow_modified: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// Where `mark-applied` and `baseline` replay the migrations.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Check the schema and say what would be recorded, without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A server to create the scratch database on (any database URL of it), when the target
+    /// database's role may not CREATE DATABASE. It should have the same PostgreSQL version and
+    /// extensions. Default: the target database's own server.
+    #[arg(long, value_name = "URL", hide_env_values = true)]
+    pub scratch_url: Option<String>,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply pending migrations.
-    Up,
+    /// Apply pending migrations (all, or the first N), with per-migration timings.
+    #[command(
+        after_help = "Example: migration up --dry-run    (prints the plan and every statement)"
+    )]
+    Up {
+        /// Apply at most N pending migrations.
+        #[arg(short = 'n', long = "num", value_name = "N")]
+        num: Option<usize>,
+        /// Print the plan and the SQL it would run, statement by statement; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// One row per migration: tag, when, state and applied hash, plus rows unknown to this binary.
+    #[command(after_help = "Example: migration status --json | jq '.pending'")]
+    Status {
+        /// Print the stable JSON shape documented in docs/cli.md instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Exit 2 on any drift (modified files, out-of-order entries, unknown or duplicate rows, a
+    /// migration folder on disk that differs from the compiled one); exit 3 if migrations are
+    /// pending, unless --allow-pending.
+    #[command(
+        after_help = "Example (deploy pipeline, before migrating): migration verify --allow-pending"
+    )]
+    Verify {
+        /// Pending migrations are fine (exit 0): use before `up`; without it, verify asserts
+        /// the database is exactly at this binary's last migration.
+        #[arg(long)]
+        allow_pending: bool,
+        /// The migration folder to compare with the compiled migrations. Default: the folder
+        /// compiled in, when it exists on this machine (skipped otherwise).
+        #[arg(long, value_name = "PATH")]
+        dir: Option<PathBuf>,
+    },
+    /// Refuses: Drizzle migrations are forward-only (write a fix-up migration instead).
+    Down {
+        /// Accepted for compatibility with sea-orm-migration; ignored.
+        #[arg(short = 'n', long = "num", value_name = "N")]
+        num: Option<usize>,
+    },
+    /// DANGER: drop the app's schemas (-s, default public) and the bookkeeping table, then
+    /// apply every migration. Refuses without --yes, and on a non-loopback host without
+    /// --force-remote.
+    #[command(after_help = "Example: migration fresh --yes")]
+    Fresh {
+        /// Confirm that every table, type and row in the app's schemas may be deleted.
+        #[arg(long)]
+        yes: bool,
+        /// Allow a database that is not on this machine (127.0.0.1, ::1, localhost, a socket).
+        #[arg(long)]
+        force_remote: bool,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Create a migration: with --custom, an empty SQL file and its journal entry, exactly as
+    /// `drizzle-kit generate --custom` writes them.
+    #[command(after_help = "Example: migration generate add_invoice_index --custom")]
+    Generate {
+        /// The migration's name; the file becomes NNNN_<name>.sql (letters, digits, _ and -).
+        name: String,
+        /// Write drizzle-kit's custom-migration placeholder for hand-written SQL (the only kind
+        /// supported: schema-diff generation is not).
+        #[arg(long)]
+        custom: bool,
+        /// The migration folder to write into.
+        #[arg(long, value_name = "PATH", default_value = app_db::migrations::MIGRATIONS_DIR)]
+        dir: PathBuf,
+    },
+    /// Record TAG and every earlier migration without a row as applied, without running them,
+    /// after verifying that the live schema is exactly what they produce (replayed on a scratch
+    /// database). For migrations applied by hand (psql).
+    #[command(after_help = "Example: migration mark-applied 0003_ai_usage_credits --dry-run")]
+    MarkApplied {
+        /// The migration's tag, e.g. 0003_ai_usage_credits (see `migration status`).
+        tag: String,
+        #[command(flatten)]
+        verify: VerifyArgs,
+    },
+    /// Record every migration up to --to as applied on a database that has no bookkeeping
+    /// rows yet, after verifying its schema as mark-applied does.
+    #[command(after_help = "Example: migration baseline --to 0005_rag")]
+    Baseline {
+        /// The last migration the database already has, e.g. 0005_rag.
+        #[arg(long = "to", value_name = "TAG")]
+        to: String,
+        #[command(flatten)]
+        verify: VerifyArgs,
+    },
     /// Insert the initial data (once per database), or demo data at scale with --demo.
+    #[command(
+        after_help = "Examples:\n  migration seed                      (the initial set, once per database)\n  migration seed --update             (re-apply a changed initial set)\n  migration seed --demo --orgs 100    (10,000 embedded chunks)"
+    )]
     Seed(SeedArgs),
     /// Manage the embedded development server.
     Db {

@@ -3,11 +3,32 @@
 mod cli;
 mod commands;
 mod exit;
+mod journal_json;
+mod output;
+mod target;
 
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    let cli = cli::Cli::parse();
+    // Rust ignores SIGPIPE, so println! to a closed pipe (`migration status | head`) would
+    // panic. Die of the signal like other command-line tools; a migration interrupted that way
+    // loses its connection, so its transaction rolls back.
+    // SAFETY: called first, before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are "errors" to clap; print them as it would.
+            let _ = e.print();
+            return if e.use_stderr() {
+                exit::USAGE.into()
+            } else {
+                exit::OK.into()
+            };
+        }
+    };
     init_logging(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

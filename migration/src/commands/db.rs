@@ -6,7 +6,7 @@ use app_db::embedded::DevServer;
 use crate::cli::DbAction;
 use crate::exit;
 
-pub async fn run(action: DbAction) -> Result<u8, Error> {
+pub async fn run(action: &DbAction) -> Result<u8, Error> {
     let server = DevServer::locate()?;
     match action {
         DbAction::Start => {

@@ -1,24 +1,106 @@
-//! One file per command.
+//! One file per command; this file dispatches and turns errors into exit codes.
 
+mod baseline;
 mod db;
+mod down;
+mod fresh;
+mod generate;
+mod mark_applied;
+mod recording;
 mod seed;
+mod status;
 mod up;
+mod verify;
 
-use crate::cli::{Cli, Command};
+use std::time::Duration;
+
+use app_db::{Error, Migrator, url};
+
+use crate::cli::{Cli, Command, GlobalArgs, LockArgs, PolicyArgs};
 use crate::exit;
 
 /// Runs the command and returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
-    let result = match cli.command {
+    let global = &cli.global;
+    let result = match &cli.command {
+        Command::Up {
+            num,
+            dry_run,
+            policy,
+        } => up::run(global, *num, *dry_run, policy).await,
+        Command::Status { json } => status::run(global, *json).await,
+        Command::Verify { allow_pending, dir } => {
+            verify::run(global, *allow_pending, dir.as_deref()).await
+        }
+        Command::Down { .. } => down::run(),
+        Command::Fresh {
+            yes,
+            force_remote,
+            policy,
+        } => fresh::run(global, *yes, *force_remote, policy).await,
+        Command::Generate { name, custom, dir } => generate::run(name, *custom, dir),
+        Command::MarkApplied { tag, verify } => mark_applied::run(global, tag, verify).await,
+        Command::Baseline { to, verify } => baseline::run(global, to, verify).await,
         Command::Db { action } => db::run(action).await,
-        Command::Up => up::run(cli.global).await,
-        Command::Seed(args) => seed::run(cli.global, args).await,
+        Command::Seed(args) => seed::run(global, args).await,
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
-            exit::ERROR
+            // Causes quoted from the server or a driver could echo a URL: scrub every
+            // password this process was given before printing.
+            let mut text = e.to_string();
+            for secret in [global.database_url.as_deref(), scratch_url(&cli.command)]
+                .into_iter()
+                .flatten()
+            {
+                text = url::scrub(secret, &text);
+            }
+            // Every error ends with a fix; driver and server errors come without one.
+            if !text.contains("fix:") {
+                text.push_str("\n  fix: rerun with -v for the log; `migration status` shows the database's state");
+            }
+            eprintln!("error: {text}");
+            exit_code(&e)
         }
     }
+}
+
+fn scratch_url(command: &Command) -> Option<&str> {
+    match command {
+        Command::MarkApplied { verify, .. } | Command::Baseline { verify, .. } => {
+            verify.scratch_url.as_deref()
+        }
+        _ => None,
+    }
+}
+
+/// Drift refusals exit 2, everything else 1.
+fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::Modified(_) | Error::OutOfOrder { .. } | Error::SchemaMismatch { .. } => exit::DRIFT,
+        _ => exit::ERROR,
+    }
+}
+
+/// The migrator the global flags and a command's policy describe.
+fn migrator(global: &GlobalArgs, lock: &LockArgs, policy: Option<&PolicyArgs>) -> Migrator {
+    let mut migrator = Migrator::new()
+        .bookkeeping(
+            global.migrations_schema.clone(),
+            global.migrations_table.clone(),
+        )
+        .lock_timeout(Duration::from_millis(lock.lock_timeout));
+    if let Some(policy) = policy {
+        migrator = migrator.policy(app_db::migrate::Policy {
+            allow_modified: policy.allow_modified,
+            allow_out_of_order: policy.allow_out_of_order,
+        });
+    }
+    migrator
+}
+
+/// The migrator for read-only commands (no lock is taken, the policy is not consulted).
+fn reader(global: &GlobalArgs) -> Migrator {
+    migrator(global, &LockArgs { lock_timeout: 0 }, None)
 }

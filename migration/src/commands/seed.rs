@@ -2,38 +2,25 @@
 
 use std::time::Instant;
 
-use app_db::embedded::DevServer;
+use app_db::Error;
 use app_db::seed::demo::{DemoOptions, DemoProgress};
 use app_db::seed::{INITIAL, SeedRequest};
-use app_db::{Config, Error};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{GlobalArgs, SeedArgs};
 use crate::exit;
+use crate::target::Target;
 
-pub async fn run(global: GlobalArgs, args: SeedArgs) -> Result<u8, Error> {
-    let url = match global.database_url {
-        Some(url) => url,
-        None => {
-            let server = DevServer::locate()?;
-            let status = server.ensure_running().await?;
-            let url = DevServer::url(status.port);
-            eprintln!("no DATABASE_URL: using the embedded development server at {url}");
-            url
-        }
-    };
-    let mut config = Config::from_env()?.database_url(url);
-    config.migrate = false;
-    config.pool.min = 0;
-    config.pool.max = 2;
-    let (db, _) = app_db::init::open(&config).await?;
+pub async fn run(global: &GlobalArgs, args: &SeedArgs) -> Result<u8, Error> {
+    let target = Target::resolve(global).await?;
+    let db = target.pool(2).await?;
     if !args.demo {
         let request = if args.update {
             SeedRequest::UpdateIfChanged
         } else {
             SeedRequest::IfNew
         };
-        let outcome = app_db::seed::run(&db, &INITIAL, request, &config.migrations_schema).await?;
+        let outcome = app_db::seed::run(&db, &INITIAL, request, &global.migrations_schema).await?;
         println!("{outcome}");
         return Ok(exit::OK);
     }

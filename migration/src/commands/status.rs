@@ -1,0 +1,161 @@
+//! `status`: every compiled migration with its state, plus rows this binary does not know.
+
+use app_db::Error;
+use app_db::migrate::{AppliedRow, Assessment, MigrationState};
+use serde_json::{Value, json};
+
+use crate::cli::GlobalArgs;
+use crate::exit;
+use crate::output::{short_hash, when_rfc3339, when_utc};
+use crate::target::Target;
+
+pub async fn run(global: &GlobalArgs, as_json: bool) -> Result<u8, Error> {
+    let target = Target::resolve(global).await?;
+    let migrator = super::reader(global);
+    let mut conn = target.connect().await?;
+    let rows = migrator
+        .bookkeeping_table()
+        .read(&mut conn)
+        .await
+        .map_err(Error::from)?;
+    let exists = rows.is_some();
+    let rows = rows.unwrap_or_default();
+    let assessment = migrator.assess(&rows);
+    let bookkeeping = migrator.bookkeeping_table().qualified();
+    if as_json {
+        let value = to_json(&assessment, &rows, &bookkeeping, exists);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string())
+        );
+    } else {
+        print_table(&assessment, &rows, &bookkeeping, exists);
+    }
+    Ok(exit::OK)
+}
+
+/// The hash recorded for a migration, if it has a row.
+fn applied_hash<'a>(state: &'a MigrationState, file_hash: &'a str) -> Option<&'a str> {
+    match state {
+        MigrationState::Applied { .. } => Some(file_hash),
+        MigrationState::Modified { recorded_hash, .. } => Some(recorded_hash),
+        MigrationState::Pending | MigrationState::OutOfOrder => None,
+    }
+}
+
+fn row_id(state: &MigrationState) -> Option<i32> {
+    match state {
+        MigrationState::Applied { row_id } | MigrationState::Modified { row_id, .. } => {
+            Some(*row_id)
+        }
+        MigrationState::Pending | MigrationState::OutOfOrder => None,
+    }
+}
+
+fn row_json(row: &AppliedRow) -> Value {
+    json!({
+        "id": row.id,
+        "hash": row.hash,
+        "created_at": row.created_at,
+        "created_at_utc": row.created_at.and_then(when_rfc3339),
+        "state": "unknown-in-db",
+    })
+}
+
+/// The shape documented in docs/cli.md; fields are only ever added.
+fn to_json(
+    assessment: &Assessment<'_>,
+    rows: &[AppliedRow],
+    bookkeeping: &str,
+    exists: bool,
+) -> Value {
+    let migrations: Vec<Value> = assessment
+        .migrations
+        .iter()
+        .map(|s| {
+            json!({
+                "idx": s.migration.idx,
+                "tag": s.migration.tag,
+                "when": s.migration.when,
+                "when_utc": when_rfc3339(s.migration.when),
+                "state": s.state.label(),
+                "file_hash": s.migration.hash,
+                "applied_hash": applied_hash(&s.state, s.migration.hash),
+                "applied_row_id": row_id(&s.state),
+                "transaction": s.migration.transaction,
+            })
+        })
+        .collect();
+    json!({
+        "bookkeeping_table": bookkeeping,
+        "bookkeeping_exists": exists,
+        "migrations": migrations,
+        "unknown_rows": assessment.unknown_rows.iter().map(row_json).collect::<Vec<_>>(),
+        "duplicate_rows": assessment.duplicate_rows.iter().map(row_json).collect::<Vec<_>>(),
+        "rows": rows.len(),
+        "applied": assessment.migrations.iter().filter(|m| matches!(m.state, MigrationState::Applied { .. })).count(),
+        "pending": assessment.pending_count(),
+        "drift": assessment.has_drift(),
+    })
+}
+
+fn print_table(assessment: &Assessment<'_>, rows: &[AppliedRow], bookkeeping: &str, exists: bool) {
+    let width = assessment
+        .migrations
+        .iter()
+        .map(|m| m.migration.tag.len())
+        .max()
+        .unwrap_or(3)
+        .max(9);
+    println!(
+        "{:<4} {:<width$} {:<19}  {:<26} APPLIED HASH",
+        "IDX", "TAG", "WHEN (UTC)", "STATE"
+    );
+    for s in &assessment.migrations {
+        println!(
+            "{:<4} {:<width$} {:<19}  {:<26} {}",
+            s.migration.idx,
+            s.migration.tag,
+            when_utc(s.migration.when),
+            s.state.label(),
+            applied_hash(&s.state, s.migration.hash).map_or("-", short_hash)
+        );
+    }
+    for row in assessment
+        .unknown_rows
+        .iter()
+        .chain(&assessment.duplicate_rows)
+    {
+        let label = if assessment.duplicate_rows.contains(row) {
+            "duplicate-row"
+        } else {
+            "unknown-in-db"
+        };
+        println!(
+            "{:<4} {:<width$} {:<19}  {:<26} {}",
+            "?",
+            format!("(row id {})", row.id),
+            row.created_at.map_or("(null)".to_string(), when_utc),
+            label,
+            short_hash(&row.hash)
+        );
+    }
+    let applied = assessment
+        .migrations
+        .iter()
+        .filter(|m| matches!(m.state, MigrationState::Applied { .. }))
+        .count();
+    println!();
+    println!(
+        "{} migration(s): {applied} applied, {} pending; {} row(s) in {bookkeeping}{}; {}",
+        assessment.migrations.len(),
+        assessment.pending_count(),
+        rows.len(),
+        if exists { "" } else { " (not created yet)" },
+        if assessment.has_drift() {
+            "DRIFT (see `migration verify`)"
+        } else {
+            "no drift"
+        }
+    );
+}

@@ -1,0 +1,370 @@
+//! `mark-applied` and `baseline`: record migrations that were applied out of band, after
+//! proving the live schema is exactly what they produce.
+//!
+//! The proof: replay, on a [`ScratchDatabase`], every migration the database will count as
+//! applied once the rows are written (those already recorded plus those being recorded), read
+//! both schemas from the catalogs and require them to be equal. Only then are the rows written,
+//! each exactly as drizzle-orm writes it (`hash`, `created_at` = the journal `when`), in journal
+//! order, under the migration lock, after reading the bookkeeping again under that lock.
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+
+use super::catalog::{self, SchemaSnapshot};
+use super::diff::SchemaDiff;
+use super::scratch::{ScratchDatabase, describe};
+use crate::Error;
+use crate::migrate::planner::{self, AppliedRow, MigrationState, ModifiedMigration};
+use crate::migrate::{Assessment, Migrator};
+use crate::migrations::Migration;
+
+/// How many lines of a schema difference an error shows.
+const DIFF_LINES: usize = 60;
+
+/// What to compare and where to replay.
+#[derive(Clone)]
+pub struct RecordOptions {
+    /// The app's schemas (the CLI's `-s`, default `public`). Schemas the migrations create are
+    /// compared too; other schemas of the database are not.
+    pub app_schemas: Vec<String>,
+    /// The server to create the scratch database on; the live database's server when `None`.
+    pub scratch_server: Option<PgConnectOptions>,
+    /// Verify only: write nothing.
+    pub dry_run: bool,
+}
+
+impl Default for RecordOptions {
+    fn default() -> Self {
+        Self {
+            app_schemas: vec!["public".to_string()],
+            scratch_server: None,
+            dry_run: false,
+        }
+    }
+}
+
+/// What a recording did (or, for a dry run, would do).
+#[derive(Debug, Clone)]
+pub struct RecordReport {
+    /// The migrations recorded, in journal order.
+    pub recorded: Vec<&'static Migration>,
+    /// How many schema objects were compared and found equal.
+    pub compared_objects: usize,
+    /// The schemas compared.
+    pub schemas: Vec<String>,
+    /// The scratch database the migrations were replayed on (dropped since).
+    pub scratch_database: String,
+    /// Its server, password-free.
+    pub scratch_server: String,
+    /// Whether nothing was written.
+    pub dry_run: bool,
+}
+
+/// Records out-of-band applies for one migrator (its migrations and bookkeeping table).
+pub struct Recorder<'a> {
+    migrator: &'a Migrator,
+    live: PgConnectOptions,
+    options: RecordOptions,
+}
+
+// By hand: sqlx's `PgConnectOptions` derives Debug, password included.
+impl std::fmt::Debug for RecordOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordOptions")
+            .field("app_schemas", &self.app_schemas)
+            .field(
+                "scratch_server",
+                &self.scratch_server.as_ref().map(describe),
+            )
+            .field("dry_run", &self.dry_run)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Recorder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("migrator", self.migrator)
+            .field("live", &describe(&self.live))
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    MarkApplied,
+    Baseline,
+}
+
+impl<'a> Recorder<'a> {
+    /// `live` describes the database `conn` is connected to (the scratch database goes on its
+    /// server unless [`RecordOptions::scratch_server`] names another).
+    pub fn new(migrator: &'a Migrator, live: PgConnectOptions, options: RecordOptions) -> Self {
+        Self {
+            migrator,
+            live,
+            options,
+        }
+    }
+
+    /// Records `tag` and every migration before it that has no row yet, after verifying the
+    /// schema. Refuses when a recorded migration's file changed ([`Error::Modified`]), when all
+    /// of them are recorded already ([`Error::AlreadyApplied`]) and when the schema differs
+    /// ([`Error::SchemaMismatch`]).
+    pub async fn mark_applied(
+        &self,
+        conn: &mut PgConnection,
+        tag: &str,
+    ) -> Result<RecordReport, Error> {
+        self.record(conn, tag, Mode::MarkApplied).await
+    }
+
+    /// Records every migration up to `tag` on a database that has no bookkeeping rows yet,
+    /// after verifying the schema; refuses ([`Error::Refused`]) when it has rows.
+    pub async fn baseline(
+        &self,
+        conn: &mut PgConnection,
+        tag: &str,
+    ) -> Result<RecordReport, Error> {
+        self.record(conn, tag, Mode::Baseline).await
+    }
+
+    async fn record(
+        &self,
+        conn: &mut PgConnection,
+        tag: &str,
+        mode: Mode,
+    ) -> Result<RecordReport, Error> {
+        let migrations = self.migrator.migration_list();
+        let Some(target) = migrations.iter().position(|m| m.tag == tag) else {
+            return Err(Error::UnknownTag {
+                tag: tag.to_string(),
+                known: migrations.iter().map(|m| m.tag.to_string()).collect(),
+            });
+        };
+        let rows = self.migrator.applied_rows(conn).await?;
+        self.check_rows(&rows, tag, mode)?;
+        let assessment = planner::assess(self.migrator.migration_list(), &rows);
+        let to_record = unrecorded_up_to(&assessment, target);
+        if to_record.is_empty() {
+            return Err(Error::AlreadyApplied {
+                tag: tag.to_string(),
+            });
+        }
+        // What the database will claim to be once the rows exist, in journal order.
+        let replay: Vec<&'static Migration> = assessment
+            .migrations
+            .iter()
+            .filter(|s| {
+                s.migration.idx as usize <= target
+                    || matches!(s.state, MigrationState::Applied { .. })
+            })
+            .map(|s| s.migration)
+            .collect();
+        let mut report = self.verify(conn, &replay, tag).await?;
+        report.recorded = to_record.clone();
+        if self.options.dry_run {
+            return Ok(report);
+        }
+        self.write(conn, tag, mode, &to_record).await?;
+        Ok(report)
+    }
+
+    /// Refuses what the rows make unsafe: any row for baseline, modified files for both.
+    fn check_rows(&self, rows: &[AppliedRow], tag: &str, mode: Mode) -> Result<(), Error> {
+        let bookkeeping = self.migrator.bookkeeping_table().qualified();
+        if mode == Mode::Baseline && !rows.is_empty() {
+            return Err(Error::Refused {
+                reason: format!(
+                    "{bookkeeping} already has {} row(s): baseline is for a database without bookkeeping",
+                    rows.len()
+                ),
+                fix: format!(
+                    "record out-of-band applies on this database with `migration mark-applied {tag}` (it verifies the schema the same way)"
+                ),
+            });
+        }
+        let assessment = planner::assess(self.migrator.migration_list(), rows);
+        let modified: Vec<ModifiedMigration> = assessment
+            .migrations
+            .iter()
+            .filter_map(|s| match &s.state {
+                MigrationState::Modified {
+                    recorded_hash,
+                    line_endings_only,
+                    ..
+                } => Some(ModifiedMigration {
+                    tag: s.migration.tag.to_string(),
+                    recorded_hash: recorded_hash.clone(),
+                    file_hash: s.migration.hash.to_string(),
+                    line_endings_only: *line_endings_only,
+                }),
+                _ => None,
+            })
+            .collect();
+        // A replay of the edited file proves nothing about what the database ran.
+        if !modified.is_empty() {
+            return Err(Error::Modified(modified));
+        }
+        Ok(())
+    }
+
+    async fn verify(
+        &self,
+        conn: &mut PgConnection,
+        replay: &[&'static Migration],
+        tag: &str,
+    ) -> Result<RecordReport, Error> {
+        let server = self
+            .options
+            .scratch_server
+            .clone()
+            .unwrap_or_else(|| self.live.clone());
+        let scratch = ScratchDatabase::create(&server).await?;
+        let compared = self.compare(conn, &scratch, replay).await;
+        let scratch_database = scratch.name().to_string();
+        let scratch_server = scratch.server();
+        if let Err(e) = scratch.drop().await {
+            tracing::warn!(
+                "could not drop the scratch database {scratch_database}: {e}; drop it by hand"
+            );
+        }
+        let (diff, compared_objects, schemas) = compared?;
+        if !diff.is_empty() {
+            return Err(Error::SchemaMismatch {
+                tag: tag.to_string(),
+                count: diff.len(),
+                diff: diff.render(DIFF_LINES),
+            });
+        }
+        Ok(RecordReport {
+            recorded: Vec::new(),
+            compared_objects,
+            schemas,
+            scratch_database,
+            scratch_server,
+            dry_run: self.options.dry_run,
+        })
+    }
+
+    async fn compare(
+        &self,
+        live: &mut PgConnection,
+        scratch: &ScratchDatabase,
+        replay: &[&'static Migration],
+    ) -> Result<(SchemaDiff, usize, Vec<String>), Error> {
+        let bookkeeping = self.migrator.bookkeeping_table();
+        let mut conn = scratch.connect().await?;
+        let result = async {
+            ScratchDatabase::replay(&mut conn, replay).await?;
+            let mut schemas = self.options.app_schemas.clone();
+            for schema in catalog::user_schemas(&mut conn).await? {
+                if !schemas.contains(&schema) && schema != bookkeeping.schema() {
+                    schemas.push(schema);
+                }
+            }
+            let expected = SchemaSnapshot::read(&mut conn, &schemas)
+                .await?
+                .without_bookkeeping(bookkeeping);
+            let found = SchemaSnapshot::read(live, &schemas)
+                .await?
+                .without_bookkeeping(bookkeeping);
+            Ok::<_, Error>((
+                SchemaDiff::between(&expected, &found),
+                expected.len(),
+                schemas,
+            ))
+        }
+        .await;
+        let _ = conn.close().await;
+        result
+    }
+
+    async fn write(
+        &self,
+        conn: &mut PgConnection,
+        tag: &str,
+        mode: Mode,
+        planned: &[&'static Migration],
+    ) -> Result<(), Error> {
+        let bookkeeping = self.migrator.bookkeeping_table();
+        let lock = self.migrator.lock();
+        let mut tx = conn.begin().await?;
+        if !lock.acquire_in_transaction(&mut tx).await? {
+            tx.rollback().await?;
+            let holder = lock.holder(conn).await.ok().flatten();
+            return Err(lock.timeout_error(holder));
+        }
+        bookkeeping.ensure(&mut tx).await?;
+        // Another migrator may have run while the schema was being compared.
+        let rows = bookkeeping.read(&mut tx).await?.unwrap_or_default();
+        let changed = match mode {
+            Mode::Baseline => !rows.is_empty(),
+            Mode::MarkApplied => {
+                let assessment = planner::assess(self.migrator.migration_list(), &rows);
+                let target = planned.last().map_or(0, |m| m.idx as usize);
+                unrecorded_up_to(&assessment, target) != planned
+            }
+        };
+        if changed {
+            tx.rollback().await?;
+            return Err(Error::Refused {
+                reason: format!(
+                    "{} changed while the schema was being verified (another migrator ran?); nothing was recorded",
+                    bookkeeping.qualified()
+                ),
+                fix: format!(
+                    "run `migration status`, then retry `mark-applied {tag}` if it still applies"
+                ),
+            });
+        }
+        for migration in planned {
+            bookkeeping
+                .insert(&mut tx, migration.hash, migration.when)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Migrations up to `target` (journal index, inclusive) that have no row yet.
+fn unrecorded_up_to(assessment: &Assessment<'static>, target: usize) -> Vec<&'static Migration> {
+    assessment
+        .migrations
+        .iter()
+        .filter(|s| s.migration.idx as usize <= target)
+        .filter(|s| {
+            matches!(
+                s.state,
+                MigrationState::Pending | MigrationState::OutOfOrder
+            )
+        })
+        .map(|s| s.migration)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_passwords() {
+        let options = RecordOptions {
+            scratch_server: Some(
+                "postgres://app:Hunter2Secret@db:5432/app"
+                    .parse()
+                    .expect("valid URL"),
+            ),
+            ..RecordOptions::default()
+        };
+        let migrator = Migrator::new();
+        let live: PgConnectOptions = "postgres://app:Hunter2Secret@db/app"
+            .parse()
+            .expect("valid URL");
+        let shown = format!("{:?}", Recorder::new(&migrator, live, options));
+        assert!(!shown.contains("Hunter2Secret"), "{shown}");
+        assert!(shown.contains("postgres://app@db:5432/app"), "{shown}");
+    }
+}

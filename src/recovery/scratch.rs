@@ -1,0 +1,152 @@
+//! A throw-away database on which migrations are replayed, to learn the schema they produce.
+//!
+//! It is created on the live database's own server by default (`CREATE DATABASE
+//! app_db_scratch_<pid>_<nanos> TEMPLATE template0`), because that server has the same
+//! PostgreSQL version and the same extension packages (pgvector) as the database being
+//! checked, so the replayed schema is printed by the same catalog code. `template0` keeps it
+//! free of anything a customised `template1` holds. The role needs `CREATEDB`; when it lacks it,
+//! another server can be named (the CLI's `--scratch-url`).
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgConnection};
+
+use crate::Error;
+use crate::migrations::Migration;
+use crate::sql::{execute_raw, quote_ident};
+
+/// A database created for one check; call [`ScratchDatabase::drop`] when done.
+pub struct ScratchDatabase {
+    server: PgConnectOptions,
+    name: String,
+}
+
+// By hand: sqlx's `PgConnectOptions` derives Debug, password included.
+impl std::fmt::Debug for ScratchDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScratchDatabase")
+            .field("server", &self.server())
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+/// Prefix of every scratch database's name, so a leftover one is easy to recognise.
+pub const SCRATCH_PREFIX: &str = "app_db_scratch_";
+
+impl ScratchDatabase {
+    /// Creates an empty database on the server `server` points at (any database of it).
+    pub async fn create(server: &PgConnectOptions) -> Result<Self, Error> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let name = format!("{SCRATCH_PREFIX}{}_{:x}", std::process::id(), nanos);
+        let mut admin = connect(server).await?;
+        let created = execute_raw(
+            &mut admin,
+            format!("create database {} template template0", quote_ident(&name)),
+        )
+        .await;
+        let _ = admin.close().await;
+        match created {
+            Ok(_) => Ok(Self {
+                server: server.clone(),
+                name,
+            }),
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => {
+                Err(Error::Refused {
+                    reason: format!(
+                        "cannot create the scratch database {name} on {} to replay the migrations: {}",
+                        describe(server),
+                        e.message()
+                    ),
+                    fix: "grant the role CREATEDB for the check (ALTER ROLE … CREATEDB), or pass --scratch-url with a server where it may create databases and that has the same extensions (e.g. `migration db url`)".into(),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `postgres://user@host:port` of its server, for messages (never the password).
+    pub fn server(&self) -> String {
+        format!(
+            "postgres://{}@{}:{}",
+            self.server.get_username(),
+            self.server.get_host(),
+            self.server.get_port()
+        )
+    }
+
+    /// A new connection to the scratch database.
+    pub async fn connect(&self) -> Result<PgConnection, Error> {
+        connect(&self.server.clone().database(&self.name)).await
+    }
+
+    /// Runs `migrations` in order, as the migrator would (each transactional one in its own
+    /// transaction), without any bookkeeping.
+    pub async fn replay(conn: &mut PgConnection, migrations: &[&Migration]) -> Result<(), Error> {
+        for migration in migrations {
+            let statements: Vec<&str> = migration.statements().collect();
+            let total = statements.len();
+            if migration.transaction {
+                let mut tx = conn.begin().await?;
+                for (i, sql) in statements.iter().enumerate() {
+                    if let Err(e) = execute_raw(&mut tx, (*sql).to_string()).await {
+                        let _ = tx.rollback().await;
+                        return Err(Error::migration_failed(migration, i + 1, total, sql, e));
+                    }
+                }
+                tx.commit().await?;
+            } else {
+                for (i, sql) in statements.iter().enumerate() {
+                    execute_raw(conn, (*sql).to_string())
+                        .await
+                        .map_err(|e| Error::migration_failed(migration, i + 1, total, sql, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the database (closing any connection still open to it).
+    pub async fn drop(self) -> Result<(), Error> {
+        let mut admin = connect(&self.server).await?;
+        let dropped = execute_raw(
+            &mut admin,
+            format!(
+                "drop database if exists {} with (force)",
+                quote_ident(&self.name)
+            ),
+        )
+        .await;
+        let _ = admin.close().await;
+        dropped.map(|_| ()).map_err(Error::from)
+    }
+}
+
+async fn connect(options: &PgConnectOptions) -> Result<PgConnection, Error> {
+    // CREATE/DROP DATABASE may take a second; sqlx would log it as a slow statement.
+    let options = options.clone().disable_statement_logging();
+    PgConnection::connect_with(&options)
+        .await
+        .map_err(|e| Error::Connect {
+            url: describe(&options),
+            source: e.into(),
+        })
+}
+
+/// `postgres://user@host:port/database`, password-free by construction.
+pub(crate) fn describe(options: &PgConnectOptions) -> String {
+    format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("")
+    )
+}
