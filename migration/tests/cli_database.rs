@@ -551,3 +551,56 @@ async fn custom_bookkeeping_table_in_the_app_schema_is_left_out_of_the_compariso
     // The default table was never created.
     assert!(rows(&db).await.is_empty());
 }
+
+#[tokio::test]
+async fn seed_runs_once_refuses_an_unmigrated_database_and_makes_demo_data() {
+    let db = database().await;
+    let refused = migration_on(&db.url, &["seed"]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(
+        refused.stderr.contains("refusing to seed") && refused.stderr.contains("fix:"),
+        "{}",
+        refused.stderr
+    );
+    ok(&migration_on(&db.url, &["up"]));
+    let first = migration_on(&db.url, &["seed"]);
+    ok(&first);
+    assert!(first.stdout.contains("seeded:"), "{}", first.stdout);
+    let count = |sql: &'static str| {
+        let url = db.url.clone();
+        async move {
+            let mut conn = PgConnection::connect(&url).await.expect("connect");
+            let n: i64 = sqlx::query_scalar(sql)
+                .fetch_one(&mut conn)
+                .await
+                .expect("count");
+            n
+        }
+    };
+    let orgs = count("select count(*) from organization").await;
+    let second = migration_on(&db.url, &["seed"]);
+    ok(&second);
+    assert!(second.stdout.contains("nothing to do"), "{}", second.stdout);
+    assert_eq!(count("select count(*) from organization").await, orgs);
+    let demo = migration_on(
+        &db.url,
+        &["seed", "--demo", "--orgs", "2", "--chunks-per-source", "10"],
+    );
+    ok(&demo);
+    assert!(
+        demo.stdout.contains("2 organization(s) created"),
+        "{}",
+        demo.stdout
+    );
+    assert_eq!(
+        count("select count(*) from document_chunk where organization_id like 'demo-%'").await,
+        40
+    );
+    let usage = migration_on(&db.url, &["seed", "--orgs", "2"]);
+    assert_eq!(
+        usage.code,
+        64,
+        "--orgs without --demo is a usage error: {}",
+        usage.all()
+    );
+}
