@@ -347,7 +347,8 @@ enum StartFailure {
     Fatal(Error),
 }
 
-fn free_port() -> Result<u16, Error> {
+/// A port on 127.0.0.1 that nothing listens on right now.
+pub(crate) fn free_port() -> Result<u16, Error> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|source| Error::Io {
         action: "bind a port on",
         path: PathBuf::from("127.0.0.1"),
@@ -398,7 +399,8 @@ fn postmaster_ready(data: &Path, pid: u32) -> bool {
     matches!(read_postmaster_pid(data), Some((p, _, status)) if p == pid && status == "ready")
 }
 
-fn process_alive(pid: u32) -> bool {
+/// Whether a process with this id exists (ours or another user's).
+pub(crate) fn pid_alive(pid: u32) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
     let exists = unsafe { libc::kill(pid as libc::pid_t, 0) == 0 };
     exists || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
@@ -406,9 +408,5 @@ fn process_alive(pid: u32) -> bool {
 
 fn running_port(data: &Path) -> Option<u16> {
     let (pid, port, _) = read_postmaster_pid(data)?;
-    process_alive(pid).then_some(port)
-}
-
-pub(crate) fn pid_alive(pid: u32) -> bool {
-    process_alive(pid)
+    pid_alive(pid).then_some(port)
 }

@@ -125,19 +125,7 @@ impl DevServer {
         {
             return Ok(port);
         }
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|source| Error::Io {
-            action: "bind a port on",
-            path: PathBuf::from("127.0.0.1"),
-            source,
-        })?;
-        listener
-            .local_addr()
-            .map(|a| a.port())
-            .map_err(|source| Error::Io {
-                action: "bind a port on",
-                path: PathBuf::from("127.0.0.1"),
-                source,
-            })
+        super::cluster::free_port()
     }
 }
 

@@ -218,26 +218,17 @@ impl Migrator {
         let total = plan.to_apply.len();
         let mut applied = Vec::with_capacity(total);
         for (i, migration) in plan.to_apply.iter().enumerate() {
-            progress(Progress::Started {
-                migration,
-                position: i + 1,
-                total,
-            });
-            let started = Instant::now();
-            if let Err(e) = apply_statements(&mut tx, migration).await {
-                // Dropping the transaction would roll back too; say it explicitly.
-                let _ = tx.rollback().await;
-                return Err(e);
+            match self
+                .apply_and_record(&mut tx, migration, i + 1, total, progress)
+                .await
+            {
+                Ok(done) => applied.push(done),
+                Err(e) => {
+                    // Dropping the transaction would roll back too; say it explicitly.
+                    let _ = tx.rollback().await;
+                    return Err(e);
+                }
             }
-            self.bookkeeping
-                .insert(&mut tx, migration.hash, migration.when)
-                .await?;
-            let elapsed = started.elapsed();
-            progress(Progress::Finished { migration, elapsed });
-            applied.push(AppliedMigration {
-                tag: migration.tag,
-                elapsed,
-            });
         }
         tx.commit().await?;
         log_warnings(&plan.warnings);
@@ -287,53 +278,26 @@ impl Migrator {
                 let mut tx = conn.begin().await?;
                 for migration in segment {
                     position += 1;
-                    progress(Progress::Started {
-                        migration,
-                        position,
-                        total,
-                    });
-                    let started = Instant::now();
-                    if let Err(e) = apply_statements(&mut tx, migration).await {
-                        let _ = tx.rollback().await;
-                        return Err(e.with_applied_before(&applied));
+                    match self
+                        .apply_and_record(&mut tx, migration, position, total, progress)
+                        .await
+                    {
+                        Ok(done) => applied.push(done),
+                        Err(e) => {
+                            let _ = tx.rollback().await;
+                            return Err(e.with_applied_before(&applied));
+                        }
                     }
-                    self.bookkeeping
-                        .insert(&mut tx, migration.hash, migration.when)
-                        .await?;
-                    applied.push(AppliedMigration {
-                        tag: migration.tag,
-                        elapsed: started.elapsed(),
-                    });
-                    progress(Progress::Finished {
-                        migration,
-                        elapsed: started.elapsed(),
-                    });
                 }
                 tx.commit().await?;
             } else {
-                let migration = segment[0];
                 position += 1;
-                progress(Progress::Started {
-                    migration,
-                    position,
-                    total,
-                });
-                let started = Instant::now();
                 // Autocommit, one statement at a time; recorded only after every one succeeded.
-                apply_statements(conn, migration)
+                let done = self
+                    .apply_and_record(conn, segment[0], position, total, progress)
                     .await
                     .map_err(|e| e.with_applied_before(&applied))?;
-                self.bookkeeping
-                    .insert(conn, migration.hash, migration.when)
-                    .await?;
-                applied.push(AppliedMigration {
-                    tag: migration.tag,
-                    elapsed: started.elapsed(),
-                });
-                progress(Progress::Finished {
-                    migration,
-                    elapsed: started.elapsed(),
-                });
+                applied.push(done);
             }
         }
         log_warnings(&warnings);
@@ -341,6 +305,36 @@ impl Migrator {
             applied,
             warnings,
             locked: true,
+        })
+    }
+}
+
+impl Migrator {
+    /// Runs one migration's statements and writes its bookkeeping row on `conn`, inside the
+    /// caller's transaction or, for a no-transaction migration, in autocommit.
+    async fn apply_and_record(
+        &self,
+        conn: &mut PgConnection,
+        migration: &'static Migration,
+        position: usize,
+        total: usize,
+        progress: &mut (dyn FnMut(Progress<'_>) + Send),
+    ) -> Result<AppliedMigration, Error> {
+        progress(Progress::Started {
+            migration,
+            position,
+            total,
+        });
+        let started = Instant::now();
+        apply_statements(conn, migration).await?;
+        self.bookkeeping
+            .insert(conn, migration.hash, migration.when)
+            .await?;
+        let elapsed = started.elapsed();
+        progress(Progress::Finished { migration, elapsed });
+        Ok(AppliedMigration {
+            tag: migration.tag,
+            elapsed,
         })
     }
 }
