@@ -149,3 +149,180 @@ fn no_server_outlives_a_killed_process() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Provisioning and failures, with explicit settings instead of the process environment.
+
+use app_db::Error;
+use app_db::embedded::{BinarySettings, Cluster, ClusterOptions, PgBinaries, ServerAccount};
+
+fn scratch_dir(label: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "app-db-test-{label}-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).expect("create a scratch folder");
+    // The server account (when we are root) must reach what it runs.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    dir
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+#[test]
+fn without_pip_or_a_bin_folder_the_error_lists_every_way_to_get_a_server() {
+    let cache = scratch_dir("nopip");
+    let settings = BinarySettings {
+        pg_bin: None,
+        cache_dir: cache.clone(),
+        python: "/nonexistent/python3".into(),
+    };
+    let err = PgBinaries::resolve_with(&settings, &ServerAccount::detect().unwrap()).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, Error::NoPostgres { .. }), "{message}");
+    for way in ["DATABASE_URL", "APP_DB_PG_BIN", "pip", "docker-compose"] {
+        assert!(
+            message.contains(way),
+            "the message should mention {way}: {message}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(cache);
+}
+
+#[test]
+fn a_bad_bin_folder_is_named() {
+    let settings = BinarySettings {
+        pg_bin: Some("/nonexistent/bin".into()),
+        cache_dir: std::env::temp_dir(),
+        python: "python3".into(),
+    };
+    let message = PgBinaries::resolve_with(&settings, &ServerAccount::detect().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("APP_DB_PG_BIN=\"/nonexistent/bin\""),
+        "{message}"
+    );
+}
+
+/// Not a test on its own: the body of the processes `concurrent_first_downloads_share_one_cache` starts.
+#[test]
+fn child_provisioning_into_a_cache() {
+    let Some(cache) = std::env::var_os("APP_DB_TEST_CHILD_CACHE") else {
+        return;
+    };
+    let settings = BinarySettings {
+        pg_bin: None,
+        cache_dir: cache.into(),
+        python: "python3".into(),
+    };
+    let binaries = PgBinaries::resolve_with(&settings, &ServerAccount::detect().unwrap())
+        .expect("provisioning succeeds");
+    println!("\nBIN {}", binaries.bin_dir().display());
+}
+
+#[test]
+fn concurrent_first_downloads_share_one_cache() {
+    let cache = scratch_dir("cache");
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "child_provisioning_into_a_cache",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("APP_DB_TEST_CHILD_CACHE", &cache)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start a child")
+        })
+        .collect();
+    let mut bins = Vec::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "a provisioning process failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        bins.push(
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix("BIN ").map(str::to_string))
+                .expect("the child names its bin folder"),
+        );
+    }
+    assert_eq!(bins[0], bins[1]);
+    let leftovers: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".partial"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "partial downloads left behind: {leftovers:?}"
+    );
+    let version = Command::new(std::path::Path::new(&bins[0]).join("postgres"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&version.stdout).contains("16.2"),
+        "{version:?}"
+    );
+    let _ = std::fs::remove_dir_all(cache);
+}
+
+fn test_cluster(label: &str) -> (Cluster, std::path::PathBuf) {
+    let account = ServerAccount::detect().unwrap();
+    let binaries = PgBinaries::resolve(&account).unwrap();
+    let root = scratch_dir(label).join("cluster");
+    (Cluster::new(binaries, account, root.clone()).unwrap(), root)
+}
+
+#[test]
+fn a_failed_start_shows_the_tail_of_the_server_log() {
+    let (cluster, root) = test_cluster("badconf");
+    cluster.init(&ClusterOptions { durable: false }).unwrap();
+    let conf = cluster.data_dir().join("postgresql.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str("shared_buffers = 'plenty'\n");
+    std::fs::write(&conf, text).unwrap();
+    let err = cluster.start_child().unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, Error::ServerStart { .. }), "{message}");
+    assert!(
+        message.contains("shared_buffers") && message.contains("log ends with"),
+        "{message}"
+    );
+    let _ = std::fs::remove_dir_all(root.parent().unwrap());
+}
+
+#[test]
+fn a_failed_initdb_shows_its_log() {
+    let (cluster, root) = test_cluster("badinit");
+    std::fs::create_dir_all(cluster.data_dir()).unwrap();
+    std::fs::write(cluster.data_dir().join("stray"), "not a cluster").unwrap();
+    let err = cluster
+        .init(&ClusterOptions { durable: false })
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, Error::InitDb { .. }), "{message}");
+    assert!(
+        message.contains("initdb failed") && message.contains("not empty"),
+        "{message}"
+    );
+    let _ = std::fs::remove_dir_all(root.parent().unwrap());
+}

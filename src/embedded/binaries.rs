@@ -45,12 +45,44 @@ pub struct PgBinaries {
     source: BinarySource,
 }
 
+/// Where to look for the binaries, read from the environment by [`BinarySettings::from_env`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BinarySettings {
+    /// `APP_DB_PG_BIN`: a local installation's `bin` folder, used instead of the download.
+    pub pg_bin: Option<PathBuf>,
+    /// `APP_DB_CACHE_DIR` or its default: where the download is kept.
+    pub cache_dir: PathBuf,
+    /// `APP_DB_PYTHON` (default `python3`): whose pip downloads the wheel.
+    pub python: String,
+}
+
+impl BinarySettings {
+    /// Reads `APP_DB_PG_BIN`, `APP_DB_CACHE_DIR` and `APP_DB_PYTHON`.
+    pub fn from_env() -> Result<Self, Error> {
+        Ok(Self {
+            pg_bin: std::env::var_os("APP_DB_PG_BIN")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            cache_dir: cache_dir()?,
+            python: std::env::var("APP_DB_PYTHON")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "python3".into()),
+        })
+    }
+}
+
 impl PgBinaries {
-    /// Finds or provisions the binaries, checking that `account` can run them.
+    /// Finds or provisions the binaries as the environment says, checking that `account` can
+    /// run them.
     pub fn resolve(account: &ServerAccount) -> Result<Self, Error> {
-        let found = match std::env::var_os("APP_DB_PG_BIN").filter(|v| !v.is_empty()) {
-            Some(dir) => {
-                let bin = PathBuf::from(dir);
+        Self::resolve_with(&BinarySettings::from_env()?, account)
+    }
+
+    /// Finds or provisions the binaries as `settings` say.
+    pub fn resolve_with(settings: &BinarySettings, account: &ServerAccount) -> Result<Self, Error> {
+        let found = match &settings.pg_bin {
+            Some(bin) => {
                 if !bin.join("initdb").is_file() || !bin.join("postgres").is_file() {
                     return Err(Error::BadEnv {
                         var: "APP_DB_PG_BIN",
@@ -59,12 +91,12 @@ impl PgBinaries {
                     });
                 }
                 Self {
-                    bin,
+                    bin: bin.clone(),
                     source: BinarySource::EnvVar,
                 }
             }
             None => Self {
-                bin: provision_wheel(&cache_dir()?)?,
+                bin: provision_wheel(&settings.cache_dir, &settings.python)?,
                 source: BinarySource::Wheel,
             },
         };
@@ -121,7 +153,7 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
 }
 
 /// Returns the `bin` folder of the unpacked wheel, downloading it first if needed.
-fn provision_wheel(cache: &Path) -> Result<PathBuf, Error> {
+fn provision_wheel(cache: &Path, python: &str) -> Result<PathBuf, Error> {
     let installed = cache.join(INSTALL_DIR);
     let bin = installed.join("pgserver/pginstall/bin");
     if bin.join("postgres").is_file() {
@@ -139,7 +171,7 @@ fn provision_wheel(cache: &Path) -> Result<PathBuf, Error> {
     tracing::info!(cache = %cache.display(), "downloading PostgreSQL 16 + pgvector ({WHEEL_REQUIREMENT}) once for this machine");
     let partial = cache.join(format!(".partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
-    let result = download_and_unpack(&partial).and_then(|root| {
+    let result = download_and_unpack(&partial, python).and_then(|root| {
         std::fs::rename(&root, &installed).map_err(io("move into place", &installed))
     });
     let _ = std::fs::remove_dir_all(&partial);
@@ -151,11 +183,10 @@ fn provision_wheel(cache: &Path) -> Result<PathBuf, Error> {
     Ok(bin)
 }
 
-fn download_and_unpack(partial: &Path) -> Result<PathBuf, Error> {
+fn download_and_unpack(partial: &Path, python: &str) -> Result<PathBuf, Error> {
     let download = partial.join("download");
     std::fs::create_dir_all(&download).map_err(io("create folder", &download))?;
-    let python = std::env::var("APP_DB_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let output = Command::new(&python)
+    let output = Command::new(python)
         .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
         .args([
             "--python-version",

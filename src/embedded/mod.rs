@@ -17,7 +17,7 @@ pub mod cluster;
 pub mod dev;
 
 pub use account::ServerAccount;
-pub use binaries::PgBinaries;
+pub use binaries::{BinarySettings, PgBinaries};
 pub use cluster::{Cluster, ClusterOptions, RunningServer};
 pub use dev::DevServer;
 
