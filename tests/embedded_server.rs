@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use app_db::testing::{TestDatabase, TestServer};
+use app_db::testing::TestDatabase;
 use sea_orm::{ConnectionTrait, Statement};
 
 async fn scalar_string(db: &TestDatabase, sql: &str) -> String {
@@ -58,19 +58,14 @@ async fn two_tests_never_see_each_others_tables() {
     assert_eq!(in_a, "only_in_a");
 }
 
-#[tokio::test]
-async fn server_does_not_run_as_root() {
-    if std::env::var_os("TEST_DATABASE_URL").is_some() {
-        // An external server is not ours to inspect; the embedded one is what this checks.
-        let db = TestDatabase::empty().await.expect("a test database");
-        let superuser = scalar_string(&db, "select current_setting('is_superuser')").await;
-        assert!(!superuser.is_empty());
-        return;
-    }
-    let server = TestServer::get().expect("the test server");
-    let pid = server.pid().expect("the embedded server has a pid");
-    let status =
-        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the server process exists");
+/// The embedded server itself, whatever `TEST_DATABASE_URL` says for the rest of the suite.
+#[test]
+fn server_does_not_run_as_root() {
+    let (cluster, root) = test_cluster("uid");
+    cluster.init(&ClusterOptions { durable: false }).unwrap();
+    let server = cluster.start_child().unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid))
+        .expect("the server process exists");
     let uid_line = status
         .lines()
         .find(|l| l.starts_with("Uid:"))
@@ -80,6 +75,8 @@ async fn server_does_not_run_as_root() {
         .skip(1)
         .map(|u| u.parse().expect("numeric uid"))
         .collect();
+    server.stop();
+    let _ = std::fs::remove_dir_all(root.parent().unwrap());
     assert!(
         uids.iter().all(|&u| u != 0),
         "postgres runs as root: {uid_line}"
@@ -93,17 +90,20 @@ async fn child_process_holding_a_server() {
     if std::env::var_os("APP_DB_TEST_CHILD").is_none() {
         return;
     }
-    let server = TestServer::get().expect("the test server");
+    let (cluster, root) = test_cluster("child");
+    cluster.init(&ClusterOptions { durable: false }).unwrap();
+    let server = cluster.start_child().unwrap();
     // libtest prints the test's name on the same line first, so the marker is searched for.
-    println!("\nSERVER_PID {}", server.pid().expect("embedded"));
+    println!(
+        "\nSERVER_PID {} {}",
+        server.pid,
+        root.parent().unwrap().display()
+    );
     tokio::time::sleep(Duration::from_secs(120)).await;
 }
 
 #[test]
 fn no_server_outlives_a_killed_process() {
-    if std::env::var_os("TEST_DATABASE_URL").is_some() {
-        return; // only the embedded server is started by the test process
-    }
     let exe = std::env::current_exe().expect("the test binary");
     let mut child = Command::new(exe)
         .args([
@@ -118,12 +118,13 @@ fn no_server_outlives_a_killed_process() {
         .spawn()
         .expect("start the child test process");
     let stdout = child.stdout.take().expect("piped stdout");
-    let pid: i32 = BufReader::new(stdout)
+    let (pid, cluster_dir): (i32, String) = BufReader::new(stdout)
         .lines()
         .map_while(Result::ok)
         .find_map(|line| {
-            line.split_once("SERVER_PID ")
-                .map(|(_, p)| p.trim().parse().expect("a pid"))
+            let (_, rest) = line.split_once("SERVER_PID ")?;
+            let (pid, dir) = rest.trim().split_once(' ')?;
+            Some((pid.parse().expect("a pid"), dir.to_string()))
         })
         .expect("the child prints its server's pid");
     assert!(
@@ -148,6 +149,7 @@ fn no_server_outlives_a_killed_process() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = std::fs::remove_dir_all(cluster_dir);
 }
 
 // ---------------------------------------------------------------------------------------------
