@@ -1,9 +1,13 @@
 //! Test support: one PostgreSQL server per test process, a fresh database per test.
 //!
-//! Each test gets its own database, created with `CREATE DATABASE … TEMPLATE` from a template
-//! prepared once per process, so tests run in parallel without sharing state. The server is
-//! the embedded PostgreSQL 16 + pgvector (started on first use, stopped when the process ends),
-//! or the server of `TEST_DATABASE_URL` when that is set (its user needs CREATEDB).
+//! Each test gets its own database, created with `CREATE DATABASE … TEMPLATE`: `template0` for an
+//! empty one, or a migrated template named after the hash of the compiled migrations, built once
+//! (under an advisory lock, so processes sharing a server build it once) and reused by every
+//! process and run until the migrations change. Tests therefore run in parallel without sharing
+//! state. The server is the embedded PostgreSQL 16 + pgvector (started on first use, stopped when
+//! the process ends), or the server of `TEST_DATABASE_URL` when that is set (its user needs
+//! CREATEDB). On such a shared server, databases left by earlier test processes of this machine
+//! that have ended are dropped when the next test process starts.
 //!
 //! Nothing here skips: when no server can be had, the error says what to install or set.
 
@@ -24,11 +28,12 @@ pub struct TestServer {
     /// URL of the server's maintenance database, password-free for the embedded server.
     admin_url: String,
     embedded: Option<RunningServer>,
-    /// Template databases are per process, so processes sharing a server never collide.
-    template: String,
-    template_ready: tokio::sync::OnceCell<()>,
+    /// `app_db_tpl_<hash of the compiled migrations>`.
     migrated_template: String,
     migrated_ready: tokio::sync::OnceCell<()>,
+    /// Prefix of this process's database names: `app_db_t_<host>_<pid>_`.
+    prefix: String,
+    stale_swept: tokio::sync::OnceCell<()>,
 }
 
 static SERVER: OnceLock<Result<TestServer, String>> = OnceLock::new();
@@ -64,14 +69,19 @@ impl TestServer {
     }
 
     fn new(admin_url: String, embedded: Option<RunningServer>) -> Self {
-        let pid = std::process::id();
+        let mut fingerprint = Vec::new();
+        for m in crate::MIGRATIONS {
+            fingerprint.extend_from_slice(m.hash.as_bytes());
+            fingerprint.push(u8::from(m.transaction));
+        }
+        let hash = crate::journal::sha256_hex(&fingerprint);
         Self {
             admin_url,
             embedded,
-            template: format!("app_db_tpl_{pid}"),
-            template_ready: Default::default(),
-            migrated_template: format!("app_db_tpl_{pid}_migrated"),
+            migrated_template: format!("app_db_tpl_{}", &hash[..16]),
             migrated_ready: Default::default(),
+            prefix: format!("app_db_t_{}_{}_", host_id(), std::process::id()),
+            stale_swept: Default::default(),
         }
     }
 
@@ -99,20 +109,39 @@ impl TestServer {
             })
     }
 
-    async fn ensure_template(&self) -> Result<(), Error> {
-        self.template_ready
+    /// Drops the databases of ended test processes of this machine (a shared server only).
+    async fn sweep_stale_databases(&self) -> Result<(), Error> {
+        self.stale_swept
             .get_or_try_init(|| async {
+                if self.embedded.is_some() {
+                    return Ok(());
+                }
                 let mut admin = self.admin().await?;
-                execute_raw(
-                    &mut admin,
-                    format!("drop database if exists {}", quote_ident(&self.template)),
+                let mine = format!("app_db_t_{}_", host_id());
+                let names: Vec<String> = sqlx::query_scalar(
+                    "select datname::text from pg_database where starts_with(datname, $1)",
                 )
+                .bind(&mine)
+                .fetch_all(&mut admin)
                 .await?;
-                execute_raw(
-                    &mut admin,
-                    format!("create database {}", quote_ident(&self.template)),
-                )
-                .await?;
+                for name in names {
+                    let pid = name[mine.len()..]
+                        .split('_')
+                        .next()
+                        .and_then(|p| p.parse::<u32>().ok());
+                    if pid.is_some_and(|p| {
+                        p != std::process::id() && !crate::embedded::cluster::pid_alive(p)
+                    }) {
+                        execute_raw(
+                            &mut admin,
+                            format!(
+                                "drop database if exists {} with (force)",
+                                quote_ident(&name)
+                            ),
+                        )
+                        .await?;
+                    }
+                }
                 admin.close().await?;
                 Ok::<(), Error>(())
             })
@@ -120,60 +149,97 @@ impl TestServer {
         Ok(())
     }
 
+    /// Builds the migrated template once per server and set of migrations.
     async fn ensure_migrated_template(&self) -> Result<(), Error> {
         self.migrated_ready
             .get_or_try_init(|| async {
                 let mut admin = self.admin().await?;
+                let key = i64::from_be_bytes(
+                    crate::journal::sha256_hex(self.migrated_template.as_bytes()).as_bytes()[..8]
+                        .try_into()
+                        .unwrap_or([0; 8]),
+                );
+                sqlx::query("select pg_advisory_lock($1)")
+                    .bind(key)
+                    .execute(&mut admin)
+                    .await?;
+                let result = self.build_migrated_template(&mut admin).await;
+                let unlocked = sqlx::query("select pg_advisory_unlock($1)")
+                    .bind(key)
+                    .execute(&mut admin)
+                    .await;
+                result?;
+                unlocked?;
+                admin.close().await?;
+                Ok::<(), Error>(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn build_migrated_template(&self, admin: &mut sqlx::PgConnection) -> Result<(), Error> {
+        let ready: Option<bool> =
+            sqlx::query_scalar("select datistemplate from pg_database where datname = $1")
+                .bind(&self.migrated_template)
+                .fetch_optional(&mut *admin)
+                .await?;
+        match ready {
+            Some(true) => return Ok(()),
+            // A builder died half-way: start over.
+            Some(false) => {
                 execute_raw(
-                    &mut admin,
+                    admin,
                     format!(
-                        "drop database if exists {}",
+                        "drop database {} with (force)",
                         quote_ident(&self.migrated_template)
                     ),
                 )
                 .await?;
-                execute_raw(
-                    &mut admin,
-                    format!("create database {}", quote_ident(&self.migrated_template)),
-                )
-                .await?;
-                admin.close().await?;
-                let url = self.url_for(&self.migrated_template);
-                let mut conn =
-                    sqlx::PgConnection::connect(&url)
-                        .await
-                        .map_err(|e| Error::Connect {
-                            url: crate::url::redact(&url),
-                            source: e.into(),
-                        })?;
-                crate::Migrator::new().run(&mut conn).await?;
-                // CREATE DATABASE … TEMPLATE refuses while anyone is connected to the template.
-                conn.close().await?;
-                Ok::<(), Error>(())
-            })
-            .await?;
+            }
+            None => {}
+        }
+        execute_raw(
+            admin,
+            format!("create database {}", quote_ident(&self.migrated_template)),
+        )
+        .await?;
+        let url = self.url_for(&self.migrated_template);
+        let mut conn = sqlx::PgConnection::connect(&url)
+            .await
+            .map_err(|e| Error::Connect {
+                url: crate::url::redact(&url),
+                source: e.into(),
+            })?;
+        crate::Migrator::new().run(&mut conn).await?;
+        // CREATE DATABASE … TEMPLATE refuses while anyone is connected to the template.
+        conn.close().await?;
+        // The flag marks the template complete; it also keeps it from being dropped by accident.
+        execute_raw(
+            admin,
+            format!(
+                "alter database {} with is_template true",
+                quote_ident(&self.migrated_template)
+            ),
+        )
+        .await?;
         Ok(())
     }
 
     /// Creates a new, empty database and connects to it.
     pub async fn fresh_database(&self) -> Result<TestDatabase, Error> {
-        self.ensure_template().await?;
-        self.create_from(&self.template).await
+        self.sweep_stale_databases().await?;
+        self.create_from("template0").await
     }
 
     /// Creates a new database with every compiled migration applied, and connects to it.
     pub async fn migrated_database(&self) -> Result<TestDatabase, Error> {
+        self.sweep_stale_databases().await?;
         self.ensure_migrated_template().await?;
         self.create_from(&self.migrated_template).await
     }
 
     async fn create_from(&self, template: &str) -> Result<TestDatabase, Error> {
-        let name = format!(
-            "app_db_t_{}_{}_{}",
-            std::process::id(),
-            NEXT_DB.fetch_add(1, Ordering::Relaxed),
-            nanos() % 1_000_000
-        );
+        let name = format!("{}{}", self.prefix, NEXT_DB.fetch_add(1, Ordering::Relaxed));
         let mut admin = self.admin().await?;
         execute_raw(
             &mut admin,
@@ -267,6 +333,15 @@ fn sweep_stale(root: &std::path::Path) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
+}
+
+/// A short, stable name for this machine, so test processes of several machines can share a
+/// server and each sweeps only its own leftovers.
+fn host_id() -> String {
+    let name = crate::init::application_name();
+    // "app-db <host> <pid>": the host part.
+    let host = name.split(' ').nth(1).unwrap_or("unknown");
+    crate::journal::sha256_hex(host.as_bytes())[..8].to_string()
 }
 
 fn nanos() -> u128 {
