@@ -386,7 +386,7 @@ fn hanging_history() -> Vec<app_db::Migration> {
     ms.push(migration(
         3,
         1_700_000_300_000,
-        "CREATE TABLE \"half\" (\"id\" int);\n--> statement-breakpoint\nSELECT pg_sleep(2);\n",
+        "CREATE TABLE \"half\" (\"id\" int);\n--> statement-breakpoint\nSELECT pg_sleep(600);\n",
     ));
     ms
 }
@@ -484,7 +484,7 @@ async fn a_process_killed_mid_migration_leaves_nothing_and_the_next_run_applies_
     // Wait until the child is inside the migration (its pg_sleep runs).
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let sleeping: i64 = sqlx::query_scalar("select count(*) from pg_stat_activity where query like '%pg_sleep(2)%' and state = 'active' and pid <> pg_backend_pid()")
+        let sleeping: i64 = sqlx::query_scalar("select count(*) from pg_stat_activity where query like '%pg_sleep(600)%' and state = 'active' and pid <> pg_backend_pid()")
             .fetch_one(&mut conn)
             .await
             .unwrap();
@@ -504,8 +504,13 @@ async fn a_process_killed_mid_migration_leaves_nothing_and_the_next_run_applies_
         before,
         "the killed batch left a trace"
     );
-    // The server rolls the dead session back once its statement ends; the lock waits for that.
-    let report = Migrator::with_migrations(list(hanging_history()))
+    // The killed migrator's backend is still inside its ten-minute statement. The migrator asks
+    // the server to check for a dead client every second, so the session is rolled back and the
+    // lock freed long before this run's lock timeout; without that check this run would fail.
+    let mut after = hanging_history();
+    after[3] = migration(3, after[3].when, "CREATE TABLE \"half\" (\"id\" int);\n");
+    let report = Migrator::with_migrations(list(after))
+        .lock_timeout(Duration::from_secs(30))
         .run(&mut conn)
         .await
         .unwrap();

@@ -88,7 +88,7 @@ impl MigrationLock {
     ) -> Result<bool, sqlx::Error> {
         // set_config(..., true) is SET LOCAL: the timeout governs this wait only, not the
         // migration's own statements, and ends with the transaction.
-        let sql = "select set_config('lock_timeout', $1, true), pg_advisory_xact_lock($2)";
+        let sql = TRANSACTION_LOCK_SQL;
         let result = sqlx::query(sql)
             .persistent(false)
             .bind(self.timeout_setting())
@@ -110,7 +110,7 @@ impl MigrationLock {
     /// Takes the session-level lock on a dedicated connection (no transaction open).
     /// Returns `Ok(false)` when the timeout expired.
     pub async fn acquire_session(&self, conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
-        sqlx::query("select set_config('lock_timeout', $1, false)")
+        sqlx::query(SESSION_SETTINGS_SQL)
             .persistent(false)
             .bind(self.timeout_setting())
             .execute(&mut *conn)
@@ -177,6 +177,33 @@ impl MigrationLock {
         }
     }
 }
+
+/// A migrator killed mid-statement (kill -9, a lost pod) leaves its backend running until the
+/// statement ends, holding the lock; from PostgreSQL 14 the server can notice the dead client
+/// every second instead. The CASE keeps older servers, which lack the setting, working.
+macro_rules! client_check {
+    ($is_local:literal) => {
+        concat!(
+            "case when current_setting('server_version_num')::int >= 140000 ",
+            "then set_config('client_connection_check_interval', '1000', ",
+            $is_local,
+            ") end"
+        )
+    };
+}
+
+/// The transaction path's one statement: local timeout, dead-client check, the lock.
+const TRANSACTION_LOCK_SQL: &str = concat!(
+    "select set_config('lock_timeout', $1, true), ",
+    client_check!("true"),
+    ", pg_advisory_xact_lock($2)"
+);
+
+/// The session path's settings, before `pg_advisory_lock`.
+const SESSION_SETTINGS_SQL: &str = concat!(
+    "select set_config('lock_timeout', $1, false), ",
+    client_check!("false")
+);
 
 fn is_lock_timeout(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03"))
