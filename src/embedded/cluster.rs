@@ -106,12 +106,7 @@ impl Cluster {
         if !options.durable {
             cmd.arg("--no-sync");
         }
-        self.account.apply(&mut cmd);
-        let status = cmd.status().map_err(|source| Error::Io {
-            action: "run",
-            path: self.binaries.program("initdb"),
-            source,
-        })?;
+        let status = self.run(cmd, "initdb")?;
         if !status.success() {
             return Err(Error::InitDb {
                 data_dir: data,
@@ -281,12 +276,7 @@ impl Cluster {
             .stderr(Stdio::null())
             // Its own process group: Ctrl-C in the terminal that ran the CLI must not stop it.
             .process_group(0);
-        self.account.apply(&mut cmd);
-        let status = cmd.status().map_err(|source| Error::Io {
-            action: "run",
-            path: self.binaries.program("pg_ctl"),
-            source,
-        })?;
+        let status = self.run(cmd, "pg_ctl")?;
         if !status.success() {
             return Err(Error::ServerStart {
                 data_dir: self.data_dir(),
@@ -305,12 +295,7 @@ impl Cluster {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        self.account.apply(&mut cmd);
-        let status = cmd.status().map_err(|source| Error::Io {
-            action: "run",
-            path: self.binaries.program("pg_ctl"),
-            source,
-        })?;
+        let status = self.run(cmd, "pg_ctl")?;
         if !status.success() && running_port(&self.data_dir()).is_some() {
             return Err(Error::ServerStop {
                 data_dir: self.data_dir(),
@@ -318,6 +303,16 @@ impl Cluster {
             });
         }
         Ok(())
+    }
+
+    /// Runs one of the installation's programs as the server account and waits for it.
+    fn run(&self, mut cmd: Command, program: &str) -> Result<std::process::ExitStatus, Error> {
+        self.account.apply(&mut cmd);
+        cmd.status().map_err(|source| Error::Io {
+            action: "run",
+            path: self.binaries.program(program),
+            source,
+        })
     }
 
     /// The port of the server running on this data folder, if one is.

@@ -104,6 +104,14 @@ async fn read_rows<C: ConnectionTrait>(
         .map(Some)
 }
 
+/// The compiled migrations against the default bookkeeping table (no rows when it is missing).
+async fn assess_db<C: ConnectionTrait>(db: &C) -> Result<planner::Assessment<'static>, DbErr> {
+    let rows = read_rows(db, &Bookkeeping::default())
+        .await?
+        .unwrap_or_default();
+    Ok(planner::assess(MIGRATIONS, &rows))
+}
+
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
@@ -133,10 +141,7 @@ impl MigratorTrait for Migrator {
     where
         C: ConnectionTrait,
     {
-        let rows = read_rows(db, &Bookkeeping::default())
-            .await?
-            .unwrap_or_default();
-        let assessment = planner::assess(MIGRATIONS, &rows);
+        let assessment = assess_db(db).await?;
         for row in &assessment.unknown_rows {
             tracing::warn!(id = row.id, created_at = ?row.created_at, "bookkeeping row unknown to this binary");
         }
@@ -173,10 +178,7 @@ impl MigratorTrait for Migrator {
     where
         C: ConnectionTrait,
     {
-        let rows = read_rows(db, &Bookkeeping::default())
-            .await?
-            .unwrap_or_default();
-        let assessment = planner::assess(MIGRATIONS, &rows);
+        let assessment = assess_db(db).await?;
         for status in &assessment.migrations {
             tracing::info!(
                 "Migration '{}'... {}",
