@@ -18,13 +18,10 @@ mod common;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use app_db::document_chunk;
 use app_db::rag::{self, SearchOptions};
-use app_db::sea_orm_active_enums::DocumentSourceStatus;
-use app_db::{document_chunk, document_source, organization};
 use sea_orm::prelude::PgVector;
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel};
 use uuid::Uuid;
 
 const DIM: usize = document_chunk::EMBEDDING_DIMENSION;
@@ -111,41 +108,9 @@ fn summarize(mut latencies: Vec<Duration>, recall_sum: f64, fallbacks: usize) ->
 async fn load(db: &DatabaseConnection, centres: &[Vec<f32>], rng: &mut Rng) -> Duration {
     let started = Instant::now();
     for (tenant, count) in TENANTS {
-        organization::Model {
-            id: tenant.into(),
-            name: tenant.into(),
-            slug: tenant.replace('_', "-"),
-            logo: None,
-            created_at: chrono::Utc::now().naive_utc(),
-            metadata: None,
-        }
-        .into_active_model()
-        .insert(db)
-        .await
-        .expect("insert organization");
+        common::organization(db, tenant).await;
         let now = chrono::Utc::now().fixed_offset();
-        let source_id = Uuid::new_v4();
-        document_source::Model {
-            id: source_id,
-            organization_id: tenant.into(),
-            created_by: None,
-            kind: "text".into(),
-            title: "synthetic".into(),
-            uri: None,
-            mime_type: None,
-            content_hash: None,
-            byte_size: None,
-            status: DocumentSourceStatus::Ready,
-            error: None,
-            chunk_count: i32::try_from(count).expect("small"),
-            metadata: serde_json::json!({}),
-            created_at: now,
-            updated_at: now,
-        }
-        .into_active_model()
-        .insert(db)
-        .await
-        .expect("insert source");
+        let source_id = common::source(db, tenant).await;
 
         let mut batch = Vec::with_capacity(500);
         for i in 0..count {

@@ -6,12 +6,10 @@ mod common;
 use std::collections::HashSet;
 
 use app_db::rag::{self, SearchOptions};
-use app_db::sea_orm_active_enums::DocumentSourceStatus;
-use app_db::{Error, document_chunk, document_source, organization};
+use app_db::{Error, document_chunk};
 use sea_orm::prelude::PgVector;
 use sea_orm::{
-    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
-    IntoActiveModel,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait, IntoActiveModel,
 };
 use uuid::Uuid;
 
@@ -52,54 +50,12 @@ fn query_vector() -> Vec<f32> {
     Rng(42).vector()
 }
 
-async fn organization(db: &DatabaseConnection, id: &str) {
-    organization::Model {
-        id: id.into(),
-        name: id.into(),
-        slug: id.replace('_', "-"),
-        logo: None,
-        created_at: chrono::Utc::now().naive_utc(),
-        metadata: None,
-    }
-    .into_active_model()
-    .insert(db)
-    .await
-    .expect("insert organization");
-}
-
-async fn source(db: &DatabaseConnection, organization_id: &str) -> Uuid {
-    let now = chrono::Utc::now().fixed_offset();
-    let id = Uuid::new_v4();
-    document_source::Model {
-        id,
-        organization_id: organization_id.into(),
-        created_by: None,
-        kind: "text".into(),
-        title: format!("{organization_id} handbook"),
-        uri: None,
-        mime_type: None,
-        content_hash: None,
-        byte_size: None,
-        status: DocumentSourceStatus::Ready,
-        error: None,
-        chunk_count: 0,
-        metadata: serde_json::json!({}),
-        created_at: now,
-        updated_at: now,
-    }
-    .into_active_model()
-    .insert(db)
-    .await
-    .expect("insert document source");
-    id
-}
-
 async fn chunks(
     db: &DatabaseConnection,
     organization_id: &str,
     embeddings: Vec<Vec<f32>>,
 ) -> HashSet<Uuid> {
-    let source_id = source(db, organization_id).await;
+    let source_id = common::source(db, organization_id).await;
     let now = chrono::Utc::now().fixed_offset();
     let mut ids = HashSet::new();
     let models: Vec<_> = embeddings
@@ -135,8 +91,8 @@ async fn chunks(
 /// index scan with a small candidate list sees only GLOBEX rows.
 async fn two_tenants() -> (DatabaseConnection, String, HashSet<Uuid>, HashSet<Uuid>) {
     let (db, url) = common::migrated_db().await;
-    organization(&db, ACME).await;
-    organization(&db, GLOBEX).await;
+    common::organization(&db, ACME).await;
+    common::organization(&db, GLOBEX).await;
     let mut rng = Rng(7);
     let query = query_vector();
     let acme = chunks(&db, ACME, (0..ACME_CHUNKS).map(|_| rng.vector()).collect()).await;

@@ -91,3 +91,52 @@ pub async fn migrated_db() -> (sea_orm::DatabaseConnection, String) {
         .unwrap_or_else(|e| panic!("no migrated test database: {e}"));
     (db.db, db.url)
 }
+
+/// Inserts a bare organization with this id (name and slug derived from it).
+pub async fn organization(db: &sea_orm::DatabaseConnection, id: &str) {
+    use sea_orm::{ActiveModelTrait, IntoActiveModel};
+    app_db::organization::Model {
+        id: id.into(),
+        name: id.into(),
+        slug: id.replace('_', "-"),
+        logo: None,
+        created_at: chrono::Utc::now().naive_utc(),
+        metadata: None,
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .expect("insert organization");
+}
+
+/// Inserts a ready text document source for the organization; returns its id.
+pub async fn source(
+    db: &sea_orm::DatabaseConnection,
+    organization_id: &str,
+) -> sea_orm::prelude::Uuid {
+    use sea_orm::{ActiveModelTrait, IntoActiveModel};
+    let now = chrono::Utc::now().fixed_offset();
+    let id = sea_orm::prelude::Uuid::new_v4();
+    app_db::document_source::Model {
+        id,
+        organization_id: organization_id.into(),
+        created_by: None,
+        kind: "text".into(),
+        title: format!("{organization_id} handbook"),
+        uri: None,
+        mime_type: None,
+        content_hash: None,
+        byte_size: None,
+        status: app_db::sea_orm_active_enums::DocumentSourceStatus::Ready,
+        error: None,
+        chunk_count: 0,
+        metadata: serde_json::json!({}),
+        created_at: now,
+        updated_at: now,
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .expect("insert document source");
+    id
+}
