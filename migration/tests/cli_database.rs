@@ -286,6 +286,7 @@ async fn verify_exits_2_on_drift_and_3_on_pending() {
 async fn fresh_drops_everything_and_reapplies() {
     let db = database().await;
     ok(&migration_on(&db.url, &["up"]));
+    ok(&migration_on(&db.url, &["seed"]));
     execute(&db, "create table junk (id int); insert into organization (id, name, slug, created_at) values ('o1', 'Org', 'org', now())").await;
     let acl_before = schema_acl(&db).await;
 
@@ -316,6 +317,10 @@ async fn fresh_drops_everything_and_reapplies() {
         .expect("count");
     assert_eq!(orgs, 0);
     let _ = conn.close().await;
+    // The seed record went with the data: the initial set seeds again.
+    let reseed = migration_on(&db.url, &["seed"]);
+    ok(&reseed);
+    assert!(reseed.stdout.contains("seeded:"), "{}", reseed.stdout);
 }
 
 async fn schema_acl(db: &TestDatabase) -> (String, Option<String>) {

@@ -4,7 +4,8 @@
 //! sequences, functions, enum types and the extensions installed in it go with it) and created
 //! again with the owner, privileges and comment it had, so a database's `public` schema keeps
 //! PostgreSQL 15+'s defaults (`pg_database_owner`, `USAGE` for everyone). The bookkeeping table
-//! is dropped too. Everything happens in one transaction: a failure changes nothing.
+//! and the seed record (`__app_db_seeds`) are dropped too. Everything happens in one transaction:
+//! a failure changes nothing.
 
 use sqlx::{Connection, PgConnection};
 
@@ -24,7 +25,8 @@ pub struct ResetReport {
     pub dropped_objects: i64,
 }
 
-/// Drops and recreates `schemas` and drops the bookkeeping table, in one transaction.
+/// Drops and recreates `schemas` and drops the bookkeeping and seed-record tables, in one
+/// transaction.
 pub async fn reset_schemas(
     conn: &mut PgConnection,
     schemas: &[String],
@@ -81,6 +83,12 @@ pub async fn reset_schemas(
         }
     }
     execute_raw(&mut tx, bookkeeping.drop_sql()).await?;
+    // The seed record describes data that is gone now: without it the initial set seeds again.
+    execute_raw(
+        &mut tx,
+        crate::seed::SeedRecord::new(bookkeeping.schema()).drop_sql(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(report)
 }

@@ -30,6 +30,11 @@ impl SeedRecord {
         )
     }
 
+    /// Forgets every seed set (with the data they described, e.g. in `fresh`).
+    pub fn drop_sql(&self) -> String {
+        format!("DROP TABLE IF EXISTS {}", self.qualified())
+    }
+
     /// Creates the schema and table if missing.
     pub async fn ensure(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
         conn.execute_unprepared(&format!(
