@@ -75,13 +75,13 @@ pub async fn open(config: &Config) -> Result<(DatabaseConnection, Boot), Error> 
         SeedMode::Always => Some(SeedRequest::Always),
     };
     if let Some(request) = request {
-        let outcome = crate::seed::run(
-            &db,
-            &crate::seed::INITIAL,
-            request,
-            &config.migrations_schema,
-        )
-        .await?;
+        let (set, schema) = (&crate::seed::INITIAL, &config.migrations_schema);
+        let outcome = if boot.migrations.is_some() {
+            // The migrator just brought every migration in: no need to check again.
+            crate::seed::run_on_migrated(&db, set, request, schema).await?
+        } else {
+            crate::seed::run(&db, set, request, schema).await?
+        };
         if let SeedOutcome::Changed { .. } = outcome {
             tracing::warn!("{outcome}");
         }

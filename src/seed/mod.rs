@@ -69,6 +69,17 @@ pub async fn run(
     schema: &str,
 ) -> Result<SeedOutcome, Error> {
     ensure_migrated(db).await?;
+    run_on_migrated(db, set, request, schema).await
+}
+
+/// [`run`] without the check that every migration is applied: for callers that just migrated
+/// (`init()`), so a boot does not read the bookkeeping twice.
+pub async fn run_on_migrated(
+    db: &DatabaseConnection,
+    set: &SeedSet,
+    request: SeedRequest,
+    schema: &str,
+) -> Result<SeedOutcome, Error> {
     let record = SeedRecord::new(schema);
     let current = set.hash();
     // Most boots find the set recorded: answer without a transaction or a lock.

@@ -47,33 +47,27 @@ impl SeedRecord {
     }
 
     /// The recorded hash of `set`, if it was applied (no DDL: safe before [`Self::ensure`]).
+    ///
+    /// One query: a missing table is the answer "never seeded", not an error. (Inside a
+    /// transaction that error would abort it, so callers in one call [`Self::ensure`] first.)
     pub async fn recorded(
         &self,
         conn: &impl ConnectionTrait,
         set: &str,
     ) -> Result<Option<String>, DbErr> {
-        let exists = conn
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "select to_regclass($1) is not null as present",
-                [self.qualified().into()],
-            ))
-            .await?
-            .map(|r| r.try_get::<bool>("", "present"))
-            .transpose()?
-            .unwrap_or(false);
-        if !exists {
-            return Ok(None);
-        }
         let sql = format!("select hash from {} where name = $1", self.qualified());
-        let row = conn
+        match conn
             .query_one_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 sql,
                 [set.into()],
             ))
-            .await?;
-        row.map(|r| r.try_get::<String>("", "hash")).transpose()
+            .await
+        {
+            Ok(row) => row.map(|r| r.try_get::<String>("", "hash")).transpose(),
+            Err(e) if is_undefined_table(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Records `set` with `hash` (insert or update).
@@ -95,4 +89,14 @@ impl SeedRecord {
         .await
         .map(|_| ())
     }
+}
+
+/// SQLSTATE 42P01 (undefined_table) or 3F000 (invalid_schema_name).
+fn is_undefined_table(e: &DbErr) -> bool {
+    let runtime = match e {
+        DbErr::Query(r) | DbErr::Exec(r) | DbErr::Conn(r) => r,
+        _ => return false,
+    };
+    matches!(runtime, sea_orm::RuntimeErr::SqlxError(sqlx)
+        if matches!(sqlx.as_ref(), sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("42P01" | "3F000"))))
 }
