@@ -104,6 +104,16 @@ async fn child_process_holding_a_server() {
 
 #[test]
 fn no_server_outlives_a_killed_process() {
+    server_dies_with_its_process(libc::SIGKILL);
+}
+
+/// Ctrl-C: SIGINT ends the test process (and, in a terminal, reaches the server too).
+#[test]
+fn no_server_outlives_an_interrupted_process() {
+    server_dies_with_its_process(libc::SIGINT);
+}
+
+fn server_dies_with_its_process(signal: libc::c_int) {
     let exe = std::env::current_exe().expect("the test binary");
     let mut child = Command::new(exe)
         .args([
@@ -131,7 +141,12 @@ fn no_server_outlives_a_killed_process() {
         std::path::Path::new(&format!("/proc/{pid}")).exists(),
         "server {pid} should run while the child lives"
     );
-    child.kill().expect("kill -9 the child");
+    // SAFETY: a plain signal to the child we started and have not reaped yet.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) },
+        0,
+        "signal the child"
+    );
     child.wait().expect("reap the child");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -145,7 +160,7 @@ fn no_server_outlives_a_killed_process() {
         }
         assert!(
             Instant::now() < deadline,
-            "postgres {pid} still runs 20 s after its test process was killed"
+            "postgres {pid} still runs 20 s after its test process got signal {signal}"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
