@@ -75,12 +75,12 @@ pub async fn open(config: &Config) -> Result<(DatabaseConnection, Boot), Error> 
         SeedMode::Always => Some(SeedRequest::Always),
     };
     if let Some(request) = request {
-        let (set, schema) = (&crate::seed::INITIAL, &config.migrations_schema);
+        let (set, migrator) = (&crate::seed::INITIAL, config.migrator());
         let outcome = if boot.migrations.is_some() {
             // The migrator just brought every migration in: no need to check again.
-            crate::seed::run_on_migrated(&db, set, request, schema).await?
+            crate::seed::run_on_migrated(&db, set, request, &migrator).await?
         } else {
-            crate::seed::run(&db, set, request, schema).await?
+            crate::seed::run(&db, set, request, &migrator).await?
         };
         if let SeedOutcome::Changed { .. } = outcome {
             tracing::warn!("{outcome}");

@@ -3,7 +3,7 @@
 use app_db::seed::demo::{DemoOptions, centroids, generate};
 use app_db::seed::{INITIAL, SeedFile, SeedOutcome, SeedRequest, SeedSet};
 use app_db::testing::TestDatabase;
-use app_db::{Config, Error, SeedMode};
+use app_db::{Config, Error, Migrator, SeedMode};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
 const TABLES: [&str; 10] = [
@@ -48,7 +48,7 @@ async fn row_counts(db: &DatabaseConnection) -> Vec<i64> {
 #[tokio::test]
 async fn seeding_twice_gives_the_same_rows() {
     let db = TestDatabase::migrated().await.unwrap();
-    let first = app_db::seed::run(&db.db, &INITIAL, SeedRequest::IfNew, "drizzle")
+    let first = app_db::seed::run(&db.db, &INITIAL, SeedRequest::IfNew, &Migrator::new())
         .await
         .unwrap();
     assert!(
@@ -60,12 +60,12 @@ async fn seeding_twice_gives_the_same_rows() {
         after_first.iter().all(|&n| n > 0),
         "every seeded table has rows: {after_first:?}"
     );
-    let second = app_db::seed::run(&db.db, &INITIAL, SeedRequest::IfNew, "drizzle")
+    let second = app_db::seed::run(&db.db, &INITIAL, SeedRequest::IfNew, &Migrator::new())
         .await
         .unwrap();
     assert_eq!(second, SeedOutcome::AlreadyApplied);
     // Even an unconditional re-apply upserts and adds nothing.
-    let always = app_db::seed::run(&db.db, &INITIAL, SeedRequest::Always, "drizzle")
+    let always = app_db::seed::run(&db.db, &INITIAL, SeedRequest::Always, &Migrator::new())
         .await
         .unwrap();
     assert!(matches!(always, SeedOutcome::Applied { .. }));
@@ -116,7 +116,7 @@ async fn replicas_booting_together_seed_once() {
         let url = db.url.clone();
         tasks.push(tokio::spawn(async move {
             let pool = sea_orm::Database::connect(url).await.unwrap();
-            app_db::seed::run(&pool, &INITIAL, SeedRequest::IfNew, "drizzle")
+            app_db::seed::run(&pool, &INITIAL, SeedRequest::IfNew, &Migrator::new())
                 .await
                 .unwrap()
         }));
@@ -133,7 +133,7 @@ async fn replicas_booting_together_seed_once() {
 #[tokio::test]
 async fn a_database_with_unapplied_migrations_is_refused() {
     let db = TestDatabase::empty().await.unwrap();
-    let err = app_db::seed::run(&db.db, &INITIAL, SeedRequest::IfNew, "drizzle")
+    let err = app_db::seed::run(&db.db, &INITIAL, SeedRequest::IfNew, &Migrator::new())
         .await
         .unwrap_err();
     assert!(
@@ -141,16 +141,21 @@ async fn a_database_with_unapplied_migrations_is_refused() {
         "{err}"
     );
     assert!(err.to_string().contains("migration -- up"), "{err}");
-    let demo = generate(&db.db, &DemoOptions::with_orgs(1), &mut |_| {})
-        .await
-        .unwrap_err();
+    let demo = generate(
+        &db.db,
+        &DemoOptions::with_orgs(1),
+        &Migrator::new(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(demo, Error::SeedNeedsMigrations { .. }));
 }
 
 #[tokio::test]
 async fn a_changed_set_is_reported_and_applied_only_when_asked() {
     let db = TestDatabase::migrated().await.unwrap();
-    app_db::seed::run(&db.db, &INITIAL, SeedRequest::IfNew, "drizzle")
+    app_db::seed::run(&db.db, &INITIAL, SeedRequest::IfNew, &Migrator::new())
         .await
         .unwrap();
     let mut files: Vec<SeedFile> = INITIAL.files.to_vec();
@@ -163,7 +168,7 @@ async fn a_changed_set_is_reported_and_applied_only_when_asked() {
         name: INITIAL.name,
         files: Box::leak(files.into_boxed_slice()),
     };
-    let outcome = app_db::seed::run(&db.db, &changed, SeedRequest::IfNew, "drizzle")
+    let outcome = app_db::seed::run(&db.db, &changed, SeedRequest::IfNew, &Migrator::new())
         .await
         .unwrap();
     assert!(
@@ -186,15 +191,25 @@ async fn a_changed_set_is_reported_and_applied_only_when_asked() {
     };
     assert_eq!(name(&db.db).await, "Acme Demo");
     let counts = row_counts(&db.db).await;
-    let updated = app_db::seed::run(&db.db, &changed, SeedRequest::UpdateIfChanged, "drizzle")
-        .await
-        .unwrap();
+    let updated = app_db::seed::run(
+        &db.db,
+        &changed,
+        SeedRequest::UpdateIfChanged,
+        &Migrator::new(),
+    )
+    .await
+    .unwrap();
     assert!(matches!(updated, SeedOutcome::Applied { .. }));
     assert_eq!(name(&db.db).await, "Acme Demo Inc.");
     assert_eq!(row_counts(&db.db).await, counts);
-    let again = app_db::seed::run(&db.db, &changed, SeedRequest::UpdateIfChanged, "drizzle")
-        .await
-        .unwrap();
+    let again = app_db::seed::run(
+        &db.db,
+        &changed,
+        SeedRequest::UpdateIfChanged,
+        &Migrator::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(again, SeedOutcome::AlreadyApplied);
 }
 
@@ -204,9 +219,11 @@ async fn demo_data_is_deterministic_resumable_and_searchable() {
     let mut options = DemoOptions::with_orgs(3);
     options.chunks_per_source = 20;
     let mut seen = Vec::new();
-    let report = generate(&db.db, &options, &mut |p| seen.push(p.done))
-        .await
-        .unwrap();
+    let report = generate(&db.db, &options, &Migrator::new(), &mut |p| {
+        seen.push(p.done)
+    })
+    .await
+    .unwrap();
     assert_eq!(seen, [1, 2, 3]);
     assert_eq!((report.orgs_created, report.chunks), (3, 120));
     let counts = [
@@ -221,7 +238,9 @@ async fn demo_data_is_deterministic_resumable_and_searchable() {
     ];
     assert_eq!(counts, [3, 15, 150, 120]);
     // Rerun: nothing new. An interrupted org (chunks lost) is repaired to the same rows.
-    let rerun = generate(&db.db, &options, &mut |_| {}).await.unwrap();
+    let rerun = generate(&db.db, &options, &Migrator::new(), &mut |_| {})
+        .await
+        .unwrap();
     assert_eq!((rerun.orgs_created, rerun.orgs_skipped), (0, 3));
     let fingerprint =
         "select md5(string_agg(id::text || embedding::text, ',' order by id)) from document_chunk";
@@ -232,7 +251,9 @@ async fn demo_data_is_deterministic_resumable_and_searchable() {
         )
         .await
         .unwrap();
-    let repaired = generate(&db.db, &options, &mut |_| {}).await.unwrap();
+    let repaired = generate(&db.db, &options, &Migrator::new(), &mut |_| {})
+        .await
+        .unwrap();
     assert_eq!((repaired.orgs_repaired, repaired.orgs_skipped), (1, 2));
     assert_eq!(
         text(&db.db, fingerprint).await,
@@ -251,5 +272,38 @@ async fn demo_data_is_deterministic_resumable_and_searchable() {
             .all(|h| h.content.starts_with(&format!("Topic {topic},"))),
         "{:?}",
         hits.iter().map(|h| &h.content).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn seeding_follows_a_custom_bookkeeping_table() {
+    let db = TestDatabase::empty().await.unwrap();
+    let migrator = Migrator::new().bookkeeping("ops", "schema_history");
+    let mut conn = db
+        .db
+        .get_postgres_connection_pool()
+        .acquire()
+        .await
+        .unwrap();
+    migrator.run(&mut conn).await.unwrap();
+    drop(conn);
+    let outcome = app_db::seed::run(&db.db, &INITIAL, SeedRequest::IfNew, &migrator)
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, SeedOutcome::Applied { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        count(&db.db, "select count(*) from ops.__app_db_seeds").await,
+        1
+    );
+    assert_eq!(
+        count(
+            &db.db,
+            "select count(*) from pg_namespace where nspname = 'drizzle'"
+        )
+        .await,
+        0
     );
 }

@@ -102,13 +102,15 @@ pub fn centroids(options: &DemoOptions) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// Generates the demo data (see the module docs). Refuses a database with unapplied migrations.
+/// Generates the demo data (see the module docs). Refuses a database with unapplied migrations
+/// of `migrator`.
 pub async fn generate(
     db: &DatabaseConnection,
     options: &DemoOptions,
+    migrator: &crate::Migrator,
     progress: &mut (dyn FnMut(DemoProgress) + Send),
 ) -> Result<DemoReport, Error> {
-    super::ensure_migrated(db).await?;
+    super::ensure_migrated(db, migrator).await?;
     let expected_chunks = i64::from(options.sources_per_org) * i64::from(options.chunks_per_source);
     let existing = existing_orgs(db).await?;
     let centroids = centroids(options);

@@ -60,16 +60,16 @@ impl std::fmt::Display for SeedOutcome {
 }
 
 /// Seeds `set` into the database as `request` says, in one transaction, holding a lock so that
-/// replicas booting together seed once. `schema` is where the record is kept (the migrations
-/// schema, `drizzle` by default).
+/// replicas booting together seed once. `migrator` names the bookkeeping: its migrations must
+/// all be applied, and the seed record is kept in its schema (`drizzle` by default).
 pub async fn run(
     db: &DatabaseConnection,
     set: &SeedSet,
     request: SeedRequest,
-    schema: &str,
+    migrator: &Migrator,
 ) -> Result<SeedOutcome, Error> {
-    ensure_migrated(db).await?;
-    run_on_migrated(db, set, request, schema).await
+    ensure_migrated(db, migrator).await?;
+    run_on_migrated(db, set, request, migrator).await
 }
 
 /// [`run`] without the check that every migration is applied: for callers that just migrated
@@ -78,8 +78,9 @@ pub async fn run_on_migrated(
     db: &DatabaseConnection,
     set: &SeedSet,
     request: SeedRequest,
-    schema: &str,
+    migrator: &Migrator,
 ) -> Result<SeedOutcome, Error> {
+    let schema = migrator.bookkeeping_table().schema();
     let record = SeedRecord::new(schema);
     let current = set.hash();
     // Most boots find the set recorded: answer without a transaction or a lock.
@@ -134,10 +135,9 @@ fn seed_lock_key(schema: &str, set: &str) -> i64 {
     i64::from_be_bytes(first)
 }
 
-/// Refuses a database with unapplied migrations (or drift that makes its schema uncertain).
-pub async fn ensure_migrated(db: &DatabaseConnection) -> Result<(), Error> {
+/// Refuses a database where migrations of `migrator` are pending or never applied.
+pub async fn ensure_migrated(db: &DatabaseConnection, migrator: &Migrator) -> Result<(), Error> {
     let mut conn = db.get_postgres_connection_pool().acquire().await?;
-    let migrator = Migrator::new();
     let rows = migrator.applied_rows(&mut conn).await?;
     let assessment = migrator.assess(&rows);
     let unapplied: Vec<String> = assessment

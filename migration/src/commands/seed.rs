@@ -20,7 +20,7 @@ pub async fn run(global: &GlobalArgs, args: &SeedArgs) -> Result<u8, Error> {
         } else {
             SeedRequest::IfNew
         };
-        let outcome = app_db::seed::run(&db, &INITIAL, request, &global.migrations_schema).await?;
+        let outcome = app_db::seed::run(&db, &INITIAL, request, &super::reader(global)).await?;
         println!("{outcome}");
         return Ok(exit::OK);
     }
@@ -41,9 +41,12 @@ pub async fn run(global: &GlobalArgs, args: &SeedArgs) -> Result<u8, Error> {
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
-    let report = app_db::seed::demo::generate(&db, &options, &mut |p: DemoProgress| {
-        bar.set_position(u64::from(p.done))
-    })
+    let report = app_db::seed::demo::generate(
+        &db,
+        &options,
+        &super::reader(global),
+        &mut |p: DemoProgress| bar.set_position(u64::from(p.done)),
+    )
     .await;
     bar.finish_and_clear();
     let report = report?;
