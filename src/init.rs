@@ -118,15 +118,8 @@ pub async fn connect(database_url: &str, config: &Config) -> Result<DatabaseConn
         .connect_timeout(config.pool.connect_timeout)
         // Statements are logged by the app's own tracing when it wants them.
         .sqlx_logging(false);
-    let has_application_name = database_url.contains("application_name=");
-    options.map_sqlx_postgres_opts(move |opts| {
-        // Name the connection so a stuck migration lock names its holder in pg_stat_activity.
-        if has_application_name {
-            opts
-        } else {
-            opts.application_name(&application_name())
-        }
-    });
+    let url = database_url.to_string();
+    options.map_sqlx_postgres_opts(move |opts| name_connection(opts, &url));
     Database::connect(options)
         .await
         .map_err(|e| Error::connect(database_url, e))
@@ -138,13 +131,9 @@ pub async fn migrate(db: &DatabaseConnection, config: &Config) -> Result<Report,
     let migrator = config.migrator();
     match &config.direct_url {
         Some(direct) => {
-            let options: sqlx::postgres::PgConnectOptions = direct
-                .parse()
-                .map_err(|e: sqlx::Error| Error::connect(direct, e))?;
-            let mut conn =
-                sqlx::PgConnection::connect_with(&options.application_name(&application_name()))
-                    .await
-                    .map_err(|e| Error::connect(direct, e))?;
+            let mut conn = sqlx::PgConnection::connect_with(&connect_options(direct)?)
+                .await
+                .map_err(|e| Error::connect(direct, e))?;
             let report = migrator.run(&mut conn).await;
             let _ = conn.close().await;
             report
@@ -153,6 +142,32 @@ pub async fn migrate(db: &DatabaseConnection, config: &Config) -> Result<Report,
             let mut conn = db.get_postgres_connection_pool().acquire().await?;
             migrator.run(&mut conn).await
         }
+    }
+}
+
+/// Options for one raw connection to `url` (migrations, tools): named like the pool's
+/// connections, and without sqlx's slow-statement logging (migrations and catalog reads take
+/// seconds by nature).
+pub fn connect_options(url: &str) -> Result<sqlx::postgres::PgConnectOptions, Error> {
+    let options: sqlx::postgres::PgConnectOptions = url
+        .parse()
+        .map_err(|e: sqlx::Error| Error::connect(url, e))?;
+    Ok(name_connection(
+        sqlx::ConnectOptions::disable_statement_logging(options),
+        url,
+    ))
+}
+
+/// Names the connection (unless the URL does) so that a held migration lock names its holder
+/// in `pg_stat_activity`.
+fn name_connection(
+    options: sqlx::postgres::PgConnectOptions,
+    url: &str,
+) -> sqlx::postgres::PgConnectOptions {
+    if url.contains("application_name=") {
+        options
+    } else {
+        options.application_name(&application_name())
     }
 }
 
@@ -173,8 +188,9 @@ pub fn application_name() -> String {
 }
 
 impl Error {
-    /// A connection failure, with the URL redacted and the password scrubbed from the cause.
-    pub(crate) fn connect(database_url: &str, e: impl std::fmt::Display) -> Self {
+    /// A connection failure, with the URL redacted and the password scrubbed from the cause: the
+    /// one way to report one, for the library and the tools built on it.
+    pub fn connect(database_url: &str, e: impl std::fmt::Display) -> Self {
         Error::Connect {
             url: url::redact(database_url),
             source: url::scrub(database_url, &e.to_string()).into(),

@@ -5,6 +5,17 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A 64-bit advisory lock key for `label`: the first 8 bytes of its SHA-256. One derivation for
+/// every lock app-db takes (migrations, seeds, the test template), so keys never collide by
+/// construction differences.
+pub fn advisory_key(label: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(label.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
 /// Runs one statement built at run time from quoted identifiers (never from user values).
 pub(crate) async fn execute_raw(
     conn: &mut sqlx::PgConnection,

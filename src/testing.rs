@@ -103,10 +103,7 @@ impl TestServer {
     async fn admin(&self) -> Result<sqlx::PgConnection, Error> {
         sqlx::PgConnection::connect(&self.admin_url)
             .await
-            .map_err(|e| Error::Connect {
-                url: crate::url::redact(&self.admin_url),
-                source: e.into(),
-            })
+            .map_err(|e| Error::connect(&self.admin_url, e))
     }
 
     /// Drops the databases of ended test processes of this machine (a shared server only).
@@ -154,11 +151,10 @@ impl TestServer {
         self.migrated_ready
             .get_or_try_init(|| async {
                 let mut admin = self.admin().await?;
-                let key = i64::from_be_bytes(
-                    crate::journal::sha256_hex(self.migrated_template.as_bytes()).as_bytes()[..8]
-                        .try_into()
-                        .unwrap_or([0; 8]),
-                );
+                let key = crate::sql::advisory_key(&format!(
+                    "app-db test template {}",
+                    self.migrated_template
+                ));
                 sqlx::query("select pg_advisory_lock($1)")
                     .bind(key)
                     .execute(&mut admin)
@@ -206,10 +202,7 @@ impl TestServer {
         let url = self.url_for(&self.migrated_template);
         let mut conn = sqlx::PgConnection::connect(&url)
             .await
-            .map_err(|e| Error::Connect {
-                url: crate::url::redact(&url),
-                source: e.into(),
-            })?;
+            .map_err(|e| Error::connect(&url, e))?;
         crate::Migrator::new().run(&mut conn).await?;
         // CREATE DATABASE … TEMPLATE refuses while anyone is connected to the template.
         conn.close().await?;

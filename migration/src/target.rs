@@ -3,7 +3,7 @@
 use app_db::embedded::DevServer;
 use app_db::{Error, url};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgConnection};
+use sqlx::{Connection, PgConnection};
 
 use crate::cli::GlobalArgs;
 
@@ -38,7 +38,7 @@ impl Target {
 
     /// Connection options, named so a held migration lock names its holder.
     pub fn options(&self) -> Result<PgConnectOptions, Error> {
-        parse_options(&self.url)
+        app_db::init::connect_options(&self.url)
     }
 
     /// A small SeaORM pool (for commands that work through the entities).
@@ -55,27 +55,6 @@ impl Target {
         let options = self.options()?;
         PgConnection::connect_with(&options)
             .await
-            .map_err(|e| connect_error(&self.url, e))
-    }
-}
-
-/// Parses a URL into connect options (application name set), errors redacted.
-pub fn parse_options(url_text: &str) -> Result<PgConnectOptions, Error> {
-    let options: PgConnectOptions = url_text
-        .parse()
-        .map_err(|e: sqlx::Error| connect_error(url_text, e))?;
-    // Migrations and catalog reads may take seconds: not worth sqlx's slow-statement warnings.
-    let options = options.disable_statement_logging();
-    Ok(if url_text.contains("application_name=") {
-        options
-    } else {
-        options.application_name(&app_db::init::application_name())
-    })
-}
-
-fn connect_error(url_text: &str, e: impl std::fmt::Display) -> Error {
-    Error::Connect {
-        url: url::redact(url_text),
-        source: url::scrub(url_text, &e.to_string()).into(),
+            .map_err(|e| Error::connect(&self.url, e))
     }
 }

@@ -324,7 +324,7 @@ impl Cluster {
 impl RunningServer {
     /// A password-free URL for `database` on this server.
     pub fn url(&self, database: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+        local_url(self.port, database)
     }
 
     /// Stops the server (fast shutdown) and waits for it to exit.
@@ -335,6 +335,12 @@ impl RunningServer {
             let _ = exited.recv_timeout(READY_TIMEOUT);
         }
     }
+}
+
+/// The password-free URL of `database` on an embedded server listening on `port` (trust
+/// authentication on 127.0.0.1, superuser `postgres`).
+pub fn local_url(port: u16, database: &str) -> String {
+    format!("postgres://postgres@127.0.0.1:{port}/{database}")
 }
 
 enum StartFailure {

@@ -62,7 +62,7 @@ impl DevServer {
 
     /// The password-free URL of the development database on `port`.
     pub fn url(port: u16) -> String {
-        format!("postgres://postgres@127.0.0.1:{port}/{DEV_DATABASE}")
+        super::cluster::local_url(port, DEV_DATABASE)
     }
 
     /// Creates the cluster if needed and starts it if it is not running. Safe when several
@@ -131,13 +131,10 @@ impl DevServer {
 
 async fn create_dev_database(port: u16) -> Result<(), Error> {
     use sqlx::Connection;
-    let admin = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    let admin = super::cluster::local_url(port, "postgres");
     let mut conn = sqlx::PgConnection::connect(&admin)
         .await
-        .map_err(|e| Error::Connect {
-            url: crate::url::redact(&admin),
-            source: e.into(),
-        })?;
+        .map_err(|e| Error::connect(&admin, e))?;
     let exists: Option<i32> = sqlx::query_scalar("select 1 from pg_database where datname = $1")
         .bind(DEV_DATABASE)
         .fetch_optional(&mut conn)

@@ -10,7 +10,6 @@
 
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, Row};
 
 use super::driver::Bookkeeping;
@@ -56,12 +55,11 @@ impl std::fmt::Display for LockHolder {
 impl MigrationLock {
     /// The lock guarding `bookkeeping`; `timeout` zero waits forever.
     pub fn new(bookkeeping: &Bookkeeping, timeout: Duration) -> Self {
-        let digest =
-            Sha256::digest(format!("app-db migrations {}", bookkeeping.qualified()).as_bytes());
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
         Self {
-            key: i64::from_be_bytes(first),
+            key: crate::sql::advisory_key(&format!(
+                "app-db migrations {}",
+                bookkeeping.qualified()
+            )),
             timeout,
         }
     }

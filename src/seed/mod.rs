@@ -128,11 +128,7 @@ fn already(recorded: String, current: String) -> SeedOutcome {
 }
 
 fn seed_lock_key(schema: &str, set: &str) -> i64 {
-    let digest =
-        <sha2::Sha256 as sha2::Digest>::digest(format!("app-db seeds {schema} {set}").as_bytes());
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    i64::from_be_bytes(first)
+    crate::sql::advisory_key(&format!("app-db seeds {schema} {set}"))
 }
 
 /// Refuses a database where migrations of `migrator` are pending or never applied.

@@ -5,7 +5,7 @@ use app_db::recovery::{RecordOptions, RecordReport, Recorder};
 
 use crate::cli::{GlobalArgs, VerifyArgs};
 use crate::exit;
-use crate::target::{Target, parse_options};
+use crate::target::Target;
 
 /// Which recovery command runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +22,11 @@ pub async fn run(
 ) -> Result<u8, Error> {
     let target = Target::resolve(global).await?;
     let migrator = super::migrator(global, &args.lock, None);
-    let scratch_server = args.scratch_url.as_deref().map(parse_options).transpose()?;
+    let scratch_server = args
+        .scratch_url
+        .as_deref()
+        .map(app_db::init::connect_options)
+        .transpose()?;
     let options = RecordOptions {
         app_schemas: global.database_schema.clone(),
         scratch_server,
