@@ -16,6 +16,19 @@ pub fn advisory_key(label: &str) -> i64 {
     i64::from_be_bytes(first)
 }
 
+/// Whether a query failed because its table or schema does not exist (SQLSTATE 42P01
+/// undefined_table, 3F000 invalid_schema_name): for bookkeeping tables, that means "empty".
+pub fn is_missing_relation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("42P01" | "3F000")))
+}
+
+/// [`is_missing_relation`] for an error that came through SeaORM.
+pub fn is_missing_relation_db(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    matches!(e, DbErr::Query(RuntimeErr::SqlxError(inner)) | DbErr::Exec(RuntimeErr::SqlxError(inner))
+        if is_missing_relation(inner))
+}
+
 /// Runs one statement built at run time from quoted identifiers (never from user values).
 pub(crate) async fn execute_raw(
     conn: &mut sqlx::PgConnection,

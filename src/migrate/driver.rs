@@ -104,11 +104,7 @@ impl Bookkeeping {
                 .map(parse_row)
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
-            Err(sqlx::Error::Database(e))
-                if matches!(e.code().as_deref(), Some("42P01" | "3F000")) =>
-            {
-                Ok(None)
-            }
+            Err(e) if crate::sql::is_missing_relation(&e) => Ok(None),
             Err(e) => Err(e),
         }
     }

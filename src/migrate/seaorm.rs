@@ -69,6 +69,8 @@ fn to_db_err(e: crate::Error) -> DbErr {
     }
 }
 
+/// Checks for the table before reading it: `db` may be the caller's transaction, which a
+/// missing-table error would abort (the raw driver can use the error itself instead).
 async fn read_rows<C: ConnectionTrait>(
     db: &C,
     bookkeeping: &Bookkeeping,

@@ -65,7 +65,7 @@ impl SeedRecord {
             .await
         {
             Ok(row) => row.map(|r| r.try_get::<String>("", "hash")).transpose(),
-            Err(e) if is_undefined_table(&e) => Ok(None),
+            Err(e) if crate::sql::is_missing_relation_db(&e) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -89,14 +89,4 @@ impl SeedRecord {
         .await
         .map(|_| ())
     }
-}
-
-/// SQLSTATE 42P01 (undefined_table) or 3F000 (invalid_schema_name).
-fn is_undefined_table(e: &DbErr) -> bool {
-    let runtime = match e {
-        DbErr::Query(r) | DbErr::Exec(r) | DbErr::Conn(r) => r,
-        _ => return false,
-    };
-    matches!(runtime, sea_orm::RuntimeErr::SqlxError(sqlx)
-        if matches!(sqlx.as_ref(), sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("42P01" | "3F000"))))
 }
