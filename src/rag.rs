@@ -152,10 +152,7 @@ where
     if plan.limit == 0 {
         return Ok(Vec::new());
     }
-    let txn = db
-        .begin_with_config(None, Some(AccessMode::ReadOnly))
-        .await?;
-    plan.set_ef_search(&txn).await?;
+    let txn = plan.begin(db).await?;
     let mut hits = query(&txn, HNSW_SQL, &plan, organization_id).await?;
     if options.exact_fallback && (hits.len() as u64) < plan.limit {
         hits = query(&txn, EXACT_SQL, &plan, organization_id).await?;
@@ -203,10 +200,7 @@ where
     C: TransactionTrait,
 {
     let plan = Plan::new(embedding, k, options)?;
-    let txn = db
-        .begin_with_config(None, Some(AccessMode::ReadOnly))
-        .await?;
-    plan.set_ef_search(&txn).await?;
+    let txn = plan.begin(db).await?;
     let rows = txn
         .query_all_raw(plan.statement(&format!("EXPLAIN {HNSW_SQL}"), organization_id))
         .await?;
@@ -254,7 +248,11 @@ impl Plan {
         })
     }
 
-    async fn set_ef_search(&self, txn: &impl ConnectionTrait) -> Result<(), Error> {
+    /// A read-only transaction with this search's `hnsw.ef_search`.
+    async fn begin<C: TransactionTrait>(&self, db: &C) -> Result<C::Transaction, Error> {
+        let txn = db
+            .begin_with_config(None, Some(AccessMode::ReadOnly))
+            .await?;
         // set_config(..., is_local => true) is SET LOCAL with a bind parameter: it ends with the
         // transaction, so a pooled connection never keeps the raised value.
         txn.execute_raw(Statement::from_sql_and_values(
@@ -263,7 +261,7 @@ impl Plan {
             [Value::from(self.ef_search.to_string())],
         ))
         .await?;
-        Ok(())
+        Ok(txn)
     }
 
     fn statement(&self, sql: &str, organization_id: &str) -> Statement {
