@@ -1,5 +1,7 @@
 //! The embedded PostgreSQL used by tests: isolation, privileges, extension, cleanup.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -114,16 +116,8 @@ fn no_server_outlives_an_interrupted_process() {
 }
 
 fn server_dies_with_its_process(signal: libc::c_int) {
-    let exe = std::env::current_exe().expect("the test binary");
-    let mut child = Command::new(exe)
-        .args([
-            "--exact",
-            "child_process_holding_a_server",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let mut child = common::rerun_self("child_process_holding_a_server")
         .env("APP_DB_TEST_CHILD", "1")
-        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start the child test process");
@@ -250,35 +244,17 @@ fn concurrent_first_downloads_share_one_cache() {
     let cache = scratch_dir("cache");
     let children: Vec<_> = (0..2)
         .map(|_| {
-            Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    "child_provisioning_into_a_cache",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
+            common::rerun_self("child_provisioning_into_a_cache")
                 .env("APP_DB_TEST_CHILD_CACHE", &cache)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
                 .spawn()
                 .expect("start a child")
         })
         .collect();
     let mut bins = Vec::new();
     for child in children {
-        let out = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "a provisioning process failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        bins.push(
-            stdout
-                .lines()
-                .find_map(|l| l.strip_prefix("BIN ").map(str::to_string))
-                .expect("the child names its bin folder"),
-        );
+        let stdout =
+            common::succeeded(&child.wait_with_output().unwrap(), "a provisioning process");
+        bins.push(common::reported(&stdout, "BIN").expect("the child names its bin folder"));
     }
     assert_eq!(bins[0], bins[1]);
     let leftovers: Vec<_> = std::fs::read_dir(&cache)

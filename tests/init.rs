@@ -2,7 +2,9 @@
 //! process-wide pool, and the embedded server only on explicit opt-in. Each scenario runs in a
 //! child process (this test binary again) so that it owns its environment and its global pool.
 
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::process::Output;
 
 use app_db::testing::TestDatabase;
 use app_db::{Config, Error};
@@ -11,18 +13,10 @@ const SCENARIO: &str = "APP_DB_TEST_INIT_SCENARIO";
 
 /// Runs `child_scenario` in a child process with `vars` set and DATABASE_URL removed unless given.
 fn child(scenario: &str, vars: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(std::env::current_exe().expect("the test binary"));
-    cmd.args([
-        "--exact",
-        "child_scenario",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env(SCENARIO, scenario)
-    .env_remove("DATABASE_URL")
-    .env_remove("APP_DB_EMBEDDED")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    let mut cmd = common::rerun_self("child_scenario");
+    cmd.env(SCENARIO, scenario)
+        .env_remove("DATABASE_URL")
+        .env_remove("APP_DB_EMBEDDED");
     for (k, v) in vars {
         cmd.env(k, v);
     }
@@ -31,6 +25,16 @@ fn child(scenario: &str, vars: &[(&str, &str)]) -> Output {
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Asserts a "boot" child succeeded and found every migration recorded.
+fn assert_booted(out: &Output) {
+    let stdout = common::succeeded(out, "the booting process");
+    assert_eq!(
+        common::reported(&stdout, "ROWS"),
+        Some(app_db::MIGRATIONS.len().to_string()),
+        "{stdout}"
+    );
 }
 
 /// Not a test on its own: the body of the child processes.
@@ -104,17 +108,7 @@ async fn init_reads_the_environment_migrates_and_keeps_one_pool() {
             ("DATABASE_POOL_MAX", "3"),
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        stdout(&out),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout(&out).contains(&format!("ROWS {}", app_db::MIGRATIONS.len())),
-        "{}",
-        stdout(&out)
-    );
+    assert_booted(&out);
 }
 
 #[tokio::test]
@@ -173,17 +167,7 @@ async fn the_embedded_server_serves_init_only_when_asked() {
     );
     let stopped = child("stop-dev", &[("APP_DB_DEV_DIR", &dir_text)]);
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        stdout(&out),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout(&out).contains(&format!("ROWS {}", app_db::MIGRATIONS.len())),
-        "{}",
-        stdout(&out)
-    );
+    assert_booted(&out);
     assert!(
         stopped.status.success(),
         "{}",

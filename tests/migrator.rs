@@ -2,7 +2,6 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use app_db::migrate::{Policy, Progress, Warning};
@@ -422,17 +421,9 @@ async fn child_migrator_process() {
 }
 
 fn spawn_child(url: &str, scenario: &str) -> std::process::Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_migrator_process",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    common::rerun_self("child_migrator_process")
         .env(CHILD_URL, url)
         .env(CHILD_SCENARIO, scenario)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("start a child process")
 }
@@ -443,19 +434,9 @@ async fn eight_processes_at_once_apply_each_migration_exactly_once() {
     let children: Vec<_> = (0..8).map(|_| spawn_child(&db.url, "slow")).collect();
     let mut applied_total = 0;
     for child in children {
-        let out = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "a child failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let applied: usize = stdout
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("APPLIED ")
-                    .map(|n| n.trim().parse().unwrap())
-            })
+        let stdout = common::succeeded(&child.wait_with_output().unwrap(), "a child migrator");
+        let applied: usize = common::reported(&stdout, "APPLIED")
+            .and_then(|n| n.parse().ok())
             .expect("the child reports what it applied");
         applied_total += applied;
     }

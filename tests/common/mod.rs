@@ -140,3 +140,35 @@ pub async fn source(
     .expect("insert document source");
     id
 }
+
+/// This test binary again, running only `test` — a "child" test that does nothing unless the
+/// environment the caller adds says so — with stdout and stderr piped. Scenarios that need a
+/// process of their own (several migrators, a killed one, an environment of its own) use it.
+pub fn rerun_self(test: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(std::env::current_exe().expect("the test binary"));
+    cmd.args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd
+}
+
+/// What a child printed after `label ` on its line. libtest prints the test's name first on
+/// the same line, so children print `\n<label> <value>` and the label is searched for.
+pub fn reported(stdout: &str, label: &str) -> Option<String> {
+    let prefix = format!("{label} ");
+    stdout.lines().find_map(|line| {
+        line.split_once(&prefix)
+            .map(|(_, value)| value.trim().to_string())
+    })
+}
+
+/// A finished child's stdout, failing the test with both streams if it did not succeed.
+pub fn succeeded(out: &std::process::Output, what: &str) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
