@@ -333,6 +333,15 @@ impl From<PlanError> for Error {
 }
 
 impl Error {
+    /// A connection failure, with the URL redacted and the password scrubbed from the cause: the
+    /// one way to report one, for the library and the tools built on it.
+    pub fn connect(database_url: &str, e: impl std::fmt::Display) -> Self {
+        Error::Connect {
+            url: crate::url::redact(database_url),
+            source: crate::url::scrub(database_url, &e.to_string()).into(),
+        }
+    }
+
     /// The error for a failed statement, with a hint for the common cases.
     pub(crate) fn migration_failed(
         migration: &Migration,

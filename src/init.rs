@@ -8,10 +8,10 @@ use once_cell::sync::OnceCell;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use sqlx::Connection;
 
+use crate::Error;
 use crate::config::{Config, SeedMode};
 use crate::migrate::Report;
 use crate::seed::{SeedOutcome, SeedRequest};
-use crate::{Error, url};
 
 static DB: OnceCell<DatabaseConnection> = OnceCell::new();
 static INIT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -185,15 +185,4 @@ pub fn application_name() -> String {
     let mut name = format!("app-db {host} {}", std::process::id());
     name.truncate(63);
     name
-}
-
-impl Error {
-    /// A connection failure, with the URL redacted and the password scrubbed from the cause: the
-    /// one way to report one, for the library and the tools built on it.
-    pub fn connect(database_url: &str, e: impl std::fmt::Display) -> Self {
-        Error::Connect {
-            url: url::redact(database_url),
-            source: url::scrub(database_url, &e.to_string()).into(),
-        }
-    }
 }
