@@ -11,6 +11,8 @@
 //!
 //! Nothing here skips: when no server can be had, the error says what to install or set.
 
+pub mod pgbouncer;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -181,47 +181,14 @@ impl Cluster {
             .arg(port.to_string());
         cmd.stdin(Stdio::null()).stdout(log_file).stderr(log_err);
         self.account.apply(&mut cmd);
-        set_parent_death_signal(&mut cmd);
-
-        // The kernel signals the child when the *thread* that forked it exits, so fork from a
-        // thread that lives exactly as long as the server: it waits for the child and then ends.
-        let (started_tx, started_rx) = mpsc::channel();
-        let (exited_tx, exited_rx) = mpsc::channel();
-        std::thread::Builder::new()
-            .name(format!("postgres-{port}"))
-            .spawn(move || match cmd.spawn() {
-                Ok(mut child) => {
-                    let _ = started_tx.send(Ok(child.id()));
-                    let _ = child.wait();
-                    let _ = exited_tx.send(());
-                }
-                Err(e) => {
-                    let _ = started_tx.send(Err(e));
-                }
-            })
-            .map_err(|source| {
+        let (pid, exited_rx) =
+            spawn_tied_to_process(cmd, format!("postgres-{port}")).map_err(|source| {
                 StartFailure::Fatal(Error::Io {
-                    action: "start a thread for",
-                    path: self.data_dir(),
-                    source,
-                })
-            })?;
-        let pid = match started_rx.recv() {
-            Ok(Ok(pid)) => pid,
-            Ok(Err(source)) => {
-                return Err(StartFailure::Fatal(Error::Io {
                     action: "run",
                     path: self.binaries.program("postgres"),
                     source,
-                }));
-            }
-            Err(_) => {
-                return Err(StartFailure::Fatal(Error::ServerStart {
-                    data_dir: self.data_dir(),
-                    log_tail: "the thread starting postgres stopped unexpectedly".into(),
-                }));
-            }
-        };
+                })
+            })?;
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if exited_rx.try_recv().is_ok() {
@@ -363,6 +330,35 @@ pub(crate) fn free_port() -> Result<u16, Error> {
             path: PathBuf::from("127.0.0.1"),
             source,
         })
+}
+
+/// Starts `cmd` as a child that dies with this process, however it ends: the kernel sends it
+/// SIGINT when the thread that forked it exits, so the fork happens on a thread that lives
+/// exactly as long as the child (it waits for it, then reports on the returned channel).
+/// Returns the child's pid and a channel that receives once the child has exited.
+pub(crate) fn spawn_tied_to_process(
+    mut cmd: Command,
+    thread_name: String,
+) -> std::io::Result<(u32, mpsc::Receiver<()>)> {
+    set_parent_death_signal(&mut cmd);
+    let (started_tx, started_rx) = mpsc::channel();
+    let (exited_tx, exited_rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name(thread_name)
+        .spawn(move || match cmd.spawn() {
+            Ok(mut child) => {
+                let _ = started_tx.send(Ok(child.id()));
+                let _ = child.wait();
+                let _ = exited_tx.send(());
+            }
+            Err(e) => {
+                let _ = started_tx.send(Err(e));
+            }
+        })?;
+    let pid = started_rx.recv().map_err(|_| {
+        std::io::Error::other("the thread starting the child stopped unexpectedly")
+    })??;
+    Ok((pid, exited_rx))
 }
 
 fn set_parent_death_signal(cmd: &mut Command) {
