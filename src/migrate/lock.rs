@@ -105,37 +105,50 @@ impl MigrationLock {
         }
     }
 
-    /// Takes the session-level lock on a dedicated connection (no transaction open).
-    /// Returns `Ok(false)` when the timeout expired.
-    pub async fn acquire_session(&self, conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
-        sqlx::query(SESSION_SETTINGS_SQL)
-            .persistent(false)
-            .bind(self.timeout_setting())
-            .execute(&mut *conn)
-            .await?;
-        let result = sqlx::query("select pg_advisory_lock($1)")
-            .persistent(false)
-            .bind(self.key)
-            .execute(&mut *conn)
-            .await;
-        sqlx::raw_sql("SET lock_timeout TO DEFAULT")
-            .execute(&mut *conn)
-            .await?;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_lock_timeout(&e) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Releases the session-level lock.
-    pub async fn release_session(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query("select pg_advisory_unlock($1)")
-            .persistent(false)
-            .bind(self.key)
-            .execute(conn)
+    /// Takes the session-level lock on a dedicated connection (no transaction open), tied to
+    /// the server session it was taken on. `Ok(None)` when the timeout expired.
+    ///
+    /// A pooler in transaction mode (PgBouncer) hands each transaction, and each autocommit
+    /// statement, whatever server session is free, so a session lock would stay on a session
+    /// other clients then use. Every statement here therefore uses the simple query protocol
+    /// (the extended one's Parse and Bind can land on different sessions), and the lock is
+    /// taken only if the statement runs on the session a first statement ran on: when they
+    /// differ the error says to migrate on a direct connection, and nothing is held.
+    pub async fn acquire_session(
+        &self,
+        conn: &mut PgConnection,
+    ) -> Result<Option<SessionLock>, Error> {
+        let pid = backend_pid(conn).await?;
+        let sql = session_lock_sql(pid, self.key, &self.timeout_setting());
+        let locked = match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut *conn)
             .await
-            .map(|_| ())
+        {
+            Ok(row) => row.try_get::<Option<String>, _>("locked")?,
+            Err(e) if is_lock_timeout(&e) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let lock = SessionLock { pid, key: self.key };
+        let Some(now) = locked else {
+            return Err(lock.moved_error(None));
+        };
+        let now: i32 = now.parse().map_err(|_| {
+            Error::Sqlx(sqlx::Error::Protocol(format!(
+                "backend pid {now:?} is not a number"
+            )))
+        })?;
+        if now != pid {
+            return Err(lock.moved_error(Some(now)));
+        }
+        // Back to the server's lock_timeout, on the session that holds the lock.
+        lock.check(conn).await?;
+        sqlx::raw_sql(
+            "select set_config('lock_timeout', reset_val, false) from pg_settings where name = 'lock_timeout'",
+        )
+        .execute(&mut *conn)
+        .await?;
+        lock.check(conn).await?;
+        Ok(Some(lock))
     }
 
     /// Who holds the lock now, if anyone (both lock kinds appear in `pg_locks` the same way).
@@ -197,11 +210,90 @@ const TRANSACTION_LOCK_SQL: &str = concat!(
     ", pg_advisory_xact_lock($2)"
 );
 
-/// The session path's settings, before `pg_advisory_lock`.
-const SESSION_SETTINGS_SQL: &str = concat!(
-    "select set_config('lock_timeout', $1, false), ",
-    client_check!("false")
-);
+/// The session path's lock statement: settings and lock only on the session `pid` (an
+/// `offset 0` subquery is evaluated before the lock, and not merged into the outer query).
+/// `locked` is that session's pid as text, or null when the statement ran on another.
+fn session_lock_sql(pid: i32, key: i64, timeout: &str) -> String {
+    format!(
+        "select case when pg_backend_pid() = {pid} then \
+         (select pg_advisory_lock({key})::text || pg_backend_pid() \
+          from (select set_config('lock_timeout', '{timeout}', false), {check} offset 0) settings) \
+         end as locked",
+        check = client_check!("false")
+    )
+}
+
+async fn backend_pid(conn: &mut PgConnection) -> Result<i32, Error> {
+    let row = sqlx::raw_sql("select pg_backend_pid()::text as pid")
+        .fetch_one(&mut *conn)
+        .await?;
+    let text: String = row.try_get("pid")?;
+    text.parse().map_err(|_| {
+        Error::Sqlx(sqlx::Error::Protocol(format!(
+            "backend pid {text:?} is not a number"
+        )))
+    })
+}
+
+/// The session-level lock, held by one server session (backend pid).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionLock {
+    pid: i32,
+    key: i64,
+}
+
+impl SessionLock {
+    /// The backend that holds the lock.
+    pub fn backend_pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Fails unless `conn`'s next statement runs on the session that holds the lock. Call it
+    /// before every step of the session path; inside a transaction it holds for the whole
+    /// transaction (a pooler keeps a transaction on one session).
+    pub async fn check(&self, conn: &mut PgConnection) -> Result<(), Error> {
+        let now = backend_pid(conn).await?;
+        if now == self.pid {
+            return Ok(());
+        }
+        // The lock stays on a session this connection cannot reach again: end that session
+        // if it is idle, so a pooler does not hand a lock-holding session to other clients.
+        let end = format!(
+            "select pg_terminate_backend(pid) from pg_stat_activity where pid = {} and state = 'idle'",
+            self.pid
+        );
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(end))
+            .execute(&mut *conn)
+            .await;
+        Err(self.moved_error(Some(now)))
+    }
+
+    /// Releases the lock (after checking the session).
+    pub async fn release(&self, conn: &mut PgConnection) -> Result<(), Error> {
+        self.check(conn).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "select pg_advisory_unlock({})",
+            self.key
+        )))
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    fn moved_error(&self, now: Option<i32>) -> Error {
+        let seen = now.map_or_else(
+            || "another server session".to_string(),
+            |now| format!("backend pid {now}"),
+        );
+        Error::Refused {
+            reason: format!(
+                "a -- app-db:no-transaction migration needs the migration lock on one server session for its whole run, but this connection's statements ran on backend pid {} and then on {seen}: it goes through a pooler in transaction mode (PgBouncer); nothing more was applied",
+                self.pid
+            ),
+            fix: "migrate on a direct connection to PostgreSQL: set DATABASE_DIRECT_URL for init(), or run the CLI with -u <direct URL> (migrations without the directive work through the pooler)".into(),
+        }
+    }
+}
 
 fn is_lock_timeout(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03"))

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use sqlx::{Connection, PgConnection};
 
 use super::driver::Bookkeeping;
-use super::lock::MigrationLock;
+use super::lock::{MigrationLock, SessionLock};
 use super::planner::{self, AppliedRow, Assessment, Plan, Policy, Warning};
 use crate::Error;
 use crate::migrations::{MIGRATIONS, Migration};
@@ -248,13 +248,13 @@ impl Migrator {
         progress: &mut (dyn FnMut(Progress<'_>) + Send),
     ) -> Result<Report, Error> {
         let lock = self.lock();
-        if !lock.acquire_session(conn).await? {
+        let Some(session) = lock.acquire_session(conn).await? else {
             let holder = lock.holder(conn).await.ok().flatten();
             return Err(lock.timeout_error(holder));
-        }
-        let result = self.apply_segments(conn, limit, progress).await;
+        };
+        let result = self.apply_segments(conn, &session, limit, progress).await;
         // Released on every path; if the connection is broken the server releases it anyway.
-        let released = lock.release_session(conn).await;
+        let released = session.release(conn).await;
         let report = result?;
         released?;
         Ok(report)
@@ -263,10 +263,13 @@ impl Migrator {
     async fn apply_segments(
         &self,
         conn: &mut PgConnection,
+        session: &SessionLock,
         limit: Option<usize>,
         progress: &mut (dyn FnMut(Progress<'_>) + Send),
     ) -> Result<Report, Error> {
+        session.check(conn).await?;
         self.bookkeeping.ensure(conn).await?;
+        session.check(conn).await?;
         let rows = self.bookkeeping.read(conn).await?.unwrap_or_default();
         let assessment = planner::assess(self.migrations, &rows);
         let Plan { to_apply, warnings } = planner::plan(&assessment, self.policy, limit)?;
@@ -276,6 +279,11 @@ impl Migrator {
         for segment in segments(&to_apply) {
             if segment[0].transaction {
                 let mut tx = conn.begin().await?;
+                // A transaction stays on one server session, so one check covers it.
+                if let Err(e) = session.check(&mut tx).await {
+                    let _ = tx.rollback().await;
+                    return Err(e.with_applied_before(&applied));
+                }
                 for migration in segment {
                     position += 1;
                     match self
@@ -292,9 +300,10 @@ impl Migrator {
                 tx.commit().await?;
             } else {
                 position += 1;
-                // Autocommit, one statement at a time; recorded only after every one succeeded.
+                // Autocommit, one statement at a time, each on the lock's session; recorded
+                // only after every one succeeded.
                 let done = self
-                    .apply_and_record(conn, segment[0], position, total, progress)
+                    .apply_alone(conn, session, segment[0], position, total, progress)
                     .await
                     .map_err(|e| e.with_applied_before(&applied))?;
                 applied.push(done);
@@ -307,11 +316,54 @@ impl Migrator {
             locked: true,
         })
     }
+
+    /// A no-transaction migration: each statement in autocommit on the lock's session, then
+    /// its row in a transaction of its own (the insert's Parse and Bind then share a session
+    /// even behind a pooler).
+    async fn apply_alone(
+        &self,
+        conn: &mut PgConnection,
+        session: &SessionLock,
+        migration: &'static Migration,
+        position: usize,
+        total: usize,
+        progress: &mut (dyn FnMut(Progress<'_>) + Send),
+    ) -> Result<AppliedMigration, Error> {
+        progress(Progress::Started {
+            migration,
+            position,
+            total,
+        });
+        let started = Instant::now();
+        apply_statements(conn, migration, Some(session)).await?;
+        let mut tx = conn.begin().await?;
+        let recorded = async {
+            session.check(&mut tx).await?;
+            self.bookkeeping
+                .insert(&mut tx, migration.hash, migration.when)
+                .await?;
+            Ok::<_, Error>(())
+        }
+        .await;
+        match recorded {
+            Ok(()) => tx.commit().await?,
+            Err(e) => {
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
+        }
+        let elapsed = started.elapsed();
+        progress(Progress::Finished { migration, elapsed });
+        Ok(AppliedMigration {
+            tag: migration.tag,
+            elapsed,
+        })
+    }
 }
 
 impl Migrator {
     /// Runs one migration's statements and writes its bookkeeping row on `conn`, inside the
-    /// caller's transaction or, for a no-transaction migration, in autocommit.
+    /// caller's transaction.
     async fn apply_and_record(
         &self,
         conn: &mut PgConnection,
@@ -326,7 +378,7 @@ impl Migrator {
             total,
         });
         let started = Instant::now();
-        apply_statements(conn, migration).await?;
+        apply_statements(conn, migration, None).await?;
         self.bookkeeping
             .insert(conn, migration.hash, migration.when)
             .await?;
@@ -364,11 +416,19 @@ fn segments<'a>(plan: &'a [&'static Migration]) -> Vec<&'a [&'static Migration]>
 }
 
 /// Runs a migration's statements in order, through the simple query protocol (a piece may
-/// hold several statements, as drizzle-orm allows), skipping blank pieces.
-async fn apply_statements(conn: &mut PgConnection, migration: &Migration) -> Result<(), Error> {
+/// hold several statements, as drizzle-orm allows), skipping blank pieces. With `session`,
+/// each statement is preceded by the check that it runs on the lock's server session.
+async fn apply_statements(
+    conn: &mut PgConnection,
+    migration: &Migration,
+    session: Option<&SessionLock>,
+) -> Result<(), Error> {
     let statements: Vec<&str> = migration.statements().collect();
     let total = statements.len();
     for (i, statement) in statements.iter().enumerate() {
+        if let Some(session) = session {
+            session.check(conn).await?;
+        }
         if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(*statement))
             .execute(&mut *conn)
             .await

@@ -13,6 +13,6 @@ pub mod planner;
 pub mod seaorm;
 
 pub use driver::Bookkeeping;
-pub use lock::{LockHolder, MigrationLock};
+pub use lock::{LockHolder, MigrationLock, SessionLock};
 pub use migrator::{AppliedMigration, Migrator, Progress, Report};
 pub use planner::{AppliedRow, Assessment, MigrationState, MigrationStatus, Policy, Warning};

@@ -1,0 +1,169 @@
+//! The library behind a real PgBouncer in transaction pooling mode (`app_db::testing::pgbouncer`):
+//! `init()` pooling through it while migrating on `DATABASE_DIRECT_URL`, and a
+//! `-- app-db:no-transaction` migration with and without a direct connection.
+//! When `pgbouncer` is not installed these tests fail, saying how to install it.
+
+mod common;
+
+use app_db::testing::TestDatabase;
+use app_db::testing::pgbouncer::PgBouncer;
+use app_db::{Config, Error, Migrator};
+use common::{connect, list, migration, rows};
+
+fn bouncer() -> PgBouncer {
+    PgBouncer::start().unwrap_or_else(|e| panic!("PgBouncer is needed: {e}"))
+}
+
+async fn empty_db() -> TestDatabase {
+    TestDatabase::empty()
+        .await
+        .unwrap_or_else(|e| panic!("a test database is needed: {e}"))
+}
+
+/// A table, then an index built concurrently (which cannot run inside a transaction).
+fn with_concurrent_index() -> &'static [app_db::Migration] {
+    list(vec![
+        migration(0, 1_700_000_000_000, "CREATE TABLE \"t\" (\"id\" int);\n"),
+        migration(
+            1,
+            1_700_000_100_000,
+            "-- app-db:no-transaction\nCREATE INDEX CONCURRENTLY \"t_id_idx\" ON \"t\" (\"id\");\n",
+        ),
+    ])
+}
+
+/// Makes PgBouncer open several server connections, so that (handed out in turn) a client's
+/// consecutive transactions land on different server sessions, as they do under load.
+async fn warm(pool_url: &str, sessions: usize) {
+    let mut clients = Vec::new();
+    for _ in 0..sessions {
+        let mut conn = connect(pool_url).await;
+        sqlx::raw_sql("begin; select 1")
+            .execute(&mut conn)
+            .await
+            .expect("open a transaction through PgBouncer");
+        clients.push(conn);
+    }
+    for conn in &mut clients {
+        sqlx::raw_sql("commit")
+            .execute(&mut *conn)
+            .await
+            .expect("commit through PgBouncer");
+    }
+}
+
+async fn backend_pids(pool_url: &str, statements: usize) -> Vec<i32> {
+    let mut conn = connect(pool_url).await;
+    let mut pids = Vec::new();
+    for _ in 0..statements {
+        // The simple query protocol: one message, one server session.
+        let row = sqlx::raw_sql("select pg_backend_pid()::text as pid")
+            .fetch_one(&mut conn)
+            .await
+            .expect("query through PgBouncer");
+        let pid: String = sqlx::Row::get(&row, "pid");
+        pids.push(pid.parse().expect("a pid"));
+    }
+    pids
+}
+
+#[tokio::test]
+async fn the_connections_really_go_through_pgbouncer_in_transaction_mode() {
+    let db = empty_db().await;
+    let bouncer = bouncer();
+    let pooled = bouncer.url_for(&db.name);
+    warm(&pooled, 2).await;
+    // Transaction pooling: one client's statements run on different server sessions.
+    let pids = backend_pids(&pooled, 4).await;
+    assert!(
+        pids.windows(2).any(|w| w[0] != w[1]),
+        "every statement ran on one server session ({pids:?}): not transaction pooling; log:\n{}",
+        bouncer.log()
+    );
+}
+
+#[tokio::test]
+async fn init_pools_through_pgbouncer_and_migrates_on_the_direct_url() {
+    let db = empty_db().await;
+    let bouncer = bouncer();
+    let config = Config::default()
+        .database_url(bouncer.url_for(&db.name))
+        .direct_url(db.url.clone());
+    let (pool, boot) = app_db::init::open(&config)
+        .await
+        .unwrap_or_else(|e| panic!("init through PgBouncer: {e}\n{}", bouncer.log()));
+    let applied = boot.migrations.expect("init migrated").applied.len();
+    assert_eq!(applied, app_db::MIGRATIONS.len());
+    // The pool answers through PgBouncer, with the migrated schema. (Simple query protocol:
+    // PgBouncer 1.18 in transaction mode cannot carry sqlx's prepared statements, see README.)
+    for _ in 0..3 {
+        let mut conn = pool
+            .get_postgres_connection_pool()
+            .acquire()
+            .await
+            .expect("a pooled connection");
+        let row = sqlx::raw_sql("select count(*)::text as n from drizzle.__drizzle_migrations")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("query through the pool");
+        let n: String = sqlx::Row::get(&row, "n");
+        assert_eq!(n, app_db::MIGRATIONS.len().to_string());
+    }
+    let mut direct = connect(&db.url).await;
+    assert_eq!(rows(&mut direct).await.len(), app_db::MIGRATIONS.len());
+    // A second boot through the same pooler finds everything applied.
+    let (_, again) = app_db::init::open(&config).await.expect("second boot");
+    assert!(again.migrations.expect("migrated").applied.is_empty());
+}
+
+#[tokio::test]
+async fn a_no_transaction_migration_through_pgbouncer_is_refused_and_leaves_nothing() {
+    let db = empty_db().await;
+    let bouncer = bouncer();
+    let pooled = bouncer.url_for(&db.name);
+    warm(&pooled, 3).await;
+    let migrator = Migrator::with_migrations(with_concurrent_index());
+    let mut conn = connect(&pooled).await;
+    let err = migrator
+        .run(&mut conn)
+        .await
+        .expect_err("a session lock cannot be held through transaction pooling");
+    let message = err.to_string();
+    assert!(matches!(err, Error::Refused { .. }), "{message}");
+    assert!(
+        message.contains("DATABASE_DIRECT_URL") && message.contains("transaction"),
+        "{message}"
+    );
+    // Nothing applied, nothing recorded, no lock left on a pooled server session.
+    let mut direct = connect(&db.url).await;
+    let table: Option<String> = sqlx::query_scalar("select to_regclass('t')::text")
+        .fetch_one(&mut direct)
+        .await
+        .unwrap();
+    assert_eq!(table, None, "the refused run created a table");
+    let held: i64 = sqlx::query_scalar(
+        "select count(*) from pg_locks where locktype = 'advisory' and objid = ($1::bigint & 4294967295)::oid \
+         and database = (select oid from pg_database where datname = current_database())",
+    )
+    .bind(migrator.lock().key())
+    .fetch_one(&mut direct)
+    .await
+    .unwrap();
+    assert_eq!(
+        held, 0,
+        "the migration lock is still held somewhere after: {message}"
+    );
+    // With the direct URL it applies, and the pooled URL sees the result.
+    let report = migrator.run(&mut direct).await.expect("direct run");
+    assert_eq!(report.applied.len(), 2);
+    let row = sqlx::raw_sql(
+        "select indisvalid::text as valid from pg_index where indexrelid = 't_id_idx'::regclass",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("the index, seen through PgBouncer");
+    assert_eq!(sqlx::Row::get::<String, _>(&row, "valid"), "true");
+    assert_eq!(rows(&mut direct).await.len(), 2);
+    // Up to date: the pooled URL is fine again (the fast path takes no lock).
+    assert!(migrator.run(&mut conn).await.unwrap().applied.is_empty());
+}
