@@ -429,9 +429,10 @@ fn spawn_child(url: &str, scenario: &str) -> std::process::Child {
 }
 
 #[tokio::test]
-async fn eight_processes_at_once_apply_each_migration_exactly_once() {
+async fn thirty_two_processes_at_once_apply_each_migration_exactly_once() {
     let db = TestDatabase::empty().await.unwrap();
-    let children: Vec<_> = (0..8).map(|_| spawn_child(&db.url, "slow")).collect();
+    // A boot storm: 32 replicas starting together.
+    let children: Vec<_> = (0..32).map(|_| spawn_child(&db.url, "slow")).collect();
     let mut applied_total = 0;
     for child in children {
         let stdout = common::succeeded(&child.wait_with_output().unwrap(), "a child migrator");
