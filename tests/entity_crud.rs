@@ -9,11 +9,46 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use sea_orm::EntityLoaderTrait;
 use sea_orm::prelude::PgVector;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, JoinType, ModelTrait, QueryFilter, QuerySelect, RelationTrait,
+    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, JoinType, ModelTrait, QueryFilter, QuerySelect, RelationTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
+
+const UNIQUE_VIOLATION: &str = "23505";
+const FOREIGN_KEY_VIOLATION: &str = "23503";
+const CHECK_VIOLATION: &str = "23514";
+const NOT_NULL_VIOLATION: &str = "23502";
+/// What PostgreSQL answers for a label that is not in an enum type.
+const INVALID_TEXT_REPRESENTATION: &str = "22P02";
+
+/// Fails unless `result` is PostgreSQL's refusal with `sqlstate` and, when `constraint` is not
+/// empty, that constraint's name: any other error (a connection problem, a typo in the SQL, the
+/// wrong constraint) fails the test instead of passing for the one meant.
+#[track_caller]
+fn refused<T: std::fmt::Debug>(
+    result: Result<T, sea_orm::DbErr>,
+    sqlstate: &str,
+    constraint: &str,
+    what: &str,
+) {
+    use sea_orm::{DbErr, RuntimeErr};
+    let err = match result {
+        Ok(value) => panic!("{what}: the database accepted it ({value:?})"),
+        Err(err) => err,
+    };
+    let db = match &err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            e.as_database_error()
+        }
+        _ => None,
+    }
+    .unwrap_or_else(|| panic!("{what}: not an error from PostgreSQL: {err:?}"));
+    assert_eq!(db.code().as_deref(), Some(sqlstate), "{what}: {err}");
+    if !constraint.is_empty() {
+        assert_eq!(db.constraint(), Some(constraint), "{what}: {err}");
+    }
+}
 
 /// Fixed, microsecond-precision times: PostgreSQL keeps microseconds, so `now()` with nanoseconds
 /// would not round-trip equal.
@@ -399,9 +434,11 @@ async fn billing_and_ai_usage_entities_round_trip() {
     }
     .update(&db)
     .await;
-    assert!(
-        overdraft.is_err(),
-        "a negative balance must violate org_credits_balance_check"
+    refused(
+        overdraft,
+        CHECK_VIOLATION,
+        "org_credits_balance_check",
+        "a negative balance",
     );
 }
 
@@ -515,9 +552,19 @@ async fn growth_and_roadmap_entities_round_trip() {
     let mut shouting = entry.into_active_model();
     shouting.id = sea_orm::Set(Uuid::new_v4());
     shouting.email = sea_orm::Set("Carol@Example.com".into());
-    assert!(
-        shouting.insert(&db).await.is_err(),
-        "emails are stored lower-case"
+    refused(
+        shouting.insert(&db).await,
+        CHECK_VIOLATION,
+        "waitlist_entries_email_lowercase_check",
+        "emails are stored lower-case",
+    );
+    // Columns the entities always fill are NOT NULL in the schema too.
+    refused(
+        db.execute_unprepared("insert into waitlist_entries (id) values (gen_random_uuid())")
+            .await,
+        NOT_NULL_VIOLATION,
+        "",
+        "a waitlist entry without an email",
     );
 
     let item = roadmap_items::Model {
@@ -565,9 +612,19 @@ async fn growth_and_roadmap_entities_round_trip() {
             .unwrap(),
         vec![vote.clone()]
     );
-    assert!(
-        vote.clone().into_active_model().insert(&db).await.is_err(),
-        "one vote per user per item"
+    refused(
+        vote.clone().into_active_model().insert(&db).await,
+        UNIQUE_VIOLATION,
+        "roadmap_votes_item_id_user_id_pk",
+        "one vote per user per item",
+    );
+    // Enum columns accept only their labels.
+    refused(
+        db.execute_unprepared("update roadmap_items set status = 'someday'")
+            .await,
+        INVALID_TEXT_REPRESENTATION,
+        "",
+        "a roadmap status outside the enum",
     );
 }
 
@@ -698,13 +755,17 @@ async fn platform_entities_round_trip() {
         vec![overridden]
     );
     // NULLS NOT DISTINCT: a second *global* flag with the same key is a duplicate too.
-    assert!(flag(None).into_active_model().insert(&db).await.is_err());
-    assert!(
-        flag(Some("org_acme"))
-            .into_active_model()
-            .insert(&db)
-            .await
-            .is_err()
+    refused(
+        flag(None).into_active_model().insert(&db).await,
+        UNIQUE_VIOLATION,
+        "feature_flags_organization_id_key_unique",
+        "a second global flag with the same key",
+    );
+    refused(
+        flag(Some("org_acme")).into_active_model().insert(&db).await,
+        UNIQUE_VIOLATION,
+        "feature_flags_organization_id_key_unique",
+        "a second flag override for the same organization and key",
     );
 
     let mut entry = audit_log::Model {
@@ -825,9 +886,11 @@ async fn on_delete_rules_hold() {
     .insert(&db)
     .await
     .unwrap();
-    assert!(
-        acme.clone().delete(&db).await.is_err(),
-        "RESTRICT on subscription"
+    refused(
+        acme.clone().delete(&db).await,
+        FOREIGN_KEY_VIOLATION,
+        "subscription_organization_id_organization_id_fk",
+        "RESTRICT on subscription",
     );
 
     // ...and once it is gone, the tenant's RAG data cascades while the audit trail stays.
