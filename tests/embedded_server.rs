@@ -229,6 +229,7 @@ fn child_provisioning_into_a_cache() {
     let Some(cache) = std::env::var_os("APP_DB_TEST_CHILD_CACHE") else {
         return;
     };
+    common::child_started("provisioning");
     let settings = BinarySettings {
         pg_bin: None,
         cache_dir: cache.into(),

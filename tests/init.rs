@@ -23,8 +23,9 @@ fn child(scenario: &str, vars: &[(&str, &str)]) -> Output {
     cmd.output().expect("run the child")
 }
 
+/// The child's stdout; fails the test if the child never started its scenario.
 fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::child_stdout(out, "the child process")
 }
 
 /// Asserts a "boot" child succeeded and found every migration recorded.
@@ -43,6 +44,7 @@ async fn child_scenario() {
     let Ok(scenario) = std::env::var(SCENARIO) else {
         return;
     };
+    common::child_started(&scenario);
     match scenario.as_str() {
         "boot" => {
             let db = app_db::init().await.expect("init succeeds");
@@ -168,9 +170,23 @@ async fn the_embedded_server_serves_init_only_when_asked() {
     let stopped = child("stop-dev", &[("APP_DB_DEV_DIR", &dir_text)]);
     let _ = std::fs::remove_dir_all(&dir);
     assert_booted(&out);
-    assert!(
-        stopped.status.success(),
-        "{}",
-        String::from_utf8_lossy(&stopped.stderr)
-    );
+    common::succeeded(&stopped, "stopping the development server");
+}
+
+#[test]
+fn a_child_that_never_started_its_scenario_fails_the_parent() {
+    // No scenario selected: the child returns early, and libtest still exits 0.
+    let early = common::rerun_self("child_scenario")
+        .env_remove(SCENARIO)
+        .output()
+        .expect("run the child");
+    // A name that matches no test: libtest runs nothing, and still exits 0.
+    let missing = common::rerun_self("no_such_child_scenario")
+        .output()
+        .expect("run the child");
+    for out in [early, missing] {
+        assert!(out.status.success(), "{out:?}");
+        let caught = std::panic::catch_unwind(|| common::succeeded(&out, "the child"));
+        assert!(caught.is_err(), "a child that ran nothing passed: {out:?}");
+    }
 }

@@ -396,6 +396,7 @@ async fn child_migrator_process() {
     let (Ok(url), Ok(scenario)) = (std::env::var(CHILD_URL), std::env::var(CHILD_SCENARIO)) else {
         return;
     };
+    common::child_started(&scenario);
     let ms = match scenario.as_str() {
         "slow" => slow_history(),
         _ => hanging_history(),

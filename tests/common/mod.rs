@@ -152,6 +152,28 @@ pub fn rerun_self(test: &str) -> std::process::Command {
     cmd
 }
 
+/// The line a child prints once its scenario really starts (see [`child_started`]).
+pub const CHILD_STARTED: &str = "CHILD_STARTED";
+
+/// Called by a child test once the environment has selected its scenario. A child that was
+/// renamed, filtered out or returned early never prints it, and libtest would still exit 0:
+/// [`succeeded`] and [`child_stdout`] fail the parent when the line is missing.
+pub fn child_started(scenario: &str) {
+    println!("\n{CHILD_STARTED} {scenario}");
+}
+
+/// A finished child's stdout, failing the test (with both streams) unless the child started
+/// its scenario. Whether it succeeded is the caller's business.
+pub fn child_stdout(out: &std::process::Output, what: &str) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        reported(&stdout, CHILD_STARTED).is_some(),
+        "{what} never started its scenario (renamed, filtered out, or wrong environment?):\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// What a child printed after `label ` on its line. libtest prints the test's name first on
 /// the same line, so children print `\n<label> <value>` and the label is searched for.
 pub fn reported(stdout: &str, label: &str) -> Option<String> {
@@ -162,9 +184,10 @@ pub fn reported(stdout: &str, label: &str) -> Option<String> {
     })
 }
 
-/// A finished child's stdout, failing the test with both streams if it did not succeed.
+/// A finished child's stdout, failing the test with both streams if it did not start its
+/// scenario or did not succeed.
 pub fn succeeded(out: &std::process::Output, what: &str) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stdout = child_stdout(out, what);
     assert!(
         out.status.success(),
         "{what} failed:\n{stdout}\n{}",
