@@ -1,5 +1,7 @@
 //! `Migrator` through SeaORM's `MigratorTrait`, on the Drizzle bookkeeping.
 
+mod common;
+
 use app_db::testing::TestDatabase;
 use app_db::{MIGRATIONS, Migrator};
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
@@ -114,4 +116,133 @@ async fn methods_that_cannot_be_honoured_explain_why() {
     assert!(in_tx.contains("needs a DatabaseConnection"), "{in_tx}");
     tx.rollback().await.unwrap();
     assert!(!relation_exists(&db, "drizzle.__drizzle_migrations").await);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration from the environment, as init() reads it. Each run is a child process (this
+// test binary again) with an environment of its own.
+
+const CHILD_URL: &str = "APP_DB_TEST_SEAORM_URL";
+
+/// Not a test on its own: `Migrator::up` through the trait in a child process, reporting what
+/// it applied or the error.
+#[tokio::test]
+async fn child_trait_up() {
+    let Ok(url) = std::env::var(CHILD_URL) else {
+        return;
+    };
+    common::child_started("trait up");
+    let db = sea_orm::Database::connect(&url).await.expect("connect");
+    match Migrator::up(&db, None).await {
+        Ok(()) => {
+            let applied = Migrator::get_applied_migrations(&db)
+                .await
+                .expect("applied migrations");
+            println!("\nAPPLIED {}", applied.len());
+        }
+        Err(e) => println!("\nERROR {}", e.to_string().replace('\n', " ")),
+    }
+}
+
+/// Runs `child_trait_up` on `db` with `vars` (and no other app-db variable) set.
+fn trait_up(db: &TestDatabase, vars: &[(&str, &str)]) -> String {
+    let mut cmd = common::rerun_self("child_trait_up");
+    cmd.env(CHILD_URL, &db.url);
+    for var in [
+        "APP_DB_MIGRATIONS_SCHEMA",
+        "APP_DB_MIGRATIONS_TABLE",
+        "APP_DB_LOCK_TIMEOUT",
+        "APP_DB_ALLOW_OUT_OF_ORDER",
+        "APP_DB_ALLOW_MODIFIED",
+        "DATABASE_URL",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    common::succeeded(&cmd.output().expect("run the child"), "the trait's up")
+}
+
+const CUSTOM: [(&str, &str); 2] = [
+    ("APP_DB_MIGRATIONS_SCHEMA", "ops"),
+    ("APP_DB_MIGRATIONS_TABLE", "history"),
+];
+
+async fn count(db: &TestDatabase, sql: &str) -> i64 {
+    let row = db
+        .db
+        .query_one_raw(Statement::from_string(db.db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+#[tokio::test]
+async fn the_trait_uses_the_configured_bookkeeping_table_and_policy() {
+    let db = TestDatabase::empty().await.unwrap();
+    let out = trait_up(&db, &CUSTOM);
+    assert_eq!(
+        common::reported(&out, "APPLIED"),
+        Some(MIGRATIONS.len().to_string()),
+        "{out}"
+    );
+    assert_eq!(
+        count(&db, "select count(*) as n from ops.history").await,
+        MIGRATIONS.len() as i64
+    );
+    assert!(!relation_exists(&db, "drizzle.__drizzle_migrations").await);
+
+    // An applied file that changed: refused by default, tolerated with APP_DB_ALLOW_MODIFIED.
+    db.db
+        .execute_unprepared("update ops.history set hash = 'edited' where id = 1")
+        .await
+        .unwrap();
+    let refused = trait_up(&db, &CUSTOM);
+    let error = common::reported(&refused, "ERROR").unwrap_or_else(|| panic!("{refused}"));
+    assert!(error.contains(MIGRATIONS[0].tag), "{error}");
+    let mut allowed = CUSTOM.to_vec();
+    allowed.push(("APP_DB_ALLOW_MODIFIED", "1"));
+    let out = trait_up(&db, &allowed);
+    assert_eq!(
+        common::reported(&out, "APPLIED"),
+        Some(MIGRATIONS.len().to_string()),
+        "{out}"
+    );
+
+    // A bad value is named, as init() names it.
+    let out = trait_up(&db, &[("APP_DB_ALLOW_MODIFIED", "maybe")]);
+    let error = common::reported(&out, "ERROR").unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        error.contains("APP_DB_ALLOW_MODIFIED=\"maybe\" is not valid"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn the_trait_waits_for_the_lock_as_long_as_configured() {
+    let db = TestDatabase::empty().await.unwrap();
+    // Hold the lock of the custom table, as another migrator would.
+    let key = Migrator::new().bookkeeping("ops", "history").lock().key();
+    let holder = db.db.get_postgres_connection_pool();
+    let mut holder = holder.acquire().await.unwrap();
+    sqlx::query("select pg_advisory_lock($1)")
+        .bind(key)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let mut vars = CUSTOM.to_vec();
+    vars.push(("APP_DB_LOCK_TIMEOUT", "300"));
+    let out = trait_up(&db, &vars);
+    let error = common::reported(&out, "ERROR").unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        error.contains("timed out after 300ms") && error.contains("backend pid"),
+        "{error}"
+    );
+    sqlx::query("select pg_advisory_unlock($1)")
+        .bind(key)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
 }

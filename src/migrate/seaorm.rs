@@ -9,6 +9,10 @@
 //!   name and confirmation carry the danger; the trait method returns an error pointing there.
 //! - `up` and `status` on a `DatabaseTransaction`: the migrator takes its own lock and
 //!   transaction, so it needs a `DatabaseConnection`; a transaction gets an error.
+//! - Configuration: the trait's methods are static, so they read the same environment as
+//!   `init()` through [`Config::from_env`]: `APP_DB_MIGRATIONS_SCHEMA`/`APP_DB_MIGRATIONS_TABLE`
+//!   (the bookkeeping table), `APP_DB_LOCK_TIMEOUT` and the drift policy
+//!   (`APP_DB_ALLOW_OUT_OF_ORDER`, `APP_DB_ALLOW_MODIFIED`). A bad value is an error naming it.
 //! - `get_migration_models` maps rows to `seaql_migrations::Model { version: tag, applied_at:
 //!   created_at }` (the journal `when`, in milliseconds); rows unknown to this binary are left
 //!   out (logged), as the planner treats them as a warning, not an error.
@@ -23,6 +27,7 @@ use sea_orm_migration::{
 use super::Migrator;
 use super::driver::{Bookkeeping, DEFAULT_TABLE};
 use super::planner::{self, AppliedRow};
+use crate::config::Config;
 use crate::migrations::{MIGRATIONS, Migration};
 
 /// One compiled Drizzle migration seen as a SeaORM migration (name = tag).
@@ -106,11 +111,23 @@ async fn read_rows<C: ConnectionTrait>(
         .map(Some)
 }
 
-/// The compiled migrations against the default bookkeeping table (no rows when it is missing).
+/// The migrator `init()` would use: bookkeeping table, lock timeout and policy from the
+/// environment, parsed by [`Config::from_env`].
+fn configured() -> Result<Migrator, DbErr> {
+    Config::from_env()
+        .map(|config| config.migrator())
+        .map_err(|e| DbErr::Custom(e.to_string()))
+}
+
+/// The configured bookkeeping table.
+fn bookkeeping() -> Result<Bookkeeping, DbErr> {
+    configured().map(|m| m.bookkeeping_table().clone())
+}
+
+/// The compiled migrations against the configured bookkeeping table (no rows when it is
+/// missing).
 async fn assess_db<C: ConnectionTrait>(db: &C) -> Result<planner::Assessment<'static>, DbErr> {
-    let rows = read_rows(db, &Bookkeeping::default())
-        .await?
-        .unwrap_or_default();
+    let rows = read_rows(db, &bookkeeping()?).await?.unwrap_or_default();
     Ok(planner::assess(MIGRATIONS, &rows))
 }
 
@@ -123,8 +140,13 @@ impl MigratorTrait for Migrator {
             .collect()
     }
 
+    /// The configured table's name (the default one when the environment is invalid: this
+    /// method cannot fail, and every method that touches the database reports the bad value).
     fn migration_table_name() -> DynIden {
-        Alias::new(DEFAULT_TABLE).into_iden()
+        match bookkeeping() {
+            Ok(b) => Alias::new(b.table()).into_iden(),
+            Err(_) => Alias::new(DEFAULT_TABLE).into_iden(),
+        }
     }
 
     /// Creates drizzle's schema and table if missing (no DDL when they exist).
@@ -132,7 +154,7 @@ impl MigratorTrait for Migrator {
     where
         C: ConnectionTrait,
     {
-        let bookkeeping = Bookkeeping::default();
+        let bookkeeping = bookkeeping()?;
         if read_rows(db, &bookkeeping).await?.is_none() {
             db.execute_unprepared(&bookkeeping.create_sql()).await?;
         }
@@ -169,7 +191,7 @@ impl MigratorTrait for Migrator {
     {
         // Without the table everything is pending; with it, reading needs no DDL (install is a
         // no-op then), so the regular path is read-only too.
-        if read_rows(db, &Bookkeeping::default()).await?.is_none() {
+        if read_rows(db, &bookkeeping()?).await?.is_none() {
             return Ok(Self::get_migration_files());
         }
         Self::get_migration_with_status(db).await
@@ -229,7 +251,7 @@ impl MigratorTrait for Migrator {
             DatabaseExecutor::Connection(conn) => {
                 let mut raw = conn.get_postgres_connection_pool().acquire().await.map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string())))?;
                 let limit = steps.map(|n| n as usize);
-                Migrator::new().run_with(&mut raw, limit, &mut |_| {}).await.map(|_| ()).map_err(to_db_err)
+                configured()?.run_with(&mut raw, limit, &mut |_| {}).await.map(|_| ()).map_err(to_db_err)
             }
             _ => Err(DbErr::Migration(
                 "app-db's migrator takes its own lock and transaction, so it needs a DatabaseConnection, not a transaction.\n  fix: call Migrator::up(&db, None) with the pool".into(),
