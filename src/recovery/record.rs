@@ -5,7 +5,9 @@
 //! applied once the rows are written (those already recorded plus those being recorded), read
 //! both schemas from the catalogs and require them to be equal. Only then are the rows written,
 //! each exactly as drizzle-orm writes it (`hash`, `created_at` = the journal `when`), in journal
-//! order, under the migration lock, after reading the bookkeeping again under that lock.
+//! order, under the migration lock, after reading the bookkeeping and the live schema again
+//! under that lock: the first comparison runs without it (replaying takes a while), so another
+//! migrator may have changed either in between.
 
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
@@ -162,12 +164,13 @@ impl<'a> Recorder<'a> {
             })
             .map(|s| s.migration)
             .collect();
-        let mut report = self.verify(conn, &replay, tag).await?;
+        let (mut report, expected) = self.verify(conn, &replay, tag).await?;
         report.recorded = to_record.clone();
         if self.options.dry_run {
             return Ok(report);
         }
-        self.write(conn, tag, mode, &to_record).await?;
+        self.write(conn, tag, mode, &to_record, &expected, &report.schemas)
+            .await?;
         Ok(report)
     }
 
@@ -215,7 +218,7 @@ impl<'a> Recorder<'a> {
         conn: &mut PgConnection,
         replay: &[&'static Migration],
         tag: &str,
-    ) -> Result<RecordReport, Error> {
+    ) -> Result<(RecordReport, SchemaSnapshot), Error> {
         let server = self
             .options
             .scratch_server
@@ -230,22 +233,28 @@ impl<'a> Recorder<'a> {
                 "could not drop the scratch database {scratch_database}: {e}; drop it by hand"
             );
         }
-        let (diff, compared_objects, schemas) = compared?;
-        if !diff.is_empty() {
-            return Err(Error::SchemaMismatch {
-                tag: tag.to_string(),
-                count: diff.len(),
-                diff: diff.render(DIFF_LINES),
-            });
-        }
-        Ok(RecordReport {
+        let (diff, expected, schemas) = compared?;
+        check_equal(&diff, tag)?;
+        let report = RecordReport {
             recorded: Vec::new(),
-            compared_objects,
+            compared_objects: expected.len(),
             schemas,
             scratch_database,
             scratch_server,
             dry_run: self.options.dry_run,
-        })
+        };
+        Ok((report, expected))
+    }
+
+    /// The live schema, as compared: the app's schemas, without the bookkeeping table.
+    async fn live_schema(
+        &self,
+        live: &mut PgConnection,
+        schemas: &[String],
+    ) -> Result<SchemaSnapshot, Error> {
+        Ok(SchemaSnapshot::read(live, schemas)
+            .await?
+            .without_bookkeeping(self.migrator.bookkeeping_table()))
     }
 
     async fn compare(
@@ -253,7 +262,7 @@ impl<'a> Recorder<'a> {
         live: &mut PgConnection,
         scratch: &ScratchDatabase,
         replay: &[&'static Migration],
-    ) -> Result<(SchemaDiff, usize, Vec<String>), Error> {
+    ) -> Result<(SchemaDiff, SchemaSnapshot, Vec<String>), Error> {
         let bookkeeping = self.migrator.bookkeeping_table();
         let mut conn = scratch.connect().await?;
         let result = async {
@@ -267,14 +276,8 @@ impl<'a> Recorder<'a> {
             let expected = SchemaSnapshot::read(&mut conn, &schemas)
                 .await?
                 .without_bookkeeping(bookkeeping);
-            let found = SchemaSnapshot::read(live, &schemas)
-                .await?
-                .without_bookkeeping(bookkeeping);
-            Ok::<_, Error>((
-                SchemaDiff::between(&expected, &found),
-                expected.len(),
-                schemas,
-            ))
+            let found = self.live_schema(live, &schemas).await?;
+            Ok::<_, Error>((SchemaDiff::between(&expected, &found), expected, schemas))
         }
         .await;
         let _ = conn.close().await;
@@ -287,6 +290,8 @@ impl<'a> Recorder<'a> {
         tag: &str,
         mode: Mode,
         planned: &[&'static Migration],
+        expected: &SchemaSnapshot,
+        schemas: &[String],
     ) -> Result<(), Error> {
         let bookkeeping = self.migrator.bookkeeping_table();
         let lock = self.migrator.lock();
@@ -319,6 +324,18 @@ impl<'a> Recorder<'a> {
                 ),
             });
         }
+        // Nor can the schema change under the lock: compare it once more, against the replay.
+        let found = match self.live_schema(&mut tx, schemas).await {
+            Ok(found) => found,
+            Err(e) => {
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
+        };
+        if let Err(e) = check_equal(&SchemaDiff::between(expected, &found), tag) {
+            tx.rollback().await?;
+            return Err(e);
+        }
         for migration in planned {
             bookkeeping
                 .insert(&mut tx, migration.hash, migration.when)
@@ -327,6 +344,18 @@ impl<'a> Recorder<'a> {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The refusal when the live schema is not the replayed one.
+fn check_equal(diff: &SchemaDiff, tag: &str) -> Result<(), Error> {
+    if diff.is_empty() {
+        return Ok(());
+    }
+    Err(Error::SchemaMismatch {
+        tag: tag.to_string(),
+        count: diff.len(),
+        diff: diff.render(DIFF_LINES),
+    })
 }
 
 /// Migrations up to `target` (journal index, inclusive) that have no row yet.
