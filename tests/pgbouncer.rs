@@ -167,3 +167,66 @@ async fn a_no_transaction_migration_through_pgbouncer_is_refused_and_leaves_noth
     // Up to date: the pooled URL is fine again (the fast path takes no lock).
     assert!(migrator.run(&mut conn).await.unwrap().applied.is_empty());
 }
+
+/// Not a test on its own: the body of the child process that
+/// `no_pgbouncer_outlives_its_test_process` starts and kills.
+#[test]
+fn child_holding_a_pgbouncer() {
+    if std::env::var_os("APP_DB_TEST_PGBOUNCER_CHILD").is_none() {
+        return;
+    }
+    common::child_started("pgbouncer");
+    let bouncer = bouncer();
+    println!("\nPGBOUNCER_PID {}", bouncer.pid());
+    std::thread::sleep(std::time::Duration::from_secs(120));
+}
+
+fn running(pid: u32) -> bool {
+    // Gone, or a zombie nobody has reaped yet: either way not running.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .is_some_and(|s| s.split_whitespace().nth(2).is_none_or(|st| st != "Z"))
+}
+
+fn wait_until_gone(pid: u32, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while running(pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pgbouncer {pid} still runs 20 s after {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn no_pgbouncer_outlives_its_test_process() {
+    use std::io::BufRead;
+    let mut child = common::rerun_self("child_holding_a_pgbouncer")
+        .env("APP_DB_TEST_PGBOUNCER_CHILD", "1")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the child test process");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let pid: u32 = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| line.split_once("PGBOUNCER_PID ")?.1.trim().parse().ok())
+        .expect("the child prints its PgBouncer's pid");
+    assert!(
+        running(pid),
+        "pgbouncer {pid} should run while the child lives"
+    );
+    child.kill().expect("kill -9 the child");
+    child.wait().expect("reap the child");
+    wait_until_gone(pid, "its test process was killed");
+}
+
+#[test]
+fn dropping_a_pgbouncer_stops_it() {
+    let bouncer = bouncer();
+    let pid = bouncer.pid();
+    assert!(running(pid));
+    drop(bouncer);
+    wait_until_gone(pid, "it was dropped");
+}

@@ -182,7 +182,8 @@ impl Cluster {
         cmd.stdin(Stdio::null()).stdout(log_file).stderr(log_err);
         self.account.apply(&mut cmd);
         let (pid, exited_rx) =
-            spawn_tied_to_process(cmd, format!("postgres-{port}")).map_err(|source| {
+            // SIGINT is PostgreSQL's fast shutdown.
+            spawn_tied_to_process(cmd, format!("postgres-{port}"), libc::SIGINT).map_err(|source| {
                 StartFailure::Fatal(Error::Io {
                     action: "run",
                     path: self.binaries.program("postgres"),
@@ -333,14 +334,15 @@ pub(crate) fn free_port() -> Result<u16, Error> {
 }
 
 /// Starts `cmd` as a child that dies with this process, however it ends: the kernel sends it
-/// SIGINT when the thread that forked it exits, so the fork happens on a thread that lives
+/// `signal` when the thread that forked it exits, so the fork happens on a thread that lives
 /// exactly as long as the child (it waits for it, then reports on the returned channel).
 /// Returns the child's pid and a channel that receives once the child has exited.
 pub(crate) fn spawn_tied_to_process(
     mut cmd: Command,
     thread_name: String,
+    signal: libc::c_int,
 ) -> std::io::Result<(u32, mpsc::Receiver<()>)> {
-    set_parent_death_signal(&mut cmd);
+    set_parent_death_signal(&mut cmd, signal);
     let (started_tx, started_rx) = mpsc::channel();
     let (exited_tx, exited_rx) = mpsc::channel();
     std::thread::Builder::new()
@@ -361,13 +363,13 @@ pub(crate) fn spawn_tied_to_process(
     Ok((pid, exited_rx))
 }
 
-fn set_parent_death_signal(cmd: &mut Command) {
+fn set_parent_death_signal(cmd: &mut Command, signal: libc::c_int) {
     use std::os::unix::process::CommandExt;
     // SAFETY: prctl and getppid are async-signal-safe; the closure allocates nothing. It runs
     // after the uid switch, so the setting survives into the unprivileged server.
     unsafe {
-        cmd.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT) != 0 {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, signal) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             // The parent may have died before prctl took effect.

@@ -83,6 +83,11 @@ impl PgBouncer {
         Err(last_error.unwrap_or_else(|| refused("no free port found on 127.0.0.1".into())))
     }
 
+    /// PgBouncer's process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// The port PgBouncer listens on (127.0.0.1).
     pub fn port(&self) -> u16 {
         self.port
@@ -193,8 +198,9 @@ fn try_start(
         .stdout(log_file)
         .stderr(log_err);
     account.apply(&mut cmd);
-    let (pid, exited) =
-        spawn_tied_to_process(cmd, format!("pgbouncer-{port}")).map_err(io("run", program))?;
+    // SIGTERM is PgBouncer's immediate shutdown (SIGINT would wait for its clients).
+    let (pid, exited) = spawn_tied_to_process(cmd, format!("pgbouncer-{port}"), libc::SIGTERM)
+        .map_err(io("run", program))?;
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {
         if exited.try_recv().is_ok() {
@@ -236,8 +242,15 @@ fn refused(reason: String) -> Error {
 /// `pgbouncer` on `PATH`, or where Debian installs it (`/usr/sbin`, often not on a user's PATH).
 fn find_pgbouncer() -> Result<PathBuf, Error> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin".into(), "/usr/local/sbin".into()])
+    find_in(
+        std::env::split_paths(&path)
+            .chain(["/usr/sbin".into(), "/usr/local/sbin".into()])
+            .collect(),
+    )
+}
+
+fn find_in(dirs: Vec<PathBuf>) -> Result<PathBuf, Error> {
+    dirs.into_iter()
         .map(|dir| dir.join("pgbouncer"))
         .find(|candidate| candidate.is_file())
         .ok_or_else(|| Error::Refused {
@@ -249,6 +262,19 @@ fn find_pgbouncer() -> Result<PathBuf, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_pgbouncer_says_how_to_install_it() {
+        let empty =
+            std::env::temp_dir().join(format!("app-db-no-pgbouncer-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).unwrap();
+        let message = find_in(vec![empty.clone()]).unwrap_err().to_string();
+        let _ = std::fs::remove_dir_all(&empty);
+        assert!(
+            message.contains("install pgbouncer: apt-get install pgbouncer"),
+            "{message}"
+        );
+    }
 
     #[test]
     fn the_ini_pools_transactions_and_ignores_the_sqlx_startup_parameter() {
