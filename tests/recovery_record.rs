@@ -35,24 +35,31 @@ async fn wait_for_a_waiter(conn: &mut sqlx::PgConnection, key: i64) {
     }
 }
 
-/// The schema changes after the first comparison and before the rows are written (while
-/// another holder has the lock): nothing is recorded, and the error shows the difference.
-#[tokio::test]
-async fn a_schema_changed_while_waiting_for_the_lock_is_refused() {
+/// A database with `three()` applied out of band (schema, no rows), and another connection
+/// holding the migration lock as another migrator would.
+struct Setup {
+    migrations: &'static [app_db::Migration],
+    migrator: Migrator,
+    options: sqlx::postgres::PgConnectOptions,
+    live: sqlx::PgConnection,
+    holder: sqlx::PgConnection,
+    watcher: sqlx::PgConnection,
+    key: i64,
+}
+
+async fn setup() -> Setup {
     let db = TestDatabase::empty()
         .await
         .unwrap_or_else(|e| panic!("a test database is needed: {e}"));
     let migrations = list(three());
     let migrator = Migrator::with_migrations(migrations);
     let mut live = connect(&db.url).await;
-    // Applied out of band: the schema is there, the rows are not.
     for m in migrations {
         sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
             .execute(&mut live)
             .await
             .expect("apply by hand");
     }
-    // Another migrator holds the lock.
     let key = migrator.lock().key();
     let mut holder = connect(&db.url).await;
     sqlx::query("select pg_advisory_lock($1)")
@@ -60,9 +67,31 @@ async fn a_schema_changed_while_waiting_for_the_lock_is_refused() {
         .execute(&mut holder)
         .await
         .unwrap();
-    let options: sqlx::postgres::PgConnectOptions = db.url.parse().unwrap();
+    Setup {
+        migrations,
+        migrator,
+        options: db.url.parse().unwrap(),
+        live,
+        holder,
+        watcher: connect(&db.url).await,
+        key,
+    }
+}
+
+/// The schema changes after the first comparison and before the rows are written (while
+/// another holder has the lock): nothing is recorded, and the error shows the difference.
+#[tokio::test]
+async fn a_schema_changed_while_waiting_for_the_lock_is_refused() {
+    let Setup {
+        migrations,
+        migrator,
+        options,
+        mut live,
+        mut holder,
+        mut watcher,
+        key,
+    } = setup().await;
     let recorder = Recorder::new(&migrator, options, RecordOptions::default());
-    let mut watcher = connect(&db.url).await;
     let (recorded, ()) = tokio::join!(recorder.mark_applied(&mut live, migrations[2].tag), async {
         // The recorder has compared (equal) and now waits for the lock: change the schema,
         // as the holder's migration would, then let it go.
@@ -94,28 +123,16 @@ async fn a_schema_changed_while_waiting_for_the_lock_is_refused() {
 /// Without interference the same sequence records the rows (the re-check passes).
 #[tokio::test]
 async fn an_unchanged_schema_is_recorded_after_waiting_for_the_lock() {
-    let db = TestDatabase::empty()
-        .await
-        .unwrap_or_else(|e| panic!("a test database is needed: {e}"));
-    let migrations = list(three());
-    let migrator = Migrator::with_migrations(migrations);
-    let mut live = connect(&db.url).await;
-    for m in migrations {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
-            .execute(&mut live)
-            .await
-            .expect("apply by hand");
-    }
-    let key = migrator.lock().key();
-    let mut holder = connect(&db.url).await;
-    sqlx::query("select pg_advisory_lock($1)")
-        .bind(key)
-        .execute(&mut holder)
-        .await
-        .unwrap();
-    let options: sqlx::postgres::PgConnectOptions = db.url.parse().unwrap();
+    let Setup {
+        migrations,
+        migrator,
+        options,
+        mut live,
+        mut holder,
+        mut watcher,
+        key,
+    } = setup().await;
     let recorder = Recorder::new(&migrator, options, RecordOptions::default());
-    let mut watcher = connect(&db.url).await;
     let (recorded, ()) = tokio::join!(recorder.mark_applied(&mut live, migrations[2].tag), async {
         wait_for_a_waiter(&mut watcher, key).await;
         sqlx::query("select pg_advisory_unlock($1)")

@@ -219,7 +219,7 @@ impl Migrator {
         let mut applied = Vec::with_capacity(total);
         for (i, migration) in plan.to_apply.iter().enumerate() {
             match self
-                .apply_and_record(&mut tx, migration, i + 1, total, progress)
+                .apply_and_record(&mut tx, None, migration, i + 1, total, progress)
                 .await
             {
                 Ok(done) => applied.push(done),
@@ -287,7 +287,7 @@ impl Migrator {
                 for migration in segment {
                     position += 1;
                     match self
-                        .apply_and_record(&mut tx, migration, position, total, progress)
+                        .apply_and_record(&mut tx, None, migration, position, total, progress)
                         .await
                     {
                         Ok(done) => applied.push(done),
@@ -303,7 +303,7 @@ impl Migrator {
                 // Autocommit, one statement at a time, each on the lock's session; recorded
                 // only after every one succeeded.
                 let done = self
-                    .apply_alone(conn, session, segment[0], position, total, progress)
+                    .apply_and_record(conn, Some(session), segment[0], position, total, progress)
                     .await
                     .map_err(|e| e.with_applied_before(&applied))?;
                 applied.push(done);
@@ -316,57 +316,17 @@ impl Migrator {
             locked: true,
         })
     }
-
-    /// A no-transaction migration: each statement in autocommit on the lock's session, then
-    /// its row in a transaction of its own (the insert's Parse and Bind then share a session
-    /// even behind a pooler).
-    async fn apply_alone(
-        &self,
-        conn: &mut PgConnection,
-        session: &SessionLock,
-        migration: &'static Migration,
-        position: usize,
-        total: usize,
-        progress: &mut (dyn FnMut(Progress<'_>) + Send),
-    ) -> Result<AppliedMigration, Error> {
-        progress(Progress::Started {
-            migration,
-            position,
-            total,
-        });
-        let started = Instant::now();
-        apply_statements(conn, migration, Some(session)).await?;
-        let mut tx = conn.begin().await?;
-        let recorded = async {
-            session.check(&mut tx).await?;
-            self.bookkeeping
-                .insert(&mut tx, migration.hash, migration.when)
-                .await?;
-            Ok::<_, Error>(())
-        }
-        .await;
-        match recorded {
-            Ok(()) => tx.commit().await?,
-            Err(e) => {
-                let _ = tx.rollback().await;
-                return Err(e);
-            }
-        }
-        let elapsed = started.elapsed();
-        progress(Progress::Finished { migration, elapsed });
-        Ok(AppliedMigration {
-            tag: migration.tag,
-            elapsed,
-        })
-    }
 }
 
 impl Migrator {
-    /// Runs one migration's statements and writes its bookkeeping row on `conn`, inside the
-    /// caller's transaction.
+    /// Runs one migration's statements and writes its bookkeeping row on `conn`: inside the
+    /// caller's transaction, or, for a no-transaction migration (`session` given), each
+    /// statement in autocommit on the lock's session and then the row in a transaction of its
+    /// own (so the insert's Parse and Bind share a server session even behind a pooler).
     async fn apply_and_record(
         &self,
         conn: &mut PgConnection,
+        session: Option<&SessionLock>,
         migration: &'static Migration,
         position: usize,
         total: usize,
@@ -378,10 +338,32 @@ impl Migrator {
             total,
         });
         let started = Instant::now();
-        apply_statements(conn, migration, None).await?;
-        self.bookkeeping
-            .insert(conn, migration.hash, migration.when)
-            .await?;
+        apply_statements(conn, migration, session).await?;
+        match session {
+            None => {
+                self.bookkeeping
+                    .insert(conn, migration.hash, migration.when)
+                    .await?
+            }
+            Some(session) => {
+                let mut tx = conn.begin().await?;
+                let recorded = async {
+                    session.check(&mut tx).await?;
+                    self.bookkeeping
+                        .insert(&mut tx, migration.hash, migration.when)
+                        .await?;
+                    Ok::<_, Error>(())
+                }
+                .await;
+                match recorded {
+                    Ok(()) => tx.commit().await?,
+                    Err(e) => {
+                        let _ = tx.rollback().await;
+                        return Err(e);
+                    }
+                }
+            }
+        }
         let elapsed = started.elapsed();
         progress(Progress::Finished { migration, elapsed });
         Ok(AppliedMigration {
