@@ -35,19 +35,16 @@ async fn wait_for_a_waiter(conn: &mut sqlx::PgConnection, key: i64) {
     }
 }
 
-/// A database with `three()` applied out of band (schema, no rows), and another connection
-/// holding the migration lock as another migrator would.
-struct Setup {
-    migrations: &'static [app_db::Migration],
-    migrator: Migrator,
-    options: sqlx::postgres::PgConnectOptions,
-    live: sqlx::PgConnection,
-    holder: sqlx::PgConnection,
-    watcher: sqlx::PgConnection,
-    key: i64,
-}
-
-async fn setup() -> Setup {
+/// `mark-applied` of every migration of `three()`, applied out of band (schema, no rows), while
+/// another connection holds the migration lock as another migrator would: once the recorder
+/// has compared (equal) and queued for the lock, the holder runs `ddl` (if any) and lets go.
+/// Returns the recording's outcome and a connection to the database.
+async fn mark_applied_while_locked(
+    ddl: Option<&'static str>,
+) -> (
+    Result<app_db::recovery::RecordReport, Error>,
+    sqlx::PgConnection,
+) {
     let db = TestDatabase::empty()
         .await
         .unwrap_or_else(|e| panic!("a test database is needed: {e}"));
@@ -67,85 +64,54 @@ async fn setup() -> Setup {
         .execute(&mut holder)
         .await
         .unwrap();
-    Setup {
-        migrations,
-        migrator,
-        options: db.url.parse().unwrap(),
-        live,
-        holder,
-        watcher: connect(&db.url).await,
-        key,
-    }
-}
-
-/// The schema changes after the first comparison and before the rows are written (while
-/// another holder has the lock): nothing is recorded, and the error shows the difference.
-#[tokio::test]
-async fn a_schema_changed_while_waiting_for_the_lock_is_refused() {
-    let Setup {
-        migrations,
-        migrator,
-        options,
-        mut live,
-        mut holder,
-        mut watcher,
-        key,
-    } = setup().await;
+    let mut watcher = connect(&db.url).await;
+    let options: sqlx::postgres::PgConnectOptions = db.url.parse().unwrap();
     let recorder = Recorder::new(&migrator, options, RecordOptions::default());
     let (recorded, ()) = tokio::join!(recorder.mark_applied(&mut live, migrations[2].tag), async {
-        // The recorder has compared (equal) and now waits for the lock: change the schema,
-        // as the holder's migration would, then let it go.
         wait_for_a_waiter(&mut watcher, key).await;
-        sqlx::raw_sql("ALTER TABLE \"c\" ADD COLUMN \"sneaked_in\" int")
-            .execute(&mut holder)
-            .await
-            .unwrap();
+        if let Some(ddl) = ddl {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
+                .execute(&mut holder)
+                .await
+                .unwrap();
+        }
         sqlx::query("select pg_advisory_unlock($1)")
             .bind(key)
             .execute(&mut holder)
             .await
             .unwrap();
     });
+    (recorded, watcher)
+}
+
+/// The schema changes after the first comparison and before the rows are written: nothing is
+/// recorded, and the error shows the difference.
+#[tokio::test]
+async fn a_schema_changed_while_waiting_for_the_lock_is_refused() {
+    let (recorded, mut conn) =
+        mark_applied_while_locked(Some("ALTER TABLE \"c\" ADD COLUMN \"sneaked_in\" int")).await;
     let err = recorded.expect_err("the changed schema must be refused");
     let message = err.to_string();
     assert!(matches!(err, Error::SchemaMismatch { .. }), "{message}");
     assert!(message.contains("sneaked_in"), "{message}");
     let table: Option<String> =
         sqlx::query_scalar("select to_regclass('drizzle.__drizzle_migrations')::text")
-            .fetch_one(&mut watcher)
+            .fetch_one(&mut conn)
             .await
             .unwrap();
     if table.is_some() {
-        assert!(rows(&mut watcher).await.is_empty(), "rows were recorded");
+        assert!(rows(&mut conn).await.is_empty(), "rows were recorded");
     }
 }
 
 /// Without interference the same sequence records the rows (the re-check passes).
 #[tokio::test]
 async fn an_unchanged_schema_is_recorded_after_waiting_for_the_lock() {
-    let Setup {
-        migrations,
-        migrator,
-        options,
-        mut live,
-        mut holder,
-        mut watcher,
-        key,
-    } = setup().await;
-    let recorder = Recorder::new(&migrator, options, RecordOptions::default());
-    let (recorded, ()) = tokio::join!(recorder.mark_applied(&mut live, migrations[2].tag), async {
-        wait_for_a_waiter(&mut watcher, key).await;
-        sqlx::query("select pg_advisory_unlock($1)")
-            .bind(key)
-            .execute(&mut holder)
-            .await
-            .unwrap();
-    });
-    let report = recorded.expect("recorded");
-    assert_eq!(report.recorded.len(), 3);
-    let expected: Vec<(String, i64)> = migrations
+    let (recorded, mut conn) = mark_applied_while_locked(None).await;
+    assert_eq!(recorded.expect("recorded").recorded.len(), 3);
+    let expected: Vec<(String, i64)> = three()
         .iter()
         .map(|m| (m.hash.to_string(), m.when))
         .collect();
-    assert_eq!(rows(&mut watcher).await, expected);
+    assert_eq!(rows(&mut conn).await, expected);
 }
