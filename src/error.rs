@@ -455,6 +455,10 @@ pub fn describe_sqlx(e: &sqlx::Error) -> String {
                 None => db.message().to_string(),
             },
         },
+        // sqlx quotes the offending character of the password.
+        sqlx::Error::Configuration(e) if e.to_string().contains("saslprep") => {
+            "the user name or password contains a character SCRAM authentication does not allow (SASLprep: e.g. an emoji or a control character)".into()
+        }
         other => other.to_string(),
     }
 }

@@ -11,9 +11,9 @@ use sqlx::postgres::PgConnectOptions;
 use crate::cli::GlobalArgs;
 
 /// Where a given URL came from, for errors.
-const URL_SETTING: &str = "--database-url (DATABASE_URL)";
+const URL_SETTING: &str = "--database-url/DATABASE_URL";
 /// What bounds opening a connection, for errors.
-const TIMEOUT_SETTING: &str = "--connect-timeout (DATABASE_CONNECT_TIMEOUT, milliseconds)";
+const TIMEOUT_SETTING: &str = "--connect-timeout/DATABASE_CONNECT_TIMEOUT (milliseconds)";
 
 /// A database URL parsed once (by the driver's rules), and how long to wait for it. Only its
 /// redacted form is ever printed.

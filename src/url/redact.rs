@@ -8,13 +8,13 @@
 //! - URLs (`scheme://user:password@host/db`): everything between the first `:` of the user
 //!   information and the *last* `@` is the password, so raw `/ ? # @ :` in it are covered
 //!   (the driver would mis-split such a URL; the person who wrote it meant a password).
-//! - `password=` query parameters: the value runs up to the next `&` that starts a parameter the
-//!   driver knows (a raw `&` may be part of the password), or to the end. Keys are compared
-//!   percent-decoded, as the driver decodes them.
+//! - `password=` query parameters: the value runs to the end of the string (a raw `&` or `#`
+//!   may be part of the password, and no later parameter can be told apart from one). Keys are
+//!   compared percent-decoded, as the driver decodes them.
 //! - key/value strings (`host=db user=app password='it''s' dbname=app`), with libpq's quoting:
 //!   single quotes, backslash escapes; anything malformed hides the rest of the string.
 
-use percent_encoding::percent_decode_str;
+use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 /// What replaces a secret in every message.
 pub const MASK: &str = "***";
@@ -59,7 +59,10 @@ pub fn redact(text: &str) -> String {
 pub fn secrets(text: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut push = |s: &str| {
-        for candidate in [s.to_string(), decode(s, false), decode(s, true)] {
+        // As given, decoded as the driver decodes it, and encoded as the driver re-encodes it
+        // when it builds a URL of its own.
+        let encoded = utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+        for candidate in [s.to_string(), decode(s, false), decode(s, true), encoded] {
             if !candidate.is_empty() && !found.contains(&candidate) {
                 found.push(candidate);
             }
@@ -75,7 +78,9 @@ pub fn secrets(text: &str) -> Vec<String> {
             {
                 push(password);
             }
-            if let Some(port) = bad_port(rest) {
+            if !rest.contains('@')
+                && let Some(port) = bad_port(rest)
+            {
                 push(port);
             }
             // What the driver itself would take (it may split differently).
@@ -171,8 +176,8 @@ fn bad_port(rest: &str) -> Option<&str> {
     (!port.is_empty() && !port.bytes().all(|b| b.is_ascii_digit())).then_some(port)
 }
 
-/// Byte spans of the values of `password=` parameters. Every `?` and `&` may start a parameter
-/// (a raw `?` in a user-info password still leaves the real query after it).
+/// The byte span of the first `password=` parameter's value, to the end. Every `?` and `&` may
+/// start a parameter (a raw `?` in a user-info password still leaves the real query after it).
 fn query_password_spans(rest: &str) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
     let mut from = 0;
@@ -186,29 +191,10 @@ fn query_password_spans(rest: &str) -> Vec<(usize, usize)> {
         if key.contains(['&', '?']) || decode(key, true) != "password" {
             continue;
         }
-        let start = param + eq + 1;
-        let end = next_driver_parameter(rest, start);
-        spans.push((start, end));
-        from = end;
+        spans.push((param + eq + 1, rest.len()));
+        break;
     }
     spans
-}
-
-/// The index of the next `&` that starts a parameter the driver knows, or the end.
-fn next_driver_parameter(rest: &str, from: usize) -> usize {
-    let mut at = from;
-    while let Some(offset) = rest[at..].find('&') {
-        let amp = at + offset;
-        let param = &rest[amp + 1..];
-        if let Some(eq) = param.find('=') {
-            let key = &param[..eq];
-            if !key.contains('&') && is_driver_key(&decode(key, true)) {
-                return amp;
-            }
-        }
-        at = amp + 1;
-    }
-    rest.len()
 }
 
 /// Percent-decoded (and `+` as space for form-encoded query parts), lossy.
@@ -346,14 +332,14 @@ mod tests {
     }
 
     #[test]
-    fn query_passwords_are_masked_up_to_the_next_driver_parameter() {
+    fn query_passwords_are_masked_to_the_end() {
         assert_eq!(
             redact("postgres://app@db/app?password=s3cret&x=1"),
             "postgres://app@db/app?password=***"
         );
         assert_eq!(
-            redact("postgres://app@db/app?password=pa&ss&sslmode=require"),
-            "postgres://app@db/app?password=***&sslmode=require"
+            redact("postgres://app@db/app?sslmode=require&password=&user=x"),
+            "postgres://app@db/app?sslmode=require&password=***"
         );
         assert_eq!(
             redact("postgres://app@db/app?passw%6Frd=s3cret"),
@@ -406,6 +392,8 @@ mod tests {
         let kv = "host=db password='a b\\'c'";
         assert_eq!(scrub(kv, "x a b'c y"), "x *** y");
         assert_eq!(scrub("postgres://app@db/app", "no secret"), "no secret");
+        // Only the password, not what a mis-split would read as a port.
+        assert_eq!(scrub("postgres://app:pa?ss@db/app", "pa pa?ss"), "pa ***");
         assert_eq!(scrub("postgres://app@db/app?password=a+b", "a b"), "***");
     }
 }
