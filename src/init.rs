@@ -212,7 +212,31 @@ pub fn application_name() -> String {
     } else {
         "unknown-host".to_string()
     };
-    let mut name = format!("app-db {host} {}", std::process::id());
-    name.truncate(63);
+    at_most_63_bytes(format!("app-db {host} {}", std::process::id()))
+}
+
+/// PostgreSQL's `NAMEDATALEN - 1`, cut at a character boundary (a host name may be UTF-8, and
+/// `String::truncate` inside a character panics).
+fn at_most_63_bytes(mut name: String) -> String {
+    name.truncate(name.floor_char_boundary(63));
     name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn application_names_are_cut_at_a_character_boundary() {
+        let long = format!("app-db x{} 4242", "é".repeat(40));
+        let cut = at_most_63_bytes(long.clone());
+        assert!(cut.len() <= 63 && long.starts_with(&cut), "{cut}");
+        assert_eq!(
+            cut.len(),
+            62,
+            "the 2-byte character across byte 63 is dropped"
+        );
+        assert_eq!(at_most_63_bytes("app-db h 1".into()), "app-db h 1");
+        assert!(application_name().len() <= 63);
+    }
 }
