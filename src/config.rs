@@ -8,7 +8,7 @@
 //! | `DATABASE_POOL_MAX` | 10 | pool size |
 //! | `DATABASE_POOL_IDLE_TIMEOUT` | 30000 | ms before an idle connection closes (0: never) |
 //! | `DATABASE_POOL_ACQUIRE_TIMEOUT` | 30000 | ms to wait for a pooled connection |
-//! | `DATABASE_CONNECT_TIMEOUT` | 10000 | ms to open one connection |
+//! | `DATABASE_CONNECT_TIMEOUT` | 10000 | ms to open one connection (then the boot fails naming it) |
 //! | `APP_DB_MIGRATE` | true | migrate at boot |
 //! | `APP_DB_SEED` | never | `never`, `first-boot` or `always` |
 //! | `APP_DB_LOCK_TIMEOUT` | 60000 | ms to wait for another migrator (0: forever) |

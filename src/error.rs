@@ -11,12 +11,12 @@ use crate::migrations::Migration;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A database error from SeaORM.
-    #[error("database error: {0}")]
+    /// A database error from SeaORM (a server error shows as SQLSTATE, message, detail, hint).
+    #[error("database error: {}", describe_db_err(.0))]
     Database(#[from] sea_orm::DbErr),
 
     /// A database error from sqlx (the raw connection used for locking and bookkeeping).
-    #[error("database error: {0}")]
+    #[error("database error: {}", describe_sqlx(.0))]
     Sqlx(#[from] sqlx::Error),
 
     /// Could not connect.
@@ -28,6 +28,32 @@ pub enum Error {
         url: String,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// A database URL app-db will not use (another scheme, malformed, not a URL).
+    #[error("{setting} ({url}) is not a usable PostgreSQL URL: {problem}\n  fix: {fix}")]
+    BadUrl {
+        /// Where the URL came from (`DATABASE_URL`, `--database-url`, …).
+        setting: &'static str,
+        /// The URL, password removed (or a placeholder when it is not recognisably a URL).
+        url: String,
+        /// What is wrong, in a few words.
+        problem: String,
+        /// What to write instead.
+        fix: String,
+    },
+
+    /// No connection within the connect timeout (a server that accepts and never answers).
+    #[error(
+        "could not connect to {url} within {timeout:?}: the server did not answer\n  fix: check that the host is a PostgreSQL server and reachable; to wait longer raise {setting}"
+    )]
+    ConnectTimeout {
+        /// The URL, password removed.
+        url: String,
+        /// The time waited.
+        timeout: Duration,
+        /// The setting that bounds it (`DATABASE_CONNECT_TIMEOUT`, `--connect-timeout`).
+        setting: &'static str,
     },
 
     /// An I/O error on a file or folder app-db manages.
@@ -335,10 +361,19 @@ impl From<PlanError> for Error {
 impl Error {
     /// A connection failure, with the URL redacted and the password scrubbed from the cause: the
     /// one way to report one, for the library and the tools built on it.
-    pub fn connect(database_url: &str, e: impl std::fmt::Display) -> Self {
+    pub fn connect(database_url: &str, e: impl std::error::Error + 'static) -> Self {
+        let cause = describe_error(&e);
         Error::Connect {
             url: crate::url::redact(database_url),
-            source: crate::url::scrub(database_url, &e.to_string()).into(),
+            source: crate::url::scrub(database_url, &cause).into(),
+        }
+    }
+
+    /// [`Error::connect`] for a URL already parsed.
+    pub fn connect_to(url: &crate::url::DbUrl, e: impl std::error::Error + 'static) -> Self {
+        Error::Connect {
+            url: url.redacted().to_string(),
+            source: url.scrub(&describe_error(&e)).into(),
         }
     }
 
@@ -396,5 +431,58 @@ impl Error {
             failure.applied_before = applied.iter().map(|a| a.tag.to_string()).collect();
         }
         self
+    }
+}
+
+/// A driver error as text: a server error as `SQLSTATE: message` with its detail and hint,
+/// without the server's source position (sqlx appends `at line N` of PostgreSQL's own C file).
+pub fn describe_sqlx(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => match db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        {
+            Some(pg) => {
+                let mut text = format!("{}: {}", pg.code(), pg.message());
+                if let Some(detail) = pg.detail() {
+                    text.push_str(&format!("; detail: {detail}"));
+                }
+                if let Some(hint) = pg.hint() {
+                    text.push_str(&format!("; hint: {hint}"));
+                }
+                text
+            }
+            None => match db.code() {
+                Some(code) => format!("{code}: {}", db.message()),
+                None => db.message().to_string(),
+            },
+        },
+        // sqlx quotes the offending character of the password.
+        sqlx::Error::Configuration(e) if e.to_string().contains("saslprep") => {
+            "the user name or password contains a character SCRAM authentication does not allow (SASLprep: e.g. an emoji or a control character)".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// [`describe_sqlx`] through SeaORM's wrapping.
+pub fn describe_db_err(e: &sea_orm::DbErr) -> String {
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::Conn(RuntimeErr::SqlxError(inner))
+        | DbErr::Exec(RuntimeErr::SqlxError(inner))
+        | DbErr::Query(RuntimeErr::SqlxError(inner)) => describe_sqlx(inner),
+        other => other.to_string(),
+    }
+}
+
+/// Any error as text, with driver errors described by [`describe_sqlx`].
+fn describe_error(e: &(dyn std::error::Error + 'static)) -> String {
+    if let Some(sqlx) = e.downcast_ref::<sqlx::Error>() {
+        describe_sqlx(sqlx)
+    } else if let Some(db) = e.downcast_ref::<sea_orm::DbErr>() {
+        describe_db_err(db)
+    } else if let Some(ours) = e.downcast_ref::<Error>() {
+        ours.to_string()
+    } else {
+        e.to_string()
     }
 }

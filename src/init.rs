@@ -5,13 +5,16 @@
 //! pending, replicas serialise on the migration lock and each migration is applied once.
 
 use once_cell::sync::OnceCell;
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
 use sqlx::Connection;
 
 use crate::Error;
 use crate::config::{Config, SeedMode};
 use crate::migrate::Report;
 use crate::seed::{SeedOutcome, SeedRequest};
+use crate::url::DbUrl;
 
 static DB: OnceCell<DatabaseConnection> = OnceCell::new();
 static INIT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -103,26 +106,56 @@ async fn resolve_url(config: &Config) -> Result<String, Error> {
     let server = crate::embedded::DevServer::locate()?;
     let status = server.ensure_running().await?;
     let url = crate::embedded::DevServer::url(status.port);
-    tracing::info!(url = %url, "using the embedded development server");
+    tracing::info!(url = %crate::url::redact(&url), "using the embedded development server");
     Ok(url)
 }
 
-/// Builds the SeaORM pool from the configuration.
+/// Builds the SeaORM pool from the configuration. The URL is parsed once, by the driver's
+/// rules ([`DbUrl`]); see [`connect_to`].
 pub async fn connect(database_url: &str, config: &Config) -> Result<DatabaseConnection, Error> {
-    let mut options = ConnectOptions::new(database_url.to_string());
-    options
+    connect_to(&DbUrl::parse(database_url, "DATABASE_URL")?, config).await
+}
+
+/// Builds the pool for a parsed URL. One connection is opened first, bounded by the connect
+/// timeout: the pool itself would retry a refused connection until its acquire timeout and then
+/// report only "pool timed out", hiding the cause. The pool is built from our own sqlx pool
+/// options (SeaORM's `ConnectOptions` lets its acquire timeout override the connect timeout,
+/// and logs the URL in a trace span).
+pub async fn connect_to(url: &DbUrl, config: &Config) -> Result<DatabaseConnection, Error> {
+    let probe = connect_one(url, config.pool.connect_timeout, "DATABASE_CONNECT_TIMEOUT").await?;
+    let _ = probe.close().await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
         .min_connections(config.pool.min)
         .max_connections(config.pool.max)
         .idle_timeout(config.pool.idle_timeout)
         .acquire_timeout(config.pool.acquire_timeout)
-        .connect_timeout(config.pool.connect_timeout)
-        // Statements are logged by the app's own tracing when it wants them.
-        .sqlx_logging(false);
-    let url = database_url.to_string();
-    options.map_sqlx_postgres_opts(move |opts| name_connection(opts, &url));
-    Database::connect(options)
-        .await
-        .map_err(|e| Error::connect(database_url, e))
+        .connect_lazy_with(named_options(url));
+    Ok(sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(
+        pool,
+    ))
+}
+
+/// One raw connection to `url`, named like the pool's, failing after `timeout` with an error
+/// naming `setting` (a server that accepts TCP and never answers would otherwise hang it).
+pub async fn connect_one(
+    url: &DbUrl,
+    timeout: Duration,
+    setting: &'static str,
+) -> Result<sqlx::PgConnection, Error> {
+    match tokio::time::timeout(
+        timeout,
+        sqlx::PgConnection::connect_with(&named_options(url)),
+    )
+    .await
+    {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e)) => Err(Error::connect_to(url, e)),
+        Err(_) => Err(Error::ConnectTimeout {
+            url: url.redacted().to_string(),
+            timeout,
+            setting,
+        }),
+    }
 }
 
 /// Applies pending migrations on a pooled connection, or on `DATABASE_DIRECT_URL` when set
@@ -131,9 +164,13 @@ pub async fn migrate(db: &DatabaseConnection, config: &Config) -> Result<Report,
     let migrator = config.migrator();
     match &config.direct_url {
         Some(direct) => {
-            let mut conn = sqlx::PgConnection::connect_with(&connect_options(direct)?)
-                .await
-                .map_err(|e| Error::connect(direct, e))?;
+            let direct = DbUrl::parse(direct, "DATABASE_DIRECT_URL")?;
+            let mut conn = connect_one(
+                &direct,
+                config.pool.connect_timeout,
+                "DATABASE_CONNECT_TIMEOUT",
+            )
+            .await?;
             let report = migrator.run(&mut conn).await;
             let _ = conn.close().await;
             report
@@ -149,22 +186,15 @@ pub async fn migrate(db: &DatabaseConnection, config: &Config) -> Result<Report,
 /// connections, and without sqlx's slow-statement logging (migrations and catalog reads take
 /// seconds by nature).
 pub fn connect_options(url: &str) -> Result<sqlx::postgres::PgConnectOptions, Error> {
-    let options: sqlx::postgres::PgConnectOptions = url
-        .parse()
-        .map_err(|e: sqlx::Error| Error::connect(url, e))?;
-    Ok(name_connection(
-        sqlx::ConnectOptions::disable_statement_logging(options),
-        url,
-    ))
+    Ok(named_options(&DbUrl::parse(url, "the database URL")?))
 }
 
-/// Names the connection (unless the URL does) so that a held migration lock names its holder
-/// in `pg_stat_activity`.
-fn name_connection(
-    options: sqlx::postgres::PgConnectOptions,
-    url: &str,
-) -> sqlx::postgres::PgConnectOptions {
-    if url.contains("application_name=") {
+/// [`connect_options`] for a parsed URL.
+pub fn named_options(url: &DbUrl) -> sqlx::postgres::PgConnectOptions {
+    let options = sqlx::ConnectOptions::disable_statement_logging(url.options().clone());
+    // Unless the URL names the connection, name it so that a held migration lock names its
+    // holder in `pg_stat_activity`.
+    if options.get_application_name().is_some() {
         options
     } else {
         options.application_name(&application_name())
@@ -182,7 +212,31 @@ pub fn application_name() -> String {
     } else {
         "unknown-host".to_string()
     };
-    let mut name = format!("app-db {host} {}", std::process::id());
-    name.truncate(63);
+    at_most_63_bytes(format!("app-db {host} {}", std::process::id()))
+}
+
+/// PostgreSQL's `NAMEDATALEN - 1`, cut at a character boundary (a host name may be UTF-8, and
+/// `String::truncate` inside a character panics).
+fn at_most_63_bytes(mut name: String) -> String {
+    name.truncate(name.floor_char_boundary(63));
     name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn application_names_are_cut_at_a_character_boundary() {
+        let long = format!("app-db x{} 4242", "é".repeat(40));
+        let cut = at_most_63_bytes(long.clone());
+        assert!(cut.len() <= 63 && long.starts_with(&cut), "{cut}");
+        assert_eq!(
+            cut.len(),
+            62,
+            "the 2-byte character across byte 63 is dropped"
+        );
+        assert_eq!(at_most_63_bytes("app-db h 1".into()), "app-db h 1");
+        assert!(application_name().len() <= 63);
+    }
 }

@@ -20,7 +20,7 @@ pub struct Cli {
 }
 
 /// Flags every command takes.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct GlobalArgs {
     /// Database URL; the embedded development server when absent (its password-free URL is
     /// printed to stderr).
@@ -58,9 +58,37 @@ pub struct GlobalArgs {
         default_value = app_db::migrate::driver::DEFAULT_TABLE
     )]
     pub migrations_table: String,
+    /// Milliseconds to wait for a connection to open: a server that accepts and never answers
+    /// makes the command fail after this instead of hanging.
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "DATABASE_CONNECT_TIMEOUT",
+        global = true,
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub connect_timeout: u64,
     /// More log output (-v info, -vv debug).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+}
+
+// By hand, so that the URL's password never reaches a `{:?}`.
+impl std::fmt::Debug for GlobalArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlobalArgs")
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(app_db::url::redact),
+            )
+            .field("database_schema", &self.database_schema)
+            .field("migrations_schema", &self.migrations_schema)
+            .field("migrations_table", &self.migrations_table)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("verbose", &self.verbose)
+            .finish()
+    }
 }
 
 /// How long to wait for another migrator.

@@ -52,11 +52,17 @@ impl std::fmt::Display for SeedOutcome {
             Self::Changed { recorded, current } => write!(
                 f,
                 "the seed set changed since it was applied (recorded {}, now {}); nothing was changed: run `seed --update` to upsert it",
-                &recorded[..recorded.len().min(12)],
-                &current[..current.len().min(12)]
+                short_hash(recorded),
+                short_hash(current)
             ),
         }
     }
+}
+
+/// The first 12 bytes of a hash for messages, cut at a character boundary: the recorded hash
+/// is read from the database, where anyone could have written anything.
+fn short_hash(hash: &str) -> &str {
+    &hash[..hash.floor_char_boundary(12)]
 }
 
 /// Seeds `set` into the database as `request` says, in one transaction, holding a lock so that
@@ -151,5 +157,24 @@ pub async fn ensure_migrated(db: &DatabaseConnection, migrator: &Migrator) -> Re
         Ok(())
     } else {
         Err(Error::SeedNeedsMigrations { unapplied })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recorded_hash_of_any_shape_is_shown_without_panicking() {
+        assert_eq!(short_hash("0123456789abcdef"), "0123456789ab");
+        assert_eq!(short_hash("abc"), "abc");
+        assert_eq!(short_hash(""), "");
+        // 11 ASCII bytes, then a 3-byte character across byte 12.
+        assert_eq!(short_hash("0123456789a密码"), "0123456789a");
+        let outcome = SeedOutcome::Changed {
+            recorded: "ééééééé".into(),
+            current: "x".into(),
+        };
+        assert!(outcome.to_string().contains("recorded éééééé, now x"));
     }
 }

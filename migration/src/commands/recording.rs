@@ -25,8 +25,9 @@ pub async fn run(
     let scratch_server = args
         .scratch_url
         .as_deref()
-        .map(app_db::init::connect_options)
-        .transpose()?;
+        .map(|raw| app_db::url::DbUrl::parse(raw, "--scratch-url"))
+        .transpose()?
+        .map(|url| app_db::init::named_options(&url));
     let options = RecordOptions {
         app_schemas: global.database_schema.clone(),
         scratch_server,
