@@ -6,7 +6,10 @@
 //! works behind PgBouncer in transaction pooling mode because it lives inside one transaction.
 //! Migrations that must run outside a transaction take the session-level `pg_advisory_lock` on a
 //! dedicated connection instead (the two conflict with each other, as they must); behind
-//! PgBouncer those need `DATABASE_DIRECT_URL`.
+//! PgBouncer those need `DATABASE_DIRECT_URL`. The session lock is a [`SessionLock`], tied to
+//! the backend it was taken on: every later step checks it still runs there, so a transaction
+//! pooler, which moves statements between server sessions, is refused instead of silently
+//! leaving the lock behind on a session other clients then get.
 
 use std::time::Duration;
 
