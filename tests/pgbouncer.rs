@@ -116,6 +116,47 @@ async fn init_pools_through_pgbouncer_and_migrates_on_the_direct_url() {
     assert!(again.migrations.expect("migrated").applied.is_empty());
 }
 
+/// Not a test on its own: `app_db::init()` in a child process, configured by the environment
+/// the parent sets (DATABASE_URL through PgBouncer, DATABASE_DIRECT_URL direct).
+#[tokio::test]
+async fn child_init_from_the_environment() {
+    if std::env::var_os("APP_DB_TEST_PGBOUNCER_INIT").is_none() {
+        return;
+    }
+    common::child_started("init");
+    let pool = app_db::init().await.expect("init() through PgBouncer");
+    let mut conn = pool
+        .get_postgres_connection_pool()
+        .acquire()
+        .await
+        .expect("a pooled connection");
+    let row = sqlx::raw_sql("select count(*)::text as n from drizzle.__drizzle_migrations")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("query through the pool");
+    println!("\nROWS {}", sqlx::Row::get::<String, _>(&row, "n"));
+}
+
+#[tokio::test]
+async fn init_reads_database_direct_url_from_the_environment() {
+    let db = empty_db().await;
+    let bouncer = bouncer();
+    let out = common::rerun_self("child_init_from_the_environment")
+        .env("APP_DB_TEST_PGBOUNCER_INIT", "1")
+        .env("DATABASE_URL", bouncer.url_for(&db.name))
+        .env("DATABASE_DIRECT_URL", &db.url)
+        .env_remove("APP_DB_EMBEDDED")
+        .output()
+        .expect("run the child");
+    let stdout = common::succeeded(&out, "init() through PgBouncer");
+    assert_eq!(
+        common::reported(&stdout, "ROWS"),
+        Some(app_db::MIGRATIONS.len().to_string()),
+        "{stdout}\n{}",
+        bouncer.log()
+    );
+}
+
 #[tokio::test]
 async fn a_no_transaction_migration_through_pgbouncer_is_refused_and_leaves_nothing() {
     let db = empty_db().await;
