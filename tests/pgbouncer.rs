@@ -82,6 +82,22 @@ async fn the_connections_really_go_through_pgbouncer_in_transaction_mode() {
     );
 }
 
+/// The bookkeeping rows counted through `pool` (the simple query protocol: PgBouncer 1.18 in
+/// transaction mode cannot carry sqlx's prepared statements, see README).
+async fn pooled_rows(pool: &sea_orm::DatabaseConnection) -> usize {
+    let mut conn = pool
+        .get_postgres_connection_pool()
+        .acquire()
+        .await
+        .expect("a pooled connection");
+    let row = sqlx::raw_sql("select count(*)::text as n from drizzle.__drizzle_migrations")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("query through the pool");
+    let n: String = sqlx::Row::get(&row, "n");
+    n.parse().expect("a count")
+}
+
 #[tokio::test]
 async fn init_pools_through_pgbouncer_and_migrates_on_the_direct_url() {
     let db = empty_db().await;
@@ -94,20 +110,9 @@ async fn init_pools_through_pgbouncer_and_migrates_on_the_direct_url() {
         .unwrap_or_else(|e| panic!("init through PgBouncer: {e}\n{}", bouncer.log()));
     let applied = boot.migrations.expect("init migrated").applied.len();
     assert_eq!(applied, app_db::MIGRATIONS.len());
-    // The pool answers through PgBouncer, with the migrated schema. (Simple query protocol:
-    // PgBouncer 1.18 in transaction mode cannot carry sqlx's prepared statements, see README.)
+    // The pool answers through PgBouncer, with the migrated schema.
     for _ in 0..3 {
-        let mut conn = pool
-            .get_postgres_connection_pool()
-            .acquire()
-            .await
-            .expect("a pooled connection");
-        let row = sqlx::raw_sql("select count(*)::text as n from drizzle.__drizzle_migrations")
-            .fetch_one(&mut *conn)
-            .await
-            .expect("query through the pool");
-        let n: String = sqlx::Row::get(&row, "n");
-        assert_eq!(n, app_db::MIGRATIONS.len().to_string());
+        assert_eq!(pooled_rows(&pool).await, app_db::MIGRATIONS.len());
     }
     let mut direct = connect(&db.url).await;
     assert_eq!(rows(&mut direct).await.len(), app_db::MIGRATIONS.len());
@@ -125,16 +130,7 @@ async fn child_init_from_the_environment() {
     }
     common::child_started("init");
     let pool = app_db::init().await.expect("init() through PgBouncer");
-    let mut conn = pool
-        .get_postgres_connection_pool()
-        .acquire()
-        .await
-        .expect("a pooled connection");
-    let row = sqlx::raw_sql("select count(*)::text as n from drizzle.__drizzle_migrations")
-        .fetch_one(&mut *conn)
-        .await
-        .expect("query through the pool");
-    println!("\nROWS {}", sqlx::Row::get::<String, _>(&row, "n"));
+    println!("\nROWS {}", pooled_rows(pool).await);
 }
 
 #[tokio::test]
