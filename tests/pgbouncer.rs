@@ -82,6 +82,22 @@ async fn the_connections_really_go_through_pgbouncer_in_transaction_mode() {
     );
 }
 
+/// The bookkeeping rows counted through `pool` (the simple query protocol: PgBouncer 1.18 in
+/// transaction mode cannot carry sqlx's prepared statements, see README).
+async fn pooled_rows(pool: &sea_orm::DatabaseConnection) -> usize {
+    let mut conn = pool
+        .get_postgres_connection_pool()
+        .acquire()
+        .await
+        .expect("a pooled connection");
+    let row = sqlx::raw_sql("select count(*)::text as n from drizzle.__drizzle_migrations")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("query through the pool");
+    let n: String = sqlx::Row::get(&row, "n");
+    n.parse().expect("a count")
+}
+
 #[tokio::test]
 async fn init_pools_through_pgbouncer_and_migrates_on_the_direct_url() {
     let db = empty_db().await;
@@ -94,26 +110,47 @@ async fn init_pools_through_pgbouncer_and_migrates_on_the_direct_url() {
         .unwrap_or_else(|e| panic!("init through PgBouncer: {e}\n{}", bouncer.log()));
     let applied = boot.migrations.expect("init migrated").applied.len();
     assert_eq!(applied, app_db::MIGRATIONS.len());
-    // The pool answers through PgBouncer, with the migrated schema. (Simple query protocol:
-    // PgBouncer 1.18 in transaction mode cannot carry sqlx's prepared statements, see README.)
+    // The pool answers through PgBouncer, with the migrated schema.
     for _ in 0..3 {
-        let mut conn = pool
-            .get_postgres_connection_pool()
-            .acquire()
-            .await
-            .expect("a pooled connection");
-        let row = sqlx::raw_sql("select count(*)::text as n from drizzle.__drizzle_migrations")
-            .fetch_one(&mut *conn)
-            .await
-            .expect("query through the pool");
-        let n: String = sqlx::Row::get(&row, "n");
-        assert_eq!(n, app_db::MIGRATIONS.len().to_string());
+        assert_eq!(pooled_rows(&pool).await, app_db::MIGRATIONS.len());
     }
     let mut direct = connect(&db.url).await;
     assert_eq!(rows(&mut direct).await.len(), app_db::MIGRATIONS.len());
     // A second boot through the same pooler finds everything applied.
     let (_, again) = app_db::init::open(&config).await.expect("second boot");
     assert!(again.migrations.expect("migrated").applied.is_empty());
+}
+
+/// Not a test on its own: `app_db::init()` in a child process, configured by the environment
+/// the parent sets (DATABASE_URL through PgBouncer, DATABASE_DIRECT_URL direct).
+#[tokio::test]
+async fn child_init_from_the_environment() {
+    if std::env::var_os("APP_DB_TEST_PGBOUNCER_INIT").is_none() {
+        return;
+    }
+    common::child_started("init");
+    let pool = app_db::init().await.expect("init() through PgBouncer");
+    println!("\nROWS {}", pooled_rows(pool).await);
+}
+
+#[tokio::test]
+async fn init_reads_database_direct_url_from_the_environment() {
+    let db = empty_db().await;
+    let bouncer = bouncer();
+    let out = common::rerun_self("child_init_from_the_environment")
+        .env("APP_DB_TEST_PGBOUNCER_INIT", "1")
+        .env("DATABASE_URL", bouncer.url_for(&db.name))
+        .env("DATABASE_DIRECT_URL", &db.url)
+        .env_remove("APP_DB_EMBEDDED")
+        .output()
+        .expect("run the child");
+    let stdout = common::succeeded(&out, "init() through PgBouncer");
+    assert_eq!(
+        common::reported(&stdout, "ROWS"),
+        Some(app_db::MIGRATIONS.len().to_string()),
+        "{stdout}\n{}",
+        bouncer.log()
+    );
 }
 
 #[tokio::test]

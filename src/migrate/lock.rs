@@ -6,7 +6,10 @@
 //! works behind PgBouncer in transaction pooling mode because it lives inside one transaction.
 //! Migrations that must run outside a transaction take the session-level `pg_advisory_lock` on a
 //! dedicated connection instead (the two conflict with each other, as they must); behind
-//! PgBouncer those need `DATABASE_DIRECT_URL`.
+//! PgBouncer those need `DATABASE_DIRECT_URL`. The session lock is a [`SessionLock`], tied to
+//! the backend it was taken on: every later step checks it still runs there, so a transaction
+//! pooler, which moves statements between server sessions, is refused instead of silently
+//! leaving the lock behind on a session other clients then get.
 
 use std::time::Duration;
 
@@ -152,19 +155,22 @@ impl MigrationLock {
     }
 
     /// Who holds the lock now, if anyone (both lock kinds appear in `pg_locks` the same way).
+    /// Asked after a failed wait, outside any transaction: the simple query protocol (the key
+    /// is a number written into the text) keeps the answer right behind a transaction pooler.
     pub async fn holder(&self, conn: &mut PgConnection) -> Result<Option<LockHolder>, sqlx::Error> {
         // A bigint advisory key is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
-        let sql = "select a.pid, coalesce(a.application_name, '') as application_name, \
-                   a.client_addr::text as client_addr, a.state, \
-                   extract(epoch from (now() - coalesce(a.xact_start, a.backend_start)))::float8 as held_for \
-                   from pg_locks l join pg_stat_activity a on a.pid = l.pid \
-                   where l.locktype = 'advisory' and l.granted and l.objsubid = 1 \
-                   and l.classid = (($1::bigint >> 32) & 4294967295)::oid and l.objid = ($1::bigint & 4294967295)::oid \
-                   and l.database = (select oid from pg_database where datname = current_database()) \
-                   limit 1";
-        let row = sqlx::query(sql)
-            .persistent(false)
-            .bind(self.key)
+        let sql = format!(
+            "select a.pid, coalesce(a.application_name, '') as application_name, \
+             a.client_addr::text as client_addr, a.state, \
+             extract(epoch from (now() - coalesce(a.xact_start, a.backend_start)))::float8 as held_for \
+             from pg_locks l join pg_stat_activity a on a.pid = l.pid \
+             where l.locktype = 'advisory' and l.granted and l.objsubid = 1 \
+             and l.classid = (({key}::bigint >> 32) & 4294967295)::oid and l.objid = ({key}::bigint & 4294967295)::oid \
+             and l.database = (select oid from pg_database where datname = current_database()) \
+             limit 1",
+            key = self.key
+        );
+        let row = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .fetch_optional(conn)
             .await?;
         row.map(|r| {
