@@ -6,8 +6,12 @@
 //! seconds in a debug build); a finding becomes a regression case in `src/url/redact.rs`
 //! (the first one did: a raw password must also be scrubbed in its percent-encoded form).
 
+#[path = "common/secrets.rs"]
+mod secrets;
+
 use app_db::url::{DbUrl, redact, scrub};
 use proptest::prelude::*;
+use secrets::percent_encode as encode;
 
 const CASES: u32 = 2_048;
 
@@ -16,18 +20,6 @@ fn password() -> impl Strategy<Value = String> {
     let other = proptest::sample::select(vec!['é', 'ß', '密', '码', '🔑', '\u{a0}', 'ı']);
     proptest::collection::vec(prop_oneof![8 => printable, 1 => other], 4..24)
         .prop_map(|chars| chars.into_iter().collect())
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// The password in each form a person or a tool writes it.
