@@ -2,6 +2,9 @@
 //! drizzle-kit itself writes, so drizzle-kit keeps accepting the folder: checked against the
 //! real drizzle-kit 0.31.11 (`tests/drizzle-interop/`) on every generate fixture.
 //!
+//! A snapshot read from a database by `snapshot_from_database` is what drizzle-kit writes for
+//! the TypeScript schema of the same tables, checked the same way.
+//!
 //! Needs Node.js 20+ and npm: the first test installs the pinned packages with `npm ci`.
 
 mod common;
@@ -9,11 +12,16 @@ mod common;
 mod drizzle;
 #[path = "../../tests/common/drizzle_kit.rs"]
 mod drizzle_kit;
+#[path = "../src/snapshot/from_database.rs"]
+#[allow(dead_code)]
+mod from_database;
 
 use std::path::{Path, PathBuf};
 
+use app_db::testing::TestDatabase;
 use common::{copy_tree, migration, migrations_dir, temp_dir};
 use serde_json::Value;
+use sqlx::Connection;
 
 fn fixtures() -> PathBuf {
     drizzle::repo_root().join("tests/fixtures/generate")
@@ -163,4 +171,79 @@ fn a_broken_snapshot_is_refused_and_nothing_is_written() {
     assert!(!dir.join("meta/0002_snapshot.json").exists());
     assert_eq!(read(&dir.join("meta/_journal.json")), journal);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Fixture classes whose `after` SQL PostgreSQL refuses, so no database has their schema:
+/// drizzle-kit's text -> integer change has no `USING` (42804).
+const NOT_APPLICABLE: [&str; 1] = ["06_type_narrow"];
+
+/// On each fixture, the database made by drizzle-kit's own SQL (0000 then 0001) reads back as
+/// drizzle-kit's `meta/0001_snapshot.json` byte for byte (ids aside) and, put in that snapshot's place,
+/// leaves drizzle-kit's `generate` on `after.ts` nothing to do and its `check` content.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_snapshot_read_from_the_database_is_drizzle_kits() {
+    let mut classes: Vec<PathBuf> = std::fs::read_dir(fixtures())
+        .expect("read tests/fixtures/generate")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    classes.sort();
+    for class in classes {
+        let name = class
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        if NOT_APPLICABLE.contains(&name.as_str()) {
+            continue;
+        }
+        let expected = class.join("expected");
+        let db = TestDatabase::empty().await.expect("a test database");
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+        sqlx::raw_sql("CREATE EXTENSION IF NOT EXISTS vector")
+            .execute(&mut conn)
+            .await
+            .expect("pgvector");
+        for file in ["0000_before.sql", "0001_after.sql"] {
+            for statement in drizzle_kit::statements(&read(&expected.join(file))) {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap_or_else(|e| panic!("{name}/{file}: {statement}: {e}"));
+            }
+        }
+        let mut ours = from_database::snapshot_from_database(&mut conn, "public")
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        conn.close().await.expect("close");
+
+        // Byte for byte, once drizzle-kit's random ids are put in.
+        let theirs_path = expected.join("meta/0001_snapshot.json");
+        let theirs = json(&theirs_path);
+        ours["id"] = theirs["id"].clone();
+        ours["prevId"] = theirs["prevId"].clone();
+        assert_eq!(
+            serde_json::to_string_pretty(&ours).expect("render"),
+            read(&theirs_path),
+            "{name}: the snapshot read back from the database is not drizzle-kit's"
+        );
+
+        // In the place of drizzle-kit's snapshot, under a new id.
+        let work = temp_dir(&format!("from-db-{name}"));
+        copy_tree(&expected, &work);
+        ours["id"] = Value::String(uuid::Uuid::new_v4().to_string());
+        std::fs::write(
+            work.join("meta/0001_snapshot.json"),
+            serde_json::to_string_pretty(&ours).expect("render"),
+        )
+        .expect("write");
+        drizzle_kit::check(&work).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let next = drizzle_kit::generate(&class.join("after.ts"), &work, "next")
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            next, None,
+            "{name}: drizzle-kit found changes against the database's snapshot"
+        );
+        let _ = std::fs::remove_dir_all(&work);
+    }
 }

@@ -104,8 +104,9 @@ fn empty_meta() -> Value {
 
 /// Writes `snapshot` as `dir/meta/<idx:04>_snapshot.json`, formatted as drizzle-kit writes it
 /// (`JSON.stringify(snapshot, null, 2)`, no trailing newline), with `id` and `prevId` put first
-/// as drizzle-kit does: `prevId` is `prev_id`, and a snapshot without an `id` gets a new
-/// random one. Refuses to overwrite a file. Returns the path written.
+/// as drizzle-kit does: `prevId` is `prev_id`, and a snapshot without an `id` (or with an
+/// empty one, as `snapshot_from_database` returns) gets a new random one. Refuses to
+/// overwrite a file. Returns the path written.
 pub fn write_snapshot(
     dir: &Path,
     idx: usize,
@@ -121,6 +122,7 @@ pub fn write_snapshot(
     let id = body
         .get("id")
         .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
     let mut out = Map::new();
     out.insert("id".into(), json!(id));
@@ -235,6 +237,17 @@ mod tests {
             "{\n  \"id\": \"n\",\n  \"prevId\": \"p\",\n  \"version\": \"7\",\n  \"dialect\": \"postgresql\",\n  \"tables\": {}\n}"
         );
         assert!(write_snapshot(&dir, 3, snapshot, "p").is_err());
+        let fresh = json!({"id": "", "prevId": "", "version": "7"});
+        let path = write_snapshot(&dir, 4, fresh, "n").expect("write");
+        let written: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+        assert_eq!(
+            uuid::Uuid::parse_str(written["id"].as_str().expect("id"))
+                .expect("uuid")
+                .get_version_num(),
+            4
+        );
+        assert_eq!(written["prevId"], "n");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

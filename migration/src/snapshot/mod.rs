@@ -6,6 +6,11 @@
 //! it adds a migration there; a folder without snapshots stays without.
 
 mod chain;
+// Used by generate's schema-change path; its tests include it with #[path].
+#[allow(dead_code)]
+mod from_database;
 mod shape;
 
 pub use chain::{custom_snapshot, has_snapshots, previous_snapshot, write_snapshot};
+#[allow(unused_imports)]
+pub use from_database::snapshot_from_database;
