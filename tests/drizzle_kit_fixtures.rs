@@ -11,23 +11,12 @@ mod drizzle;
 #[path = "common/drizzle_kit.rs"]
 mod drizzle_kit;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use drizzle_kit::{fixture_classes, fixtures_dir, read, read_json as json};
 use serde_json::Value;
 
 const ROOT_PREV_ID: &str = "00000000-0000-0000-0000-000000000000";
-
-fn fixtures() -> PathBuf {
-    drizzle::repo_root().join("tests/fixtures/generate")
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 fn is_uuid_v4(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
@@ -38,7 +27,7 @@ fn is_uuid_v4(s: &str) -> bool {
 
 /// Runs drizzle-kit on `class`'s before.ts then after.ts and compares with `expected/`.
 fn regenerate_and_compare(class: &str) {
-    let dir = fixtures().join(class);
+    let dir = fixtures_dir().join(class);
     let work = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("drizzle-kit-fixtures")
         .join(format!("{class}-{}", std::process::id()));
@@ -161,13 +150,10 @@ macro_rules! classes {
         /// Every fixture folder has its test above, and every test its folder.
         #[test]
         fn every_fixture_folder_is_checked() {
-            let mut found: Vec<String> = std::fs::read_dir(fixtures())
-                .expect("read tests/fixtures/generate")
-                .map(|e| e.expect("entry").path())
-                .filter(|p| p.is_dir())
+            let found: Vec<String> = fixture_classes()
+                .iter()
                 .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
                 .collect();
-            found.sort();
             assert_eq!(found, [$($class),*]);
         }
     };
@@ -206,7 +192,7 @@ classes! {
 /// The helper's statement splitting, on drizzle-kit's own two-statement output.
 #[test]
 fn statements_split_on_the_breakpoint_and_trim() {
-    let sql = read(&fixtures().join("17_foreign_key_change_action/expected/0001_after.sql"));
+    let sql = read(&fixtures_dir().join("17_foreign_key_change_action/expected/0001_after.sql"));
     let statements = drizzle_kit::statements(&sql);
     assert_eq!(statements.len(), 2);
     assert!(statements[0].starts_with("ALTER TABLE \"project\" DROP CONSTRAINT"));

@@ -16,24 +16,13 @@ mod drizzle_kit;
 #[allow(dead_code)]
 mod from_database;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use app_db::testing::TestDatabase;
 use common::{copy_tree, migration, migrations_dir, temp_dir};
+use drizzle_kit::{fixture_classes, fixtures_dir, read, read_json as json};
 use serde_json::Value;
 use sqlx::Connection;
-
-fn fixtures() -> PathBuf {
-    drizzle::repo_root().join("tests/fixtures/generate")
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 fn custom(dir: &Path, name: &str) -> common::Run {
     migration(&[
@@ -50,12 +39,7 @@ fn custom(dir: &Path, name: &str) -> common::Run {
 /// and drizzle-kit's `generate` on the same schema then finds nothing to do.
 #[test]
 fn custom_writes_drizzle_kits_snapshot_on_every_fixture() {
-    let mut classes: Vec<PathBuf> = std::fs::read_dir(fixtures())
-        .expect("read tests/fixtures/generate")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.is_dir())
-        .collect();
-    classes.sort();
+    let classes = fixture_classes();
     assert!(classes.len() >= 27, "fixtures missing: {classes:?}");
     for class in classes {
         let name = class
@@ -119,7 +103,7 @@ fn custom_writes_drizzle_kits_snapshot_on_every_fixture() {
 /// Two customs in a row keep a chain drizzle-kit accepts (each hangs off the one before).
 #[test]
 fn successive_customs_keep_the_chain() {
-    let class = fixtures().join("16_foreign_key_add");
+    let class = fixtures_dir().join("16_foreign_key_add");
     let dir = temp_dir("snapshot-chain");
     copy_tree(&class.join("expected"), &dir);
     assert_eq!(custom(&dir, "first").code, 0);
@@ -158,7 +142,7 @@ fn a_folder_without_snapshots_gets_none() {
 /// A broken newest snapshot is refused with its name and a fix, and nothing is written.
 #[test]
 fn a_broken_snapshot_is_refused_and_nothing_is_written() {
-    let class = fixtures().join("03_add_column");
+    let class = fixtures_dir().join("03_add_column");
     let dir = temp_dir("snapshot-broken");
     copy_tree(&class.join("expected"), &dir);
     std::fs::write(dir.join("meta/0001_snapshot.json"), "{\"id\": 1").expect("write");
@@ -182,12 +166,7 @@ const NOT_APPLICABLE: [&str; 1] = ["06_type_narrow"];
 /// leaves drizzle-kit's `generate` on `after.ts` nothing to do and its `check` content.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_snapshot_read_from_the_database_is_drizzle_kits() {
-    let mut classes: Vec<PathBuf> = std::fs::read_dir(fixtures())
-        .expect("read tests/fixtures/generate")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.is_dir())
-        .collect();
-    classes.sort();
+    let classes = fixture_classes();
     for class in classes {
         let name = class
             .file_name()

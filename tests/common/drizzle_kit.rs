@@ -15,6 +15,33 @@ use std::process::Command;
 
 use super::drizzle::ensure_node_project;
 
+/// The generate fixtures: drizzle-kit's output per change class (see its README.md).
+pub fn fixtures_dir() -> PathBuf {
+    super::drizzle::repo_root().join("tests/fixtures/generate")
+}
+
+/// Every class folder of the generate fixtures, in name order.
+pub fn fixture_classes() -> Vec<PathBuf> {
+    let dir = fixtures_dir();
+    let mut classes: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| e.expect("folder entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    classes.sort();
+    classes
+}
+
+/// A text file, or a panic naming it.
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// A JSON file, or a panic naming it.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// drizzle-kit joins statements with this marker and a newline.
 pub const BREAKPOINT: &str = "--> statement-breakpoint";
 
