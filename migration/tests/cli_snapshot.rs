@@ -34,6 +34,13 @@ fn custom(dir: &Path, name: &str) -> common::Run {
     ])
 }
 
+/// A temporary copy of a fixture class's `expected/` folder.
+fn copy_of_expected(class: &str, label: &str) -> std::path::PathBuf {
+    let dir = temp_dir(label);
+    copy_tree(&fixtures_dir().join(class).join("expected"), &dir);
+    dir
+}
+
 /// On each fixture's folder, app-db's `generate --custom` and drizzle-kit's write the same
 /// files (up to the random id and the time), drizzle-kit's `check` accepts app-db's folder,
 /// and drizzle-kit's `generate` on the same schema then finds nothing to do.
@@ -103,9 +110,7 @@ fn custom_writes_drizzle_kits_snapshot_on_every_fixture() {
 /// Two customs in a row keep a chain drizzle-kit accepts (each hangs off the one before).
 #[test]
 fn successive_customs_keep_the_chain() {
-    let class = fixtures_dir().join("16_foreign_key_add");
-    let dir = temp_dir("snapshot-chain");
-    copy_tree(&class.join("expected"), &dir);
+    let dir = copy_of_expected("16_foreign_key_add", "snapshot-chain");
     assert_eq!(custom(&dir, "first").code, 0);
     // The build rejects a placeholder-only file, and so does generate: fill it in.
     std::fs::write(dir.join("0002_first.sql"), "SELECT 1;").expect("write");
@@ -142,9 +147,7 @@ fn a_folder_without_snapshots_gets_none() {
 /// A broken newest snapshot is refused with its name and a fix, and nothing is written.
 #[test]
 fn a_broken_snapshot_is_refused_and_nothing_is_written() {
-    let class = fixtures_dir().join("03_add_column");
-    let dir = temp_dir("snapshot-broken");
-    copy_tree(&class.join("expected"), &dir);
+    let dir = copy_of_expected("03_add_column", "snapshot-broken");
     std::fs::write(dir.join("meta/0001_snapshot.json"), "{\"id\": 1").expect("write");
     let journal = read(&dir.join("meta/_journal.json"));
     let run = custom(&dir, "hand");
