@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::exit;
 use crate::journal_json;
+use crate::snapshot;
 
 /// drizzle-kit's placeholder for `generate --custom`, written without a trailing newline.
 pub const CUSTOM_PLACEHOLDER: &str = "-- Custom SQL migration file, put your code below! --";
@@ -85,14 +86,28 @@ pub fn run(name: &str, custom: bool, dir: &Path) -> Result<u8, Error> {
         }
     })?;
     drop(file);
+    // A folder carrying drizzle-kit snapshots gets the one drizzle-kit writes for --custom,
+    // so that its chain stays valid for drizzle-kit.
+    let snapshot_path = match custom_snapshot(dir, idx) {
+        Ok(path) => path,
+        Err(e) => {
+            let _ = std::fs::remove_file(&sql_path);
+            return Err(e);
+        }
+    };
     // Replace the journal in one rename, so a crash never leaves half a journal.
     let tmp = journal_path.with_extension("json.tmp");
-    let written = std::fs::write(&tmp, journal_json::render(&value))
+    let written = journal_json::render(&value)
+        .map_err(std::io::Error::other)
+        .and_then(|text| std::fs::write(&tmp, text))
         .and_then(|()| std::fs::rename(&tmp, &journal_path));
     if let Err(source) = written {
         // A file without a journal entry fails the build; take it back.
         let _ = std::fs::remove_file(&sql_path);
         let _ = std::fs::remove_file(&tmp);
+        if let Some(path) = &snapshot_path {
+            let _ = std::fs::remove_file(path);
+        }
         return Err(Error::Io {
             action: "write",
             path: journal_path,
@@ -100,6 +115,9 @@ pub fn run(name: &str, custom: bool, dir: &Path) -> Result<u8, Error> {
         });
     }
     println!("created {}", sql_path.display());
+    if let Some(path) = &snapshot_path {
+        println!("created {} (drizzle-kit's snapshot chain)", path.display());
+    }
     println!(
         "added {tag} to {} (idx {idx}, when {when})",
         journal_path.display()
@@ -108,4 +126,16 @@ pub fn run(name: &str, custom: bool, dir: &Path) -> Result<u8, Error> {
         "next: write your SQL below the placeholder comment, then build: until then the build rejects {tag}.sql (a migration with no statement)"
     );
     Ok(exit::OK)
+}
+
+/// In a folder with drizzle-kit snapshots, writes the snapshot of entry `idx` as drizzle-kit's
+/// `generate --custom` does: the newest one again, chained onto it. `None` without snapshots.
+fn custom_snapshot(dir: &Path, idx: usize) -> Result<Option<std::path::PathBuf>, Error> {
+    if !snapshot::has_snapshots(dir) {
+        return Ok(None);
+    }
+    let (_, previous) = snapshot::previous_snapshot(dir)?;
+    let prev_id = previous["id"].as_str().unwrap_or_default().to_string();
+    let custom = snapshot::custom_snapshot(&previous);
+    snapshot::write_snapshot(dir, idx, custom, &prev_id).map(Some)
 }
