@@ -30,6 +30,10 @@ use uuid::Uuid;
 use crate::Error;
 use crate::document_chunk::EMBEDDING_DIMENSION;
 
+mod version;
+
+pub use version::{ITERATIVE_SCAN, PgvectorVersion};
+
 /// pgvector's accepted range for `hnsw.ef_search`.
 pub const EF_SEARCH_RANGE: std::ops::RangeInclusive<u32> = 1..=1000;
 
