@@ -368,7 +368,7 @@ async fn embedded_cluster_runs_the_pinned_versions_with_vector_settings() {
         expected_mb > 64,
         "this machine has memory for an HNSW graph"
     );
-    let expected = if expected_mb % 1024 == 0 {
+    let expected = if expected_mb.is_multiple_of(1024) {
         format!("{}GB", expected_mb / 1024)
     } else {
         format!("{expected_mb}MB")
