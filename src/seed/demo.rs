@@ -185,11 +185,16 @@ pub async fn generate(
     }
     if let Some(definition) = index {
         let started = Instant::now();
+        // pgvector reports the rows read but not how many there are: the table's count is known.
+        let rows = table_rows + report.chunks;
         super::vector_index::rebuild(&mut txn, db, &definition, &mut |done, total| {
             progress(DemoProgress {
                 done: options.orgs,
                 total: options.orgs,
-                phase: DemoPhase::Index { done, total },
+                phase: DemoPhase::Index {
+                    done: done.min(rows),
+                    total: if total == 0 { rows } else { total },
+                },
             })
         })
         .await?;
