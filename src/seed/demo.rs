@@ -83,15 +83,38 @@ pub struct DemoReport {
     pub chunks: u64,
     /// Time spent in COPY.
     pub copy_time: Duration,
+    /// Time spent building the HNSW index, when this run rebuilt it (a bulk load).
+    pub index_time: Option<Duration>,
 }
 
-/// Progress after each organization.
+/// Progress after each organization, then during the vector index build.
 #[derive(Debug, Clone, Copy)]
 pub struct DemoProgress {
     /// Organizations handled so far.
     pub done: u32,
     /// Organizations in all.
     pub total: u32,
+    /// What runs now.
+    pub phase: DemoPhase,
+}
+
+/// The two phases of a bulk load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoPhase {
+    /// Generating and copying organizations.
+    Organizations,
+    /// Building the HNSW index over every chunk: `done` of `total` rows read into the graph
+    /// (from `pg_stat_progress_create_index`).
+    Index { done: u64, total: u64 },
+}
+
+/// Whether to load without the HNSW index and build it afterwards, for `new` chunks going into
+/// a table of `existing`. Inserting into the graph costs about 60-150 rows/s on 2 cores while a
+/// build that fits in memory reads about 500-1,000 rows/s, so rebuilding the whole table pays
+/// off once the load is a fifth of the table, and a load of fewer than 1,000 rows is not worth
+/// blocking readers for.
+pub fn bulk_load(new: u64, existing: u64) -> bool {
+    new >= 1_000 && new.saturating_mul(5) >= existing
 }
 
 /// The topic centroids of `options.seed`.
@@ -115,51 +138,108 @@ pub async fn generate(
     let existing = existing_orgs(db).await?;
     let centroids = centroids(options);
     let mut report = DemoReport::default();
+    // Incomplete organizations go first: deleting cascades into document_chunk, which the bulk
+    // transaction below holds locked.
+    let mut todo = Vec::new();
     for i in 0..options.orgs {
         let org_id = org_id(i);
         match existing.iter().find(|(id, _)| *id == org_id) {
-            Some((_, chunks)) if *chunks == expected_chunks => {
-                report.orgs_skipped += 1;
-                progress(DemoProgress {
-                    done: i + 1,
-                    total: options.orgs,
-                });
-                continue;
-            }
+            Some((_, chunks)) if *chunks == expected_chunks => report.orgs_skipped += 1,
             Some(_) => {
-                // Users are not owned by the organization in the schema: remove the demo's own.
-                let txn = db.begin().await?;
-                txn.execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "delete from organization where id = $1",
-                    [org_id.clone().into()],
-                ))
-                .await?;
-                txn.execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "delete from \"user\" where id like $1",
-                    [format!("{org_id}-u%").into()],
-                ))
-                .await?;
-                txn.commit().await?;
+                delete_org(db, &org_id).await?;
                 report.orgs_repaired += 1;
+                todo.push(i);
             }
-            None => {}
+            None => todo.push(i),
         }
+    }
+    let new_chunks = todo.len() as u64 * expected_chunks.max(0) as u64;
+    let table_rows = chunk_count(db).await?;
+    let mut conn = db.get_postgres_connection_pool().acquire().await?;
+    let mut txn = sqlx::Connection::begin(&mut *conn).await?;
+    // One transaction for every chunk: without the index for a bulk load, so no reader ever
+    // sees the table without it (DROP INDEX locks the table until commit).
+    let index = if bulk_load(new_chunks, table_rows) {
+        super::vector_index::drop_for_rebuild(&mut txn).await?
+    } else {
+        None
+    };
+    let mut done = report.orgs_skipped;
+    let organizations = |done| DemoProgress {
+        done,
+        total: options.orgs,
+        phase: DemoPhase::Organizations,
+    };
+    if done > 0 {
+        progress(organizations(done));
+    }
+    for i in todo {
         let org = OrgData::generate(options, i, &centroids);
         report.rows += org.insert_rows(db).await?;
-        let mut conn = db.get_postgres_connection_pool().acquire().await?;
         let started = Instant::now();
-        report.chunks += copy_chunks(&mut conn, &org.chunks).await?;
+        report.chunks += copy_chunks(&mut txn, &org.chunks).await?;
         report.copy_time += started.elapsed();
         report.orgs_created += 1;
-        progress(DemoProgress {
-            done: i + 1,
-            total: options.orgs,
-        });
+        done += 1;
+        progress(organizations(done));
     }
+    if let Some(definition) = index {
+        let started = Instant::now();
+        // pgvector reports the rows read but not how many there are: the table's count is known.
+        let rows = table_rows + report.chunks;
+        super::vector_index::rebuild(&mut txn, db, &definition, &mut |done, total| {
+            progress(DemoProgress {
+                done: options.orgs,
+                total: options.orgs,
+                phase: DemoPhase::Index {
+                    done: done.min(rows),
+                    total: if total == 0 { rows } else { total },
+                },
+            })
+        })
+        .await?;
+        report.index_time = Some(started.elapsed());
+    }
+    txn.commit().await?;
     report.rows += report.chunks;
     Ok(report)
+}
+
+async fn delete_org(db: &DatabaseConnection, org_id: &str) -> Result<(), Error> {
+    // Users are not owned by the organization in the schema: remove the demo's own.
+    let txn = db.begin().await?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "delete from organization where id = $1",
+        [org_id.into()],
+    ))
+    .await?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "delete from \"user\" where id like $1",
+        [format!("{org_id}-u%").into()],
+    ))
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Chunks in the table now, from the planner's statistics when it has them (a bulk-load
+/// decision needs the order of magnitude, not a count).
+async fn chunk_count(db: &DatabaseConnection) -> Result<u64, Error> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "select case when c.reltuples >= 0 then c.reltuples::int8 \
+             else (select count(*) from document_chunk) end as n \
+             from pg_class c where c.oid = 'document_chunk'::regclass",
+        ))
+        .await?;
+    let n: i64 = match row {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(n.max(0) as u64)
 }
 
 fn org_id(i: u32) -> String {
@@ -497,6 +577,15 @@ mod tests {
             a.chunks[0].id,
             OrgData::generate(&options, 0, &c).chunks[0].id
         );
+    }
+
+    #[test]
+    fn large_loads_rebuild_the_index_small_ones_insert_into_it() {
+        assert!(bulk_load(100_000, 0));
+        assert!(bulk_load(1_000, 5_000));
+        assert!(!bulk_load(1_000, 5_001));
+        assert!(!bulk_load(999, 0));
+        assert!(!bulk_load(10_000, 1_000_000));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! - [`record`]: which sets a database has received, and their hashes.
 //! - [`synthetic`]: deterministic random data (PRNG, embeddings).
 //! - [`demo`]: synthetic organizations with users, usage and embedded document chunks.
+//! - [`vector_index`]: the HNSW index dropped and rebuilt around a bulk load, in one transaction.
 //!
 //! A set runs once per database: the first run inserts it and records its hash; later runs are
 //! no-ops. A set whose files changed since is reported and re-applied (idempotently: rows are
@@ -14,6 +15,7 @@ pub mod demo;
 pub mod record;
 pub mod set;
 pub mod synthetic;
+pub mod vector_index;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 

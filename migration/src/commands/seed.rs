@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use app_db::Error;
-use app_db::seed::demo::{DemoOptions, DemoProgress};
+use app_db::seed::demo::{DemoOptions, DemoPhase, DemoProgress};
 use app_db::seed::{INITIAL, SeedRequest};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -36,23 +36,34 @@ pub async fn run(global: &GlobalArgs, args: &SeedArgs) -> Result<u8, Error> {
     let bar = ProgressBar::new(u64::from(options.orgs));
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} organizations ({eta} left)",
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg} ({eta} left)",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    bar.set_message("organizations");
     let started = Instant::now();
     let report = app_db::seed::demo::generate(
         &db,
         &options,
         &super::reader(global),
-        &mut |p: DemoProgress| bar.set_position(u64::from(p.done)),
+        &mut |p: DemoProgress| match p.phase {
+            DemoPhase::Organizations => bar.set_position(u64::from(p.done)),
+            // The vector index is built after the load: the same bar, now counting its rows.
+            DemoPhase::Index { done, total } => {
+                if bar.length() != Some(total) {
+                    bar.set_length(total);
+                    bar.set_message("chunks indexed (HNSW)");
+                }
+                bar.set_position(done);
+            }
+        },
     )
     .await;
     bar.finish_and_clear();
     let report = report?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "demo data: {} organization(s) created, {} already present, {} repaired; {} rows ({} chunks) in {:.1} s; COPY {:.0} chunks/s",
+        "demo data: {} organization(s) created, {} already present, {} repaired; {} rows ({} chunks) in {:.1} s; COPY {:.0} chunks/s{}",
         report.orgs_created,
         report.orgs_skipped,
         report.orgs_repaired,
@@ -63,6 +74,10 @@ pub async fn run(global: &GlobalArgs, args: &SeedArgs) -> Result<u8, Error> {
             0.0
         } else {
             report.chunks as f64 / report.copy_time.as_secs_f64()
+        },
+        match report.index_time {
+            Some(t) => format!("; HNSW index rebuilt in {:.1} s", t.as_secs_f64()),
+            None => String::new(),
         }
     );
     Ok(exit::OK)

@@ -1,0 +1,187 @@
+//! Which search a query gets: a pure decision from the server's pgvector version, the tenant's
+//! estimated share of the table, `k` and the [`SearchOptions`](super::SearchOptions).
+
+use super::PgvectorVersion;
+
+/// The largest `hnsw.ef_search` pgvector accepts.
+pub const EF_SEARCH_MAX: u32 = 1000;
+/// The bound on `hnsw.max_scan_tuples` (pgvector's own default): the worst case of an iterative
+/// scan whose filter matches almost nothing.
+pub const MAX_SCAN_TUPLES: u32 = 20_000;
+
+/// How one search runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Every chunk of the organization compared (b-tree on `organization_id`, top-k sort).
+    Exact,
+    /// The HNSW index with a tenant filter.
+    Index {
+        /// `hnsw.ef_search` for this query.
+        ef_search: u32,
+        /// `Some(hnsw.max_scan_tuples)` for an iterative scan (`relaxed_order`, pgvector >= 0.8);
+        /// `None` for a plain post-filtered scan.
+        iterative: Option<u32>,
+    },
+}
+
+/// What the decision needs to know about the tenant and the server.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Facts {
+    /// pgvector's version on the server (`None`: not installed or unknown).
+    pub pgvector: Option<PgvectorVersion>,
+    /// Estimated chunks of the organization (`None`: no statistics yet).
+    pub tenant_rows: Option<f64>,
+    /// Estimated chunks in the table (`None`: no statistics yet).
+    pub table_rows: Option<f64>,
+}
+
+/// The tuning the decision reads, from [`SearchOptions`](super::SearchOptions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tuning {
+    /// The candidate list a tenant owning the whole table would get.
+    pub ef_search: u32,
+    /// Adapt to server and tenant; `false` is a plain index search with `ef_search` as given.
+    pub adaptive: bool,
+    /// Tenants with at most this many (estimated) chunks are searched exactly.
+    pub exact_max_rows: u32,
+}
+
+/// The route for a search of `k` rows (`k <= 1000`, `tuning.ef_search` in 1..=1000).
+///
+/// 1. Not adaptive: the index, `ef_search = max(ef_search, k)`, no iterative scan.
+/// 2. A tenant with at most `exact_max_rows` chunks: exact.
+/// 3. Otherwise the index with `ef_search / share` candidates (share = tenant rows / table
+///    rows), so that about `ef_search` of the candidates belong to the tenant after the filter,
+///    capped at 1000; unknown statistics count as share 1.
+/// 4. On pgvector >= 0.8 that scan is iterative, so it goes on past the first candidate list
+///    until `k` rows pass the filter, visiting at most `2 x ef / share` tuples, between 1,000 and
+///    [`MAX_SCAN_TUPLES`].
+pub fn route(facts: Facts, k: u32, tuning: Tuning) -> Route {
+    let floor = tuning.ef_search.max(k).min(EF_SEARCH_MAX);
+    if !tuning.adaptive {
+        return Route::Index {
+            ef_search: floor,
+            iterative: None,
+        };
+    }
+    if facts
+        .tenant_rows
+        .is_some_and(|rows| rows <= f64::from(tuning.exact_max_rows))
+    {
+        return Route::Exact;
+    }
+    let share = match (facts.tenant_rows, facts.table_rows) {
+        (Some(tenant), Some(table)) if table > 0.0 && tenant > 0.0 => (tenant / table).min(1.0),
+        _ => 1.0,
+    };
+    let scaled = (f64::from(tuning.ef_search) / share).ceil();
+    let ef_search = (scaled.min(f64::from(EF_SEARCH_MAX)) as u32).max(floor);
+    let iterative = facts
+        .pgvector
+        .is_some_and(PgvectorVersion::has_iterative_scan)
+        .then(|| {
+            (2.0 * f64::from(ef_search) / share)
+                .ceil()
+                .clamp(1_000.0, f64::from(MAX_SCAN_TUPLES)) as u32
+        });
+    Route::Index {
+        ef_search,
+        iterative,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OLD: Option<PgvectorVersion> = Some(PgvectorVersion::new(0, 6, 2));
+    const NEW: Option<PgvectorVersion> = Some(PgvectorVersion::new(0, 8, 1));
+
+    fn tuning() -> Tuning {
+        Tuning {
+            ef_search: 100,
+            adaptive: true,
+            exact_max_rows: 2_000,
+        }
+    }
+
+    fn facts(pgvector: Option<PgvectorVersion>, tenant: f64) -> Facts {
+        Facts {
+            pgvector,
+            tenant_rows: Some(tenant),
+            table_rows: Some(100_000.0),
+        }
+    }
+
+    #[test]
+    fn small_tenants_are_searched_exactly_on_every_version() {
+        assert_eq!(route(facts(OLD, 1_500.0), 10, tuning()), Route::Exact);
+        assert_eq!(route(facts(NEW, 2_000.0), 10, tuning()), Route::Exact);
+        assert_ne!(route(facts(NEW, 2_001.0), 10, tuning()), Route::Exact);
+    }
+
+    #[test]
+    fn ef_search_grows_with_the_share_the_filter_rejects() {
+        assert_eq!(
+            route(facts(OLD, 40_000.0), 10, tuning()),
+            Route::Index {
+                ef_search: 250,
+                iterative: None
+            }
+        );
+        assert_eq!(
+            route(facts(OLD, 4_000.0), 10, tuning()),
+            Route::Index {
+                ef_search: 1000,
+                iterative: None
+            }
+        );
+        assert_eq!(
+            route(facts(NEW, 40_000.0), 10, tuning()),
+            Route::Index {
+                ef_search: 250,
+                iterative: Some(1_250)
+            }
+        );
+        assert_eq!(
+            route(facts(NEW, 4_000.0), 10, tuning()),
+            Route::Index {
+                ef_search: 1000,
+                iterative: Some(MAX_SCAN_TUPLES)
+            }
+        );
+    }
+
+    #[test]
+    fn without_statistics_the_index_runs_unscaled_and_k_is_a_floor() {
+        let unknown = Facts {
+            pgvector: NEW,
+            tenant_rows: None,
+            table_rows: None,
+        };
+        assert_eq!(
+            route(unknown, 300, tuning()),
+            Route::Index {
+                ef_search: 300,
+                iterative: Some(1_000)
+            }
+        );
+    }
+
+    #[test]
+    fn a_fixed_search_ignores_version_and_tenant() {
+        let fixed = Tuning {
+            adaptive: false,
+            ..tuning()
+        };
+        for f in [facts(NEW, 10.0), facts(OLD, 90_000.0)] {
+            assert_eq!(
+                route(f, 10, fixed),
+                Route::Index {
+                    ef_search: 100,
+                    iterative: None
+                }
+            );
+        }
+    }
+}
