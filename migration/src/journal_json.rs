@@ -1,97 +1,18 @@
-//! drizzle-kit's journal formatting: `JSON.stringify(journal, null, 2)`, no trailing newline.
+//! drizzle-kit's JSON files (the journal, the snapshots): `JSON.stringify(value, null, 2)`, no
+//! trailing newline.
 //!
-//! serde_json (without `preserve_order`, which the workspace does not enable) sorts object
-//! keys, so the order drizzle-kit writes is restored here: `version`, `dialect`, `entries` at
-//! the top, `idx`, `version`, `when`, `tag`, `breakpoints` in each entry; keys drizzle-kit does
-//! not write follow in sorted order.
+//! serde_json with `preserve_order` keeps keys in the order they were read or inserted, as a
+//! JavaScript object does, and its pretty printer indents by two spaces, writes empty arrays
+//! and objects as `[]` and `{}`, and escapes strings as JSON.stringify does (quotes,
+//! backslash, control characters; not `/` nor non-ASCII), so the output is byte for byte what
+//! drizzle-kit writes for the same value. (JavaScript lists integer-like keys first whatever
+//! the insertion order; no key drizzle-kit writes in a journal is one.)
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-const TOP_KEYS: [&str; 3] = ["version", "dialect", "entries"];
-const ENTRY_KEYS: [&str; 5] = ["idx", "version", "when", "tag", "breakpoints"];
-
-/// The journal as drizzle-kit writes it.
-pub fn render(journal: &Value) -> String {
-    let mut out = String::new();
-    write_value(&mut out, journal, 0, &TOP_KEYS, true);
-    out
-}
-
-fn write_value(out: &mut String, value: &Value, depth: usize, keys: &[&str], top: bool) {
-    match value {
-        Value::Object(map) => write_object(out, map, depth, keys, top),
-        Value::Array(items) if items.is_empty() => out.push_str("[]"),
-        Value::Array(items) => {
-            out.push_str("[\n");
-            for (i, item) in items.iter().enumerate() {
-                indent(out, depth + 1);
-                write_value(out, item, depth + 1, &[], false);
-                if i + 1 < items.len() {
-                    out.push(',');
-                }
-                out.push('\n');
-            }
-            indent(out, depth);
-            out.push(']');
-        }
-        // serde_json escapes strings as JSON.stringify does (quotes, backslash, control
-        // characters; not `/` nor non-ASCII) and prints integers the same way.
-        other => out.push_str(&other.to_string()),
-    }
-}
-
-fn write_object(
-    out: &mut String,
-    map: &Map<String, Value>,
-    depth: usize,
-    keys: &[&str],
-    top: bool,
-) {
-    if map.is_empty() {
-        out.push_str("{}");
-        return;
-    }
-    let mut ordered: Vec<&String> = keys
-        .iter()
-        .filter_map(|k| map.get_key_value(*k).map(|(k, _)| k))
-        .collect();
-    ordered.extend(map.keys().filter(|k| !keys.contains(&k.as_str())));
-    out.push_str("{\n");
-    for (i, key) in ordered.iter().enumerate() {
-        indent(out, depth + 1);
-        out.push_str(&Value::String((*key).clone()).to_string());
-        out.push_str(": ");
-        let value = &map[key.as_str()];
-        match value {
-            // The entries' objects get drizzle-kit's entry key order.
-            Value::Array(items) if top && key.as_str() == "entries" && !items.is_empty() => {
-                out.push_str("[\n");
-                for (j, item) in items.iter().enumerate() {
-                    indent(out, depth + 2);
-                    write_value(out, item, depth + 2, &ENTRY_KEYS, false);
-                    if j + 1 < items.len() {
-                        out.push(',');
-                    }
-                    out.push('\n');
-                }
-                indent(out, depth + 1);
-                out.push(']');
-            }
-            _ => write_value(out, value, depth + 1, &[], false),
-        }
-        if i + 1 < ordered.len() {
-            out.push(',');
-        }
-        out.push('\n');
-    }
-    indent(out, depth);
-    out.push('}');
-}
-
-fn indent(out: &mut String, depth: usize) {
-    for _ in 0..depth {
-        out.push_str("  ");
-    }
+/// `value` as drizzle-kit writes its JSON files.
+pub fn render(value: &Value) -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(value)
 }
 
 #[cfg(test)]
@@ -104,21 +25,31 @@ mod tests {
         "/../tests/fixtures/journal/drizzle-kit/meta/_journal.json"
     ));
 
-    #[test]
-    fn a_drizzle_kit_journal_renders_byte_for_byte() {
-        let value: Value = serde_json::from_str(DRIZZLE_KIT).expect("fixture is JSON");
-        assert_eq!(render(&value), DRIZZLE_KIT);
-    }
+    /// A snapshot written by drizzle-kit 0.31.11 (a generate fixture).
+    const SNAPSHOT: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/generate/27_hnsw_index/expected/meta/0001_snapshot.json"
+    ));
 
     #[test]
-    fn empty_and_unknown_parts_render_like_json_stringify() {
+    fn drizzle_kit_files_render_byte_for_byte() {
+        for text in [DRIZZLE_KIT, SNAPSHOT] {
+            let value: Value = serde_json::from_str(text).expect("fixture is JSON");
+            assert_eq!(render(&value).expect("render"), text);
+        }
+    }
+
+    /// The expected text is what node 20 prints for
+    /// `JSON.stringify(JSON.parse(input), null, 2)`.
+    #[test]
+    fn key_order_empty_parts_and_escapes_match_json_stringify() {
         let value: Value = serde_json::from_str(
-            r#"{"entries":[],"dialect":"postgresql","version":"7","x":{"b":[1,"a/é\n"],"a":{}}}"#,
+            r#"{"entries":[],"dialect":"postgresql","version":"7","x":{"b":[1,"a/é\n\u0001"],"a":{}}}"#,
         )
         .expect("valid JSON");
         assert_eq!(
-            render(&value),
-            "{\n  \"version\": \"7\",\n  \"dialect\": \"postgresql\",\n  \"entries\": [],\n  \"x\": {\n    \"a\": {},\n    \"b\": [\n      1,\n      \"a/é\\n\"\n    ]\n  }\n}"
+            render(&value).expect("render"),
+            "{\n  \"entries\": [],\n  \"dialect\": \"postgresql\",\n  \"version\": \"7\",\n  \"x\": {\n    \"b\": [\n      1,\n      \"a/é\\n\\u0001\"\n    ],\n    \"a\": {}\n  }\n}"
         );
     }
 }

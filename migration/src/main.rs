@@ -5,6 +5,7 @@ mod commands;
 mod exit;
 mod journal_json;
 mod output;
+mod snapshot;
 mod target;
 
 use clap::Parser;

@@ -1,8 +1,9 @@
 //! Driving the real drizzle-orm migrator (`tests/drizzle-interop/`) and the server's own
-//! client programs, for the interoperability tests and the migrator benchmark.
+//! client programs, for the interoperability tests and the migrator benchmark; installing the
+//! pinned node packages that `drizzle_kit.rs` also uses.
 //!
-//! Included with `#[path]` by the users that need it, so that the other test binaries do not
-//! compile it.
+//! Included with `#[path]` by the users that need it (in this package and in the migration
+//! package's tests), so that the other test binaries do not compile it.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -14,14 +15,24 @@ use app_db::Migration;
 use app_db::embedded::{PgBinaries, ServerAccount};
 use app_db::journal::{load_dir, sha256_hex};
 
-/// The node project pinning drizzle-orm and pg.
+/// The repository root: this package's directory, or its parent for the migration package.
+pub fn repo_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|dir| dir.join("tests/drizzle-interop/package.json").is_file())
+        .unwrap_or(manifest)
+        .to_path_buf()
+}
+
+/// The node project pinning drizzle-orm, drizzle-kit and pg.
 pub fn project_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drizzle-interop")
+    repo_root().join("tests/drizzle-interop")
 }
 
 /// The fixture folder written by the real drizzle-kit.
 pub fn drizzle_kit_fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/journal/drizzle-kit")
+    repo_root().join("tests/fixtures/journal/drizzle-kit")
 }
 
 /// A folder loaded with app-db's own resolver, leaked to the `'static` lifetime that
@@ -55,7 +66,7 @@ pub fn ensure_node_project() -> &'static Path {
     }
 }
 
-const INSTALL_NODE: &str = "the drizzle-orm interoperability tests need Node.js 20 (or newer) and npm on PATH: \
+const INSTALL_NODE: &str = "the drizzle-orm and drizzle-kit tests need Node.js 20 (or newer) and npm on PATH: \
      install them (Debian 12's own nodejs package is 18, too old: use nodejs.org's builds or \
      packages) and run the tests again";
 

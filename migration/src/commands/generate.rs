@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::cli::GlobalArgs;
 use crate::exit;
 use crate::journal_json;
+use crate::snapshot;
 use crate::target::Target;
 
 /// drizzle-kit's placeholder for `generate --custom`, written without a trailing newline.
@@ -40,10 +41,11 @@ pub async fn run(
     // The same rules as the build: adding to a folder the build rejects would only hide why.
     journal::load_dir(dir)?;
     if mode.custom {
-        let (sql_path, tag, idx, when) = add_migration(dir, name, CUSTOM_PLACEHOLDER)?;
-        print_added(&sql_path, dir, &tag, idx, when);
+        let added = add_migration(dir, name, CUSTOM_PLACEHOLDER, true)?;
+        print_added(&added, dir);
         println!(
-            "next: write your SQL below the placeholder comment, then build: until then the build rejects {tag}.sql (a migration with no statement)"
+            "next: write your SQL below the placeholder comment, then build: until then the build rejects {}.sql (a migration with no statement)",
+            added.tag
         );
         return Ok(exit::OK);
     }
@@ -81,13 +83,13 @@ pub async fn run(
         );
         return Ok(exit::OK);
     }
-    let (sql_path, tag, idx, when) = add_migration(dir, name, &text)?;
-    print_added(&sql_path, dir, &tag, idx, when);
+    let added = add_migration(dir, name, &text, false)?;
+    print_added(&added, dir);
     println!(
         "{} statement(s), verified: applied after the existing migrations they give the entities' schema",
         statements.len()
     );
-    println!("next: review {tag}.sql, then build and commit it");
+    println!("next: review {}.sql, then build and commit it", added.tag);
     Ok(exit::OK)
 }
 
@@ -105,12 +107,27 @@ fn check_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn print_added(sql_path: &Path, dir: &Path, tag: &str, idx: usize, when: i64) {
+/// What [`add_migration`] wrote.
+struct Added {
+    sql_path: std::path::PathBuf,
+    snapshot_path: Option<std::path::PathBuf>,
+    tag: String,
+    idx: usize,
+    when: i64,
+}
+
+fn print_added(added: &Added, dir: &Path) {
     let journal_path = dir.join(journal::JOURNAL_PATH);
-    println!("created {}", sql_path.display());
+    println!("created {}", added.sql_path.display());
+    if let Some(path) = &added.snapshot_path {
+        println!("created {} (drizzle-kit's snapshot chain)", path.display());
+    }
     println!(
-        "added {tag} to {} (idx {idx}, when {when})",
-        journal_path.display()
+        "added {} to {} (idx {}, when {})",
+        added.tag,
+        journal_path.display(),
+        added.idx,
+        added.when
     );
 }
 
@@ -131,13 +148,10 @@ fn next_when(last_when: Option<i64>, now: i64) -> Result<i64, Error> {
     }
 }
 
-/// Writes `NNNN_<name>.sql` with `contents` and its journal entry, as drizzle-kit does:
-/// returns the file's path, the tag, the idx and the `when`.
-fn add_migration(
-    dir: &Path,
-    name: &str,
-    contents: &str,
-) -> Result<(std::path::PathBuf, String, usize, i64), Error> {
+/// Writes `NNNN_<name>.sql` with `contents` and its journal entry, as drizzle-kit does (and,
+/// for `custom`, drizzle-kit's snapshot in a folder that has snapshots): returns the file's
+/// path, the tag, the idx and the `when`.
+fn add_migration(dir: &Path, name: &str, contents: &str, custom: bool) -> Result<Added, Error> {
     let journal_path = dir.join(journal::JOURNAL_PATH);
     let text = std::fs::read_to_string(&journal_path).map_err(|source| Error::Io {
         action: "read",
@@ -188,21 +202,57 @@ fn add_migration(
         source,
     })?;
     drop(file);
+    // A folder carrying drizzle-kit snapshots gets the one drizzle-kit writes for --custom,
+    // so that its chain stays valid for drizzle-kit.
+    let snapshot_path = if custom {
+        match custom_snapshot(dir, idx) {
+            Ok(path) => path,
+            Err(e) => {
+                let _ = std::fs::remove_file(&sql_path);
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
     // Replace the journal in one rename, so a crash never leaves half a journal.
     let tmp = journal_path.with_extension("json.tmp");
-    let written = std::fs::write(&tmp, journal_json::render(&value))
+    let written = journal_json::render(&value)
+        .map_err(std::io::Error::other)
+        .and_then(|text| std::fs::write(&tmp, text))
         .and_then(|()| std::fs::rename(&tmp, &journal_path));
     if let Err(source) = written {
         // A file without a journal entry fails the build; take it back.
         let _ = std::fs::remove_file(&sql_path);
         let _ = std::fs::remove_file(&tmp);
+        if let Some(path) = &snapshot_path {
+            let _ = std::fs::remove_file(path);
+        }
         return Err(Error::Io {
             action: "write",
             path: journal_path,
             source,
         });
     }
-    Ok((sql_path, tag, idx, when))
+    Ok(Added {
+        sql_path,
+        snapshot_path,
+        tag,
+        idx,
+        when,
+    })
+}
+
+/// In a folder with drizzle-kit snapshots, writes the snapshot of entry `idx` as drizzle-kit's
+/// `generate --custom` does: the newest one again, chained onto it. `None` without snapshots.
+fn custom_snapshot(dir: &Path, idx: usize) -> Result<Option<std::path::PathBuf>, Error> {
+    if !snapshot::has_snapshots(dir) {
+        return Ok(None);
+    }
+    let (_, previous) = snapshot::previous_snapshot(dir)?;
+    let prev_id = previous["id"].as_str().unwrap_or_default().to_string();
+    let custom = snapshot::custom_snapshot(&previous);
+    snapshot::write_snapshot(dir, idx, custom, &prev_id).map(Some)
 }
 
 #[cfg(test)]
