@@ -271,7 +271,7 @@ fn alter_table(b: &mut Buckets, found: &Table, wanted: &Table, desired: &Schema)
     for fk in &found.foreign_keys {
         if !wanted.foreign_keys.contains(fk) {
             b.drop_foreign_keys
-                .push(safe(render::drop_constraint(name, &fk.name)));
+                .push(safe(render::drop_foreign_key(name, &fk.name)));
         }
     }
     for index in &found.indexes {
@@ -381,19 +381,19 @@ fn alter_column(
     enums: &BTreeMap<String, Vec<String>>,
 ) {
     if old.type_sql != new.type_sql {
-        let statement = render::set_type(table, new, enums);
-        b.alter_columns
-            .push(if widens(&old.type_sql, &new.type_sql) {
-                safe(statement)
-            } else {
-                losing(
-                    statement,
-                    format!(
-                        "changes {table}.{} from {} to {}, which can lose or reject values",
-                        new.name, old.type_sql, new.type_sql
-                    ),
-                )
-            });
+        let widening = widens(&old.type_sql, &new.type_sql);
+        let statement = render::set_type(table, new, enums, !widening);
+        b.alter_columns.push(if widening {
+            safe(statement)
+        } else {
+            losing(
+                statement,
+                format!(
+                    "changes {table}.{} from {} to {}, which can lose or reject values",
+                    new.name, old.type_sql, new.type_sql
+                ),
+            )
+        });
     }
     if old.default != new.default {
         let change = match render::column_default(new) {

@@ -224,7 +224,14 @@ pub fn alter_column(table: &str, column: &str, change: &str) -> String {
 }
 
 /// `SET DATA TYPE …` for `column`'s desired type; to an enum with drizzle's `USING` cast.
-pub fn set_type(table: &str, column: &Column, enums: &BTreeMap<String, Vec<String>>) -> String {
+/// With `cast`, other types get `USING "c"::type` too (a deliberate difference: drizzle-kit
+/// writes none, and PostgreSQL then rejects e.g. text → integer).
+pub fn set_type(
+    table: &str,
+    column: &Column,
+    enums: &BTreeMap<String, Vec<String>>,
+    cast: bool,
+) -> String {
     if enums.contains_key(&column.type_sql) {
         let ty = qualified_type(&column.type_sql);
         return alter_column(
@@ -236,11 +243,16 @@ pub fn set_type(table: &str, column: &Column, enums: &BTreeMap<String, Vec<Strin
             ),
         );
     }
-    alter_column(
-        table,
-        &column.name,
-        &format!("SET DATA TYPE {}", plain_type(&column.type_sql, enums)),
-    )
+    let ty = plain_type(&column.type_sql, enums);
+    let change = if cast {
+        format!(
+            "SET DATA TYPE {ty} USING {}::{ty}",
+            quote_ident(&column.name)
+        )
+    } else {
+        format!("SET DATA TYPE {ty}")
+    };
+    alter_column(table, &column.name, &change)
 }
 
 /// `ALTER TABLE "t" ADD CONSTRAINT "n" FOREIGN KEY (…) REFERENCES "public"."r"(…) ON DELETE … ON UPDATE …;`
@@ -262,6 +274,11 @@ pub fn add_foreign_key(table: &str, fk: &ForeignKey) -> String {
 /// `ALTER TABLE "t" DROP CONSTRAINT "n";`
 pub fn drop_constraint(table: &str, name: &str) -> String {
     alter(table, &format!("DROP CONSTRAINT {}", quote_ident(name)))
+}
+
+/// drizzle-kit ends its foreign-key drop with a newline (`…;\n`), unlike other statements.
+pub fn drop_foreign_key(table: &str, name: &str) -> String {
+    format!("{}\n", drop_constraint(table, name))
 }
 
 /// `ALTER TABLE "t" ADD CONSTRAINT "n" UNIQUE(…);`
