@@ -26,6 +26,34 @@ pub struct Supplement {
     pub foreign_key_names: &'static [ForeignKeyName],
     /// Columns stored `PLAIN` (no TOAST), as `(table, column)`.
     pub plain_storage: &'static [(&'static str, &'static str)],
+    /// Renamed columns. SeaORM's `renamed_from` attribute only reaches a SQLite or MySQL
+    /// column comment (PostgreSQL's CREATE TABLE has none), so a rename is declared here;
+    /// `generate` never guesses one.
+    pub renamed_columns: &'static [RenamedColumn],
+}
+
+impl Supplement {
+    /// Nothing declared.
+    pub const EMPTY: Supplement = Supplement {
+        extensions: &[],
+        checks: &[],
+        indexes: &[],
+        uniques: &[],
+        foreign_key_names: &[],
+        plain_storage: &[],
+        renamed_columns: &[],
+    };
+}
+
+/// Column `from` of `table` is now called `to` (`ALTER TABLE … RENAME COLUMN`, keeping its data).
+#[derive(Debug, Clone, Copy)]
+pub struct RenamedColumn {
+    /// The table.
+    pub table: &'static str,
+    /// The old name (as the migrations have it).
+    pub from: &'static str,
+    /// The new name (as the entity has it).
+    pub to: &'static str,
 }
 
 /// `CONSTRAINT "name" CHECK (expression)` on `table`.
@@ -370,4 +398,5 @@ pub const PROJECT: Supplement = Supplement {
     }],
     // 0005: keep the 6 KB vectors in the heap (see the comment in 0005_rag.sql).
     plain_storage: &[("document_chunk", "embedding")],
+    renamed_columns: &[],
 };

@@ -191,6 +191,20 @@ fn rename_table_objects(table: &mut Table, supplement: &Supplement) {
         table.uniques.push(unique(declared));
     }
     table.uniques.sort_by(|a, b| a.name.cmp(&b.name));
+    for renamed in supplement.renamed_columns.iter().filter(|r| r.table == t) {
+        for column in table.columns.iter_mut().filter(|c| c.name == renamed.to) {
+            column.renamed_from = Some(renamed.from.into());
+        }
+    }
+    // SeaORM's `auto_increment` makes an identity column; drizzle's `serial`, which the
+    // migrations use, is a sequence default. Both number rows the same way: the entity's
+    // intent is written as drizzle writes it.
+    for column in &mut table.columns {
+        if column.identity.as_deref() == Some("BY DEFAULT") && column.default.is_none() {
+            column.identity = None;
+            column.default = Some(format!("nextval('{t}_{}_seq'::regclass)", column.name));
+        }
+    }
 }
 
 fn table_has(columns: &[super::model::Column], key: &str) -> bool {

@@ -55,6 +55,8 @@ pub struct Column {
     pub not_null: bool,
     /// The default expression as `pg_get_expr` prints it.
     pub default: Option<String>,
+    /// `ALWAYS` or `BY DEFAULT` for an identity column.
+    pub identity: Option<String>,
     /// Storage `PLAIN` where the type's default is another.
     pub storage_plain: bool,
     /// The column's previous name, declared with `renamed_from` (desired side only).

@@ -400,11 +400,8 @@ fn alter_column(
             Some(default) => format!("SET DEFAULT {default}"),
             None => "DROP DEFAULT".to_string(),
         };
-        // A serial column's default is its sequence: nothing to write when only that differs.
-        if !(new.default.is_none() && render::column_default(old).is_none()) {
-            b.alter_columns
-                .push(safe(render::alter_column(table, &new.name, &change)));
-        }
+        b.alter_columns
+            .push(safe(render::alter_column(table, &new.name, &change)));
     }
     if old.not_null != new.not_null {
         let change = if new.not_null {
@@ -414,6 +411,15 @@ fn alter_column(
         };
         b.alter_columns
             .push(safe(render::alter_column(table, &new.name, change)));
+    }
+    if old.identity != new.identity {
+        let change = match (&old.identity, &new.identity) {
+            (_, Some(kind)) if old.identity.is_some() => format!("SET GENERATED {kind}"),
+            (_, Some(kind)) => format!("ADD GENERATED {kind} AS IDENTITY"),
+            (_, None) => "DROP IDENTITY".to_string(),
+        };
+        b.alter_columns
+            .push(safe(render::alter_column(table, &new.name, &change)));
     }
     if old.storage_plain != new.storage_plain {
         b.alter_columns.push(safe(render::set_storage(
@@ -522,5 +528,118 @@ fn rebuild_enum(
                 crate::sql::quote_ident(&column.name)
             ),
         )));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::model::{Column, PrimaryKey};
+
+    fn table(name: &str, columns: &[(&str, &str)]) -> Table {
+        Table {
+            name: name.into(),
+            columns: columns
+                .iter()
+                .map(|(n, t)| Column {
+                    name: n.to_string(),
+                    type_sql: t.to_string(),
+                    not_null: true,
+                    ..Column::default()
+                })
+                .collect(),
+            primary_key: Some(PrimaryKey {
+                name: format!("{name}_pkey"),
+                columns: vec![columns[0].0.to_string()],
+            }),
+            ..Table::default()
+        }
+    }
+
+    fn schema(tables: Vec<Table>) -> Schema {
+        Schema {
+            tables: tables.into_iter().map(|t| (t.name.clone(), t)).collect(),
+            ..Schema::default()
+        }
+    }
+
+    #[test]
+    fn equal_schemas_need_nothing() {
+        let s = schema(vec![table("t", &[("id", "uuid")])]);
+        assert!(diff(&s, &s).is_empty());
+    }
+
+    #[test]
+    fn drops_come_last_and_are_refused_unless_allowed() {
+        let current = schema(vec![
+            table("t", &[("id", "uuid"), ("old", "text")]),
+            table("gone", &[("id", "uuid")]),
+        ]);
+        let desired = schema(vec![table("t", &[("id", "uuid"), ("new", "text")])]);
+        let plan = diff(&current, &desired);
+        assert_eq!(
+            plan.sql(),
+            vec![
+                "DROP TABLE \"gone\" CASCADE;",
+                "ALTER TABLE \"t\" ADD COLUMN \"new\" text NOT NULL;",
+                "ALTER TABLE \"t\" DROP COLUMN \"old\";",
+            ]
+        );
+        let refused = plan.refuse_drops(false).expect_err("drops refused");
+        let message = refused.to_string();
+        assert!(message.contains("DROP TABLE \"gone\""), "{message}");
+        assert!(message.contains("DROP COLUMN \"old\""), "{message}");
+        assert!(plan.refuse_drops(true).is_ok());
+    }
+
+    #[test]
+    fn a_declared_rename_keeps_the_column() {
+        let current = schema(vec![table("t", &[("id", "uuid"), ("title", "text")])]);
+        let mut wanted = table("t", &[("id", "uuid"), ("name", "text")]);
+        wanted.columns[1].renamed_from = Some("title".into());
+        let plan = diff(&current, &schema(vec![wanted]));
+        assert_eq!(
+            plan.sql(),
+            vec!["ALTER TABLE \"t\" RENAME COLUMN \"title\" TO \"name\";"]
+        );
+        assert!(plan.losing_data().is_empty());
+    }
+
+    #[test]
+    fn widening_is_safe_and_narrowing_is_not() {
+        assert!(widens("integer", "bigint"));
+        assert!(widens("character varying(10)", "character varying(20)"));
+        assert!(widens("character varying(10)", "text"));
+        assert!(!widens("bigint", "integer"));
+        assert!(!widens("text", "integer"));
+        assert!(!widens("character varying(20)", "character varying(10)"));
+    }
+
+    #[test]
+    fn enum_values_are_added_in_place() {
+        assert!(is_subsequence(
+            &["a".into(), "c".into()],
+            &["a".into(), "b".into(), "c".into()]
+        ));
+        assert!(!is_subsequence(
+            &["a".into(), "c".into()],
+            &["c".into(), "a".into()]
+        ));
+        let mut current = Schema::default();
+        current
+            .enums
+            .insert("e".into(), vec!["a".into(), "c".into()]);
+        let mut desired = Schema::default();
+        desired.enums.insert(
+            "e".into(),
+            vec!["a".into(), "b".into(), "c".into(), "d".into()],
+        );
+        assert_eq!(
+            diff(&current, &desired).sql(),
+            vec![
+                "ALTER TYPE \"public\".\"e\" ADD VALUE 'b' BEFORE 'c';",
+                "ALTER TYPE \"public\".\"e\" ADD VALUE 'd';",
+            ]
+        );
     }
 }

@@ -53,7 +53,8 @@ pub async fn read_schema(conn: &mut PgConnection) -> Result<Schema, sqlx::Error>
     let columns = format!(
         "select c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
            pg_get_expr(ad.adbin, ad.adrelid), a.attstorage = 'p' and t.typstorage <> 'p', \
-           col_description(c.oid, a.attnum) \
+           col_description(c.oid, a.attnum), \
+           case a.attidentity when 'a' then 'ALWAYS' when 'd' then 'BY DEFAULT' end \
          from pg_attribute a join pg_class c on c.oid = a.attrelid \
          join pg_namespace n on n.oid = c.relnamespace join pg_type t on t.oid = a.atttypid \
          left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum \
@@ -70,6 +71,7 @@ pub async fn read_schema(conn: &mut PgConnection) -> Result<Schema, sqlx::Error>
                 default: row.try_get(4)?,
                 storage_plain: row.try_get(5)?,
                 renamed_from: renamed_from(row.try_get::<Option<String>, _>(6)?.as_deref()),
+                identity: row.try_get(7)?,
             });
         }
     }

@@ -113,6 +113,9 @@ pub fn column_definition(
     if primary_key {
         sql.push_str(" PRIMARY KEY");
     }
+    if let Some(identity) = &column.identity {
+        sql.push_str(&format!(" GENERATED {identity} AS IDENTITY"));
+    }
     if let Some(default) = column_default(column) {
         sql.push_str(" DEFAULT ");
         sql.push_str(&default);

@@ -287,8 +287,6 @@ pub mod c21 {
 
     /// drizzle's `index("project_org_name_idx").on(…)`: a name of its own.
     pub const SUPPLEMENT: Supplement = Supplement {
-        extensions: &[],
-        checks: &[],
         indexes: &[Index {
             table: "project",
             name: "project_org_name_idx",
@@ -297,9 +295,7 @@ pub mod c21 {
             keys: r#""organization_id","name""#,
             predicate: None,
         }],
-        uniques: &[],
-        foreign_key_names: &[],
-        plain_storage: &[],
+        ..Supplement::EMPTY
     };
 }
 
@@ -328,11 +324,7 @@ pub mod c26 {
     /// pgvector for the `vector(3)` column.
     pub const SUPPLEMENT: Supplement = Supplement {
         extensions: &["vector"],
-        checks: &[],
-        indexes: &[],
-        uniques: &[],
-        foreign_key_names: &[],
-        plain_storage: &[],
+        ..Supplement::EMPTY
     };
 }
 
@@ -345,7 +337,6 @@ pub mod c27 {
     /// drizzle's `index().using("hnsw", t.embedding.op("vector_cosine_ops"))`.
     pub const SUPPLEMENT: Supplement = Supplement {
         extensions: &["vector"],
-        checks: &[],
         indexes: &[Index {
             table: "document",
             name: "document_embedding_index",
@@ -354,8 +345,6 @@ pub mod c27 {
             keys: r#""embedding" vector_cosine_ops"#,
             predicate: None,
         }],
-        uniques: &[],
-        foreign_key_names: &[],
-        plain_storage: &[],
+        ..Supplement::EMPTY
     };
 }
