@@ -236,6 +236,30 @@ pub enum Error {
         diff: String,
     },
 
+    /// `generate` found statements that drop or narrow data and was not allowed to write them.
+    #[error(
+        "refusing to generate: {} statement(s) can lose data:\n{}\n  fix: if this is intended, rerun with --allow-drop; a renamed column needs `renamed_from = \"old\"` on the entity field instead; nothing was written",
+        statements.len(),
+        statements.iter().map(|s| format!("    {s}")).collect::<Vec<_>>().join("\n")
+    )]
+    DropRefused {
+        /// Each statement with the reason it can lose data.
+        statements: Vec<String>,
+    },
+
+    /// The generated SQL, applied to the replayed migrations, does not give the entities'
+    /// schema: a generator gap, reported instead of a wrong file.
+    #[error(
+        "the generated SQL does not reproduce the entities' schema; still different after applying it:\n{}\n  generated:\n{sql}\n  fix: write this change by hand (`migration generate <name> --custom`) and report the gap; nothing was written",
+        remaining.iter().map(|s| format!("    {s}")).collect::<Vec<_>>().join("\n")
+    )]
+    GenerateUnverified {
+        /// The SQL that was generated.
+        sql: String,
+        /// What would still have to change (or the statement that failed).
+        remaining: Vec<String>,
+    },
+
     /// The command will not do what was asked, for a stated reason.
     #[error("{reason}\n  fix: {fix}")]
     Refused {

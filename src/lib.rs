@@ -23,6 +23,7 @@
 pub mod config;
 pub mod embedded;
 pub mod error;
+pub mod generate;
 pub mod init;
 pub mod journal;
 pub mod migrate;

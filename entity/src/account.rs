@@ -28,6 +28,7 @@ pub struct Model {
     pub scope: Option<String>,
     #[sea_orm(column_type = "Text")]
     pub password: Option<String>,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub created_at: DateTime,
     pub updated_at: DateTime,
     #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]

@@ -19,16 +19,24 @@ pub struct Model {
     pub model: String,
     #[sea_orm(column_type = "Text")]
     pub feature: Option<String>,
+    #[sea_orm(default_value = 0)]
     pub input_tokens: i32,
+    #[sea_orm(default_value = 0)]
     pub output_tokens: i32,
+    #[sea_orm(default_value = 0)]
     pub credits_used: i32,
     /// Provider cost in millionths of a US dollar (integer, no float rounding in sums).
+    #[sea_orm(default_value = 0)]
     pub cost_micro_usd: i64,
     /// Idempotency key of the metering event: a retried event cannot be billed twice.
     #[sea_orm(column_type = "Text", unique)]
     pub request_id: Option<String>,
-    #[sea_orm(column_type = "JsonBinary")]
+    #[sea_orm(
+        column_type = "JsonBinary",
+        default_expr = "Expr::cust(\"'{}'::jsonb\")"
+    )]
     pub metadata: Json,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub created_at: DateTimeWithTimeZone,
     #[sea_orm(belongs_to, from = "organization_id", to = "id", on_delete = "Cascade")]
     pub organization: BelongsTo<super::organization::Entity>,

@@ -9,7 +9,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "announcements")]
 pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
+    #[sea_orm(
+        primary_key,
+        auto_increment = false,
+        default_expr = "Expr::cust(\"gen_random_uuid()\")"
+    )]
     pub id: Uuid,
     #[sea_orm(column_type = "Text")]
     pub organization_id: Option<String>,
@@ -20,10 +24,12 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub body: String,
     /// `info`, `warning` or `critical` (CHECK).
-    #[sea_orm(column_type = "Text")]
+    #[sea_orm(column_type = "Text", default_value = "info")]
     pub level: String,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub starts_at: DateTimeWithTimeZone,
     pub ends_at: Option<DateTimeWithTimeZone>,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub created_at: DateTimeWithTimeZone,
     #[sea_orm(belongs_to, from = "organization_id", to = "id", on_delete = "Cascade")]
     pub organization: BelongsTo<Option<super::organization::Entity>>,

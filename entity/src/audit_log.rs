@@ -26,8 +26,12 @@ pub struct Model {
     pub ip_address: Option<String>,
     #[sea_orm(column_type = "Text")]
     pub user_agent: Option<String>,
-    #[sea_orm(column_type = "JsonBinary")]
+    #[sea_orm(
+        column_type = "JsonBinary",
+        default_expr = "Expr::cust(\"'{}'::jsonb\")"
+    )]
     pub metadata: Json,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub created_at: DateTimeWithTimeZone,
     #[sea_orm(belongs_to, from = "organization_id", to = "id", on_delete = "SetNull")]
     pub organization: BelongsTo<Option<super::organization::Entity>>,

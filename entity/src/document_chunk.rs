@@ -14,7 +14,11 @@ pub const EMBEDDING_DIMENSION: usize = 1536;
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "document_chunk")]
 pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
+    #[sea_orm(
+        primary_key,
+        auto_increment = false,
+        default_expr = "Expr::cust(\"gen_random_uuid()\")"
+    )]
     pub id: Uuid,
     #[sea_orm(column_type = "Text")]
     pub organization_id: String,
@@ -24,11 +28,16 @@ pub struct Model {
     pub chunk_index: i32,
     #[sea_orm(column_type = "Text")]
     pub content: String,
+    #[sea_orm(default_value = 0)]
     pub token_count: i32,
     #[sea_orm(column_type = "Vector(Some(1536))")]
     pub embedding: PgVector,
-    #[sea_orm(column_type = "JsonBinary")]
+    #[sea_orm(
+        column_type = "JsonBinary",
+        default_expr = "Expr::cust(\"'{}'::jsonb\")"
+    )]
     pub metadata: Json,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub created_at: DateTimeWithTimeZone,
     #[sea_orm(belongs_to, from = "organization_id", to = "id", on_delete = "Cascade")]
     pub organization: BelongsTo<super::organization::Entity>,

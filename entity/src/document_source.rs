@@ -12,7 +12,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "document_source")]
 pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false, unique_key = "id_organization")]
+    #[sea_orm(
+        primary_key,
+        auto_increment = false,
+        unique_key = "id_organization",
+        default_expr = "Expr::cust(\"gen_random_uuid()\")"
+    )]
     pub id: Uuid,
     #[sea_orm(column_type = "Text", unique_key = "id_organization")]
     pub organization_id: String,
@@ -31,13 +36,20 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub content_hash: Option<String>,
     pub byte_size: Option<i64>,
+    #[sea_orm(default_value = "pending")]
     pub status: DocumentSourceStatus,
     #[sea_orm(column_type = "Text")]
     pub error: Option<String>,
+    #[sea_orm(default_value = 0)]
     pub chunk_count: i32,
-    #[sea_orm(column_type = "JsonBinary")]
+    #[sea_orm(
+        column_type = "JsonBinary",
+        default_expr = "Expr::cust(\"'{}'::jsonb\")"
+    )]
     pub metadata: Json,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub created_at: DateTimeWithTimeZone,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub updated_at: DateTimeWithTimeZone,
     #[sea_orm(belongs_to, from = "organization_id", to = "id", on_delete = "Cascade")]
     pub organization: BelongsTo<super::organization::Entity>,

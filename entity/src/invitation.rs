@@ -17,9 +17,10 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub role: Option<String>,
     /// Better Auth's `pending` / `accepted` / `rejected` / `canceled`, kept as text like upstream.
-    #[sea_orm(column_type = "Text")]
+    #[sea_orm(column_type = "Text", default_value = "pending")]
     pub status: String,
     pub expires_at: DateTime,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub created_at: DateTime,
     #[sea_orm(column_type = "Text")]
     pub inviter_id: String,

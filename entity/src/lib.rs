@@ -6,6 +6,7 @@
 
 pub mod prelude;
 pub mod sea_orm_active_enums;
+pub mod supplement;
 
 pub mod account;
 pub mod ai_usage;

@@ -17,7 +17,7 @@ pub struct Model {
     pub user_id: String,
     /// Better Auth roles (`owner`, `admin`, `member`, or custom ones): plain text, not an enum,
     /// because the plugin lets the app define roles.
-    #[sea_orm(column_type = "Text")]
+    #[sea_orm(column_type = "Text", default_value = "member")]
     pub role: String,
     pub created_at: DateTime,
     #[sea_orm(belongs_to, from = "organization_id", to = "id", on_delete = "Cascade")]

@@ -11,10 +11,14 @@ use serde::{Deserialize, Serialize};
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false, column_type = "Text")]
     pub organization_id: String,
+    #[sea_orm(default_value = 0)]
     pub balance: i64,
+    #[sea_orm(default_value = 0)]
     pub lifetime_granted: i64,
+    #[sea_orm(default_value = 0)]
     pub monthly_allowance: i32,
     pub period_resets_at: Option<DateTimeWithTimeZone>,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub updated_at: DateTimeWithTimeZone,
     #[sea_orm(belongs_to, from = "organization_id", to = "id", on_delete = "Cascade")]
     pub organization: BelongsTo<super::organization::Entity>,

@@ -12,7 +12,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "referrals")]
 pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
+    #[sea_orm(
+        primary_key,
+        auto_increment = false,
+        default_expr = "Expr::cust(\"gen_random_uuid()\")"
+    )]
     pub id: Uuid,
     #[sea_orm(column_type = "Text")]
     pub referrer_user_id: String,
@@ -22,9 +26,12 @@ pub struct Model {
     pub code: String,
     #[sea_orm(column_type = "Text")]
     pub referred_email: Option<String>,
+    #[sea_orm(default_value = "pending")]
     pub status: ReferralStatus,
+    #[sea_orm(default_value = 0)]
     pub reward_credits: i32,
     pub converted_at: Option<DateTimeWithTimeZone>,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub created_at: DateTimeWithTimeZone,
     #[sea_orm(
         belongs_to,

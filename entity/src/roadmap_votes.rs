@@ -12,7 +12,9 @@ pub struct Model {
     pub item_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false, column_type = "Text")]
     pub user_id: String,
+    #[sea_orm(default_value = 1)]
     pub value: i16,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub created_at: DateTimeWithTimeZone,
     #[sea_orm(belongs_to, from = "item_id", to = "id", on_delete = "Cascade")]
     pub item: BelongsTo<super::roadmap_items::Entity>,

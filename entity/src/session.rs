@@ -13,6 +13,7 @@ pub struct Model {
     pub expires_at: DateTime,
     #[sea_orm(column_type = "Text", unique)]
     pub token: String,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub created_at: DateTime,
     pub updated_at: DateTime,
     #[sea_orm(column_type = "Text")]

@@ -14,10 +14,13 @@ pub struct Model {
     pub name: String,
     #[sea_orm(column_type = "Text", unique)]
     pub email: String,
+    #[sea_orm(default_value = false)]
     pub email_verified: bool,
     #[sea_orm(column_type = "Text")]
     pub image: Option<String>,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub created_at: DateTime,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub updated_at: DateTime,
     #[sea_orm(has_many)]
     pub sessions: HasMany<super::session::Entity>,

@@ -15,7 +15,9 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub value: String,
     pub expires_at: DateTime,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub created_at: DateTime,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub updated_at: DateTime,
 }
 

@@ -9,7 +9,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "waitlist_entries")]
 pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
+    #[sea_orm(
+        primary_key,
+        auto_increment = false,
+        default_expr = "Expr::cust(\"gen_random_uuid()\")"
+    )]
     pub id: Uuid,
     #[sea_orm(column_type = "Text", unique)]
     pub email: String,
@@ -18,11 +22,15 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub referral_code: Option<String>,
     /// `waiting`, `invited`, `joined` or `removed` (CHECK).
-    #[sea_orm(column_type = "Text")]
+    #[sea_orm(column_type = "Text", default_value = "waiting")]
     pub status: String,
     pub invited_at: Option<DateTimeWithTimeZone>,
-    #[sea_orm(column_type = "JsonBinary")]
+    #[sea_orm(
+        column_type = "JsonBinary",
+        default_expr = "Expr::cust(\"'{}'::jsonb\")"
+    )]
     pub metadata: Json,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub created_at: DateTimeWithTimeZone,
 }
 

@@ -19,8 +19,10 @@ pub struct Model {
     pub event_type: String,
     #[sea_orm(column_type = "JsonBinary")]
     pub payload: Json,
+    #[sea_orm(default_value = "pending")]
     pub status: WebhookDeliveryStatus,
     /// Attempts made so far, 0..=50 (CHECK).
+    #[sea_orm(default_value = 0)]
     pub attempt: i32,
     /// HTTP status of the last attempt, 100..=599 (CHECK).
     pub response_status: Option<i32>,
@@ -28,6 +30,7 @@ pub struct Model {
     pub response_body: Option<String>,
     pub next_attempt_at: Option<DateTimeWithTimeZone>,
     pub delivered_at: Option<DateTimeWithTimeZone>,
+    #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
     pub created_at: DateTimeWithTimeZone,
     #[sea_orm(belongs_to, from = "endpoint_id", to = "id", on_delete = "Cascade")]
     pub endpoint: BelongsTo<super::webhook_endpoints::Entity>,

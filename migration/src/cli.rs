@@ -208,17 +208,31 @@ pub enum Command {
         #[command(flatten)]
         policy: PolicyArgs,
     },
-    /// Create a migration: with --custom, an empty SQL file and its journal entry, exactly as
-    /// `drizzle-kit generate --custom` writes them.
-    #[command(after_help = "Example: migration generate add_invoice_index --custom")]
+    /// Create a migration from the difference between the entities (plus the declared
+    /// supplement) and the migration folder, in drizzle-kit's SQL, verified on scratch
+    /// databases before it is written; or, with --custom, an empty one for hand-written SQL.
+    #[command(
+        after_help = "Examples:\n  migration generate add_invoice             (writes NNNN_add_invoice.sql + journal entry)\n  migration generate add_invoice --dry-run   (prints the SQL, writes nothing)\n  migration generate --check                 (CI: exit 2 when entities and migrations disagree)\n  migration generate add_invoice_index --custom"
+    )]
     Generate {
         /// The migration's name; the file becomes NNNN_<name>.sql (letters, digits, _ and -).
-        name: String,
-        /// Write drizzle-kit's custom-migration placeholder for hand-written SQL (the only kind
-        /// supported: schema-diff generation is not).
-        #[arg(long)]
+        #[arg(required_unless_present = "check")]
+        name: Option<String>,
+        /// Write drizzle-kit's custom-migration placeholder for hand-written SQL instead of a diff.
+        #[arg(long, conflicts_with_all = ["dry_run", "check", "allow_drop"])]
         custom: bool,
-        /// The migration folder to write into.
+        /// Print the SQL that would be written; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write nothing; exit 2 and print the reconciling SQL when the entities and the
+        /// migrations disagree, 0 when they agree.
+        #[arg(long, conflicts_with = "dry_run")]
+        check: bool,
+        /// Accept statements that drop or narrow data (tables, columns, enum values, type
+        /// changes); without it they are refused and listed.
+        #[arg(long)]
+        allow_drop: bool,
+        /// The migration folder to diff against and write into.
         #[arg(long, value_name = "PATH", default_value = app_db::migrations::MIGRATIONS_DIR)]
         dir: PathBuf,
     },

@@ -247,14 +247,9 @@ fn generate_keeps_a_drizzle_kit_journal_byte_for_byte() {
 }
 
 #[test]
-fn generate_without_custom_explains() {
+fn generate_refuses_a_bad_name_before_anything_else() {
     let dir = temp_dir("generate-plain");
     copy_tree(&migrations_dir(), &dir);
-    let run = migration(&["generate", "x", "--dir", dir.to_str().expect("utf-8 path")]);
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("not supported"), "{}", run.stderr);
-    assert!(run.stderr.contains("--custom"), "{}", run.stderr);
-    assert!(!dir.join("0009_x.sql").exists());
     let run = migration(&[
         "generate",
         "bad name",
@@ -263,5 +258,53 @@ fn generate_without_custom_explains() {
         dir.to_str().expect("utf-8 path"),
     ]);
     assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("not a usable migration name"),
+        "{}",
+        run.stderr
+    );
+    let run = migration(&[
+        "generate",
+        "bad name",
+        "--dir",
+        dir.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("not a usable migration name"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.join("0009_bad name.sql").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn generate_custom_refuses_a_journal_whose_last_when_is_the_largest_timestamp() {
+    let dir = temp_dir("generate-max-when");
+    copy_tree(&migrations_dir(), &dir);
+    let journal = dir.join("meta/_journal.json");
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    let mut value: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let entries = value["entries"].as_array_mut().expect("entries");
+    let last = entries.len() - 1;
+    entries[last]["when"] = serde_json::json!(i64::MAX);
+    std::fs::write(
+        &journal,
+        serde_json::to_string_pretty(&value).expect("json"),
+    )
+    .expect("write");
+    let run = migration(&[
+        "generate",
+        "x",
+        "--custom",
+        "--dir",
+        dir.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("9223372036854775807"), "{}", run.stderr);
+    assert!(run.stderr.contains("fix:"), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(!dir.join("0009_x.sql").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }

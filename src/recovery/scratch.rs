@@ -82,6 +82,15 @@ impl ScratchDatabase {
         )
     }
 
+    /// Connection options for the scratch database (for a pool; never printed: they hold the
+    /// server's password).
+    pub fn options(&self) -> PgConnectOptions {
+        self.server
+            .clone()
+            .database(&self.name)
+            .disable_statement_logging()
+    }
+
     /// A new connection to the scratch database.
     pub async fn connect(&self) -> Result<PgConnection, Error> {
         connect(&self.server.clone().database(&self.name)).await

@@ -1,18 +1,99 @@
-//! `generate <name> --custom`: a new hand-written migration, as drizzle-kit writes it.
+//! `generate <name>`: a migration from the entities' difference to the migration folder, as
+//! drizzle-kit writes it; `--custom`: an empty one for hand-written SQL, as drizzle-kit writes it.
 
 use std::path::Path;
 
+use app_db::generate::{Migrations, Options, entities_by_prefix, render};
 use app_db::{Error, journal};
 use serde_json::{Value, json};
 
+use crate::cli::GlobalArgs;
 use crate::exit;
 use crate::journal_json;
 use crate::snapshot;
+use crate::target::Target;
 
 /// drizzle-kit's placeholder for `generate --custom`, written without a trailing newline.
 pub const CUSTOM_PLACEHOLDER: &str = "-- Custom SQL migration file, put your code below! --";
 
-pub fn run(name: &str, custom: bool, dir: &Path) -> Result<u8, Error> {
+/// The module-path prefix of the project's entities (every entity of the `entity` crate).
+const ENTITIES: &str = "entity::*";
+
+/// The flags of `generate`.
+#[derive(Debug, Clone, Copy)]
+pub struct Mode {
+    pub custom: bool,
+    pub dry_run: bool,
+    pub check: bool,
+    pub allow_drop: bool,
+}
+
+pub async fn run(
+    global: &GlobalArgs,
+    name: Option<&str>,
+    mode: Mode,
+    dir: &Path,
+) -> Result<u8, Error> {
+    let name = name.unwrap_or_default();
+    if !mode.check {
+        check_name(name)?;
+    }
+    // The same rules as the build: adding to a folder the build rejects would only hide why.
+    journal::load_dir(dir)?;
+    if mode.custom {
+        let added = add_migration(dir, name, CUSTOM_PLACEHOLDER, true)?;
+        print_added(&added, dir);
+        println!(
+            "next: write your SQL below the placeholder comment, then build: until then the build rejects {}.sql (a migration with no statement)",
+            added.tag
+        );
+        return Ok(exit::OK);
+    }
+    let target = Target::resolve(global).await?;
+    let options = Options {
+        // --check reports every difference; refusing would hide the drops it must show.
+        allow_drop: mode.allow_drop || mode.check,
+    };
+    let generated = app_db::generate::generate(
+        &target.options()?,
+        Migrations::Folder(dir),
+        entities_by_prefix(ENTITIES),
+        &app_db::supplement::PROJECT,
+        &options,
+    )
+    .await?;
+    let statements = generated.plan.sql();
+    if statements.is_empty() {
+        println!("no schema changes");
+        return Ok(exit::OK);
+    }
+    let text = render::file_text(&statements);
+    if mode.check {
+        println!("{text}");
+        eprintln!(
+            "the entities and the migrations disagree: the SQL above (verified on scratch databases) reconciles them\n  fix: run `migration generate <name>` and commit the new migration"
+        );
+        return Ok(exit::DRIFT);
+    }
+    if mode.dry_run {
+        println!("{text}");
+        eprintln!(
+            "dry run: {} statement(s), verified on scratch databases; nothing written",
+            statements.len()
+        );
+        return Ok(exit::OK);
+    }
+    let added = add_migration(dir, name, &text, false)?;
+    print_added(&added, dir);
+    println!(
+        "{} statement(s), verified: applied after the existing migrations they give the entities' schema",
+        statements.len()
+    );
+    println!("next: review {}.sql, then build and commit it", added.tag);
+    Ok(exit::OK)
+}
+
+fn check_name(name: &str) -> Result<(), Error> {
     if name.is_empty()
         || !name
             .chars()
@@ -23,16 +104,54 @@ pub fn run(name: &str, custom: bool, dir: &Path) -> Result<u8, Error> {
             fix: "use letters, digits, _ and - only, e.g. add_invoice_index".into(),
         });
     }
-    if !custom {
-        return Err(Error::Refused {
-            reason: "generating a migration from a schema diff is not supported yet".into(),
-            fix: format!(
-                "write the SQL yourself: `migration generate {name} --custom`, or run drizzle-kit generate in the TypeScript app"
-            ),
-        });
+    Ok(())
+}
+
+/// What [`add_migration`] wrote.
+struct Added {
+    sql_path: std::path::PathBuf,
+    snapshot_path: Option<std::path::PathBuf>,
+    tag: String,
+    idx: usize,
+    when: i64,
+}
+
+fn print_added(added: &Added, dir: &Path) {
+    let journal_path = dir.join(journal::JOURNAL_PATH);
+    println!("created {}", added.sql_path.display());
+    if let Some(path) = &added.snapshot_path {
+        println!("created {} (drizzle-kit's snapshot chain)", path.display());
     }
-    // The same rules as the build: adding to a folder the build rejects would only hide why.
-    journal::load_dir(dir)?;
+    println!(
+        "added {} to {} (idx {}, when {})",
+        added.tag,
+        journal_path.display(),
+        added.idx,
+        added.when
+    );
+}
+
+/// The `when` of a new entry: now, but later than every existing entry, because drizzle-orm
+/// applies an entry only if its `when` is newer than the last applied one.
+fn next_when(last_when: Option<i64>, now: i64) -> Result<i64, Error> {
+    match last_when {
+        None => Ok(now),
+        Some(last) => match last.checked_add(1) {
+            Some(next) => Ok(now.max(next)),
+            None => Err(Error::Refused {
+                reason: format!(
+                    "the journal's last \"when\" is {last}, so no later timestamp exists for a new migration"
+                ),
+                fix: "correct that entry's \"when\" (epoch milliseconds) in meta/_journal.json; if it was applied, its created_at in the bookkeeping table holds the same value".into(),
+            }),
+        },
+    }
+}
+
+/// Writes `NNNN_<name>.sql` with `contents` and its journal entry, as drizzle-kit does (and,
+/// for `custom`, drizzle-kit's snapshot in a folder that has snapshots): returns the file's
+/// path, the tag, the idx and the `when`.
+fn add_migration(dir: &Path, name: &str, contents: &str, custom: bool) -> Result<Added, Error> {
     let journal_path = dir.join(journal::JOURNAL_PATH);
     let text = std::fs::read_to_string(&journal_path).map_err(|source| Error::Io {
         action: "read",
@@ -59,8 +178,7 @@ pub fn run(name: &str, custom: bool, dir: &Path) -> Result<u8, Error> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0);
-    // drizzle-orm applies an entry only if its `when` is newer than the last applied one.
-    let when = last_when.map_or(now, |last| now.max(last + 1));
+    let when = next_when(last_when, now)?;
     entries.push(json!({
         "idx": idx,
         "version": "7",
@@ -78,22 +196,24 @@ pub fn run(name: &str, custom: bool, dir: &Path) -> Result<u8, Error> {
             path: sql_path.clone(),
             source,
         })?;
-    std::io::Write::write_all(&mut file, CUSTOM_PLACEHOLDER.as_bytes()).map_err(|source| {
-        Error::Io {
-            action: "write",
-            path: sql_path.clone(),
-            source,
-        }
+    std::io::Write::write_all(&mut file, contents.as_bytes()).map_err(|source| Error::Io {
+        action: "write",
+        path: sql_path.clone(),
+        source,
     })?;
     drop(file);
     // A folder carrying drizzle-kit snapshots gets the one drizzle-kit writes for --custom,
     // so that its chain stays valid for drizzle-kit.
-    let snapshot_path = match custom_snapshot(dir, idx) {
-        Ok(path) => path,
-        Err(e) => {
-            let _ = std::fs::remove_file(&sql_path);
-            return Err(e);
+    let snapshot_path = if custom {
+        match custom_snapshot(dir, idx) {
+            Ok(path) => path,
+            Err(e) => {
+                let _ = std::fs::remove_file(&sql_path);
+                return Err(e);
+            }
         }
+    } else {
+        None
     };
     // Replace the journal in one rename, so a crash never leaves half a journal.
     let tmp = journal_path.with_extension("json.tmp");
@@ -114,18 +234,13 @@ pub fn run(name: &str, custom: bool, dir: &Path) -> Result<u8, Error> {
             source,
         });
     }
-    println!("created {}", sql_path.display());
-    if let Some(path) = &snapshot_path {
-        println!("created {} (drizzle-kit's snapshot chain)", path.display());
-    }
-    println!(
-        "added {tag} to {} (idx {idx}, when {when})",
-        journal_path.display()
-    );
-    println!(
-        "next: write your SQL below the placeholder comment, then build: until then the build rejects {tag}.sql (a migration with no statement)"
-    );
-    Ok(exit::OK)
+    Ok(Added {
+        sql_path,
+        snapshot_path,
+        tag,
+        idx,
+        when,
+    })
 }
 
 /// In a folder with drizzle-kit snapshots, writes the snapshot of entry `idx` as drizzle-kit's
@@ -138,4 +253,19 @@ fn custom_snapshot(dir: &Path, idx: usize) -> Result<Option<std::path::PathBuf>,
     let prev_id = previous["id"].as_str().unwrap_or_default().to_string();
     let custom = snapshot::custom_snapshot(&previous);
     snapshot::write_snapshot(dir, idx, custom, &prev_id).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_is_later_than_every_entry_and_never_overflows() {
+        assert_eq!(next_when(None, 5).ok(), Some(5));
+        assert_eq!(next_when(Some(3), 5).ok(), Some(5));
+        assert_eq!(next_when(Some(9), 5).ok(), Some(10));
+        let err = next_when(Some(i64::MAX), 5).expect_err("no later when exists");
+        assert!(err.to_string().contains("9223372036854775807"), "{err}");
+        assert!(err.to_string().contains("fix:"), "{err}");
+    }
 }

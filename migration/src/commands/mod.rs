@@ -38,7 +38,22 @@ pub async fn run(cli: Cli) -> u8 {
             force_remote,
             policy,
         } => fresh::run(global, *yes, *force_remote, policy).await,
-        Command::Generate { name, custom, dir } => generate::run(name, *custom, dir),
+        Command::Generate {
+            name,
+            custom,
+            dry_run,
+            check,
+            allow_drop,
+            dir,
+        } => {
+            let mode = generate::Mode {
+                custom: *custom,
+                dry_run: *dry_run,
+                check: *check,
+                allow_drop: *allow_drop,
+            };
+            generate::run(global, name.as_deref(), mode, dir).await
+        }
         Command::MarkApplied { tag, verify } => mark_applied::run(global, tag, verify).await,
         Command::Baseline { to, verify } => baseline::run(global, to, verify).await,
         Command::Db { action } => db::run(action).await,

@@ -1,0 +1,78 @@
+//! `generate` through the built binary against real PostgreSQL (the test server, `-u`).
+
+mod common;
+
+use app_db::testing::TestServer;
+use common::{copy_tree, migration_on, migrations_dir, temp_dir};
+
+fn server_url() -> String {
+    TestServer::get()
+        .unwrap_or_else(|e| panic!("a PostgreSQL server is needed: {e}"))
+        .admin_url()
+        .to_string()
+}
+
+#[test]
+fn check_passes_on_the_projects_entities_and_folder() {
+    let run = migration_on(&server_url(), &["generate", "--check"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("no schema changes"), "{run:?}");
+}
+
+#[test]
+fn unchanged_entities_write_nothing() {
+    let dir = temp_dir("generate-nothing");
+    copy_tree(&migrations_dir(), &dir);
+    let path = dir.to_str().expect("utf-8 path");
+    let journal_before = std::fs::read(dir.join("meta/_journal.json")).expect("journal");
+    let run = migration_on(&server_url(), &["generate", "nothing", "--dir", path]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("no schema changes"), "{run:?}");
+    assert!(!dir.join("0009_nothing.sql").exists());
+    assert_eq!(
+        std::fs::read(dir.join("meta/_journal.json")).expect("journal"),
+        journal_before
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn check_exits_2_with_the_reconciling_sql_when_the_folder_lacks_a_migration() {
+    // The folder without its last migration: the entities have saas_metrics_daily, it does not.
+    let dir = temp_dir("generate-behind");
+    copy_tree(&migrations_dir(), &dir);
+    std::fs::remove_file(dir.join("0008_saas_metrics_daily.sql")).expect("remove 0008");
+    let journal = dir.join("meta/_journal.json");
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&journal).expect("journal")).expect("json");
+    value["entries"].as_array_mut().expect("entries").pop();
+    std::fs::write(
+        &journal,
+        serde_json::to_string_pretty(&value).expect("json"),
+    )
+    .expect("write");
+    let path = dir.to_str().expect("utf-8 path");
+    let run = migration_on(&server_url(), &["generate", "--check", "--dir", path]);
+    assert_eq!(run.code, 2, "{run:?}");
+    // The SQL is, byte for byte, the hand-written 0008 (drizzle-kit's output for that table).
+    let original = std::fs::read_to_string(migrations_dir().join("0008_saas_metrics_daily.sql"))
+        .expect("0008");
+    assert_eq!(run.stdout, format!("{original}\n"));
+    // --dry-run prints the same SQL and writes nothing.
+    let dry = migration_on(
+        &server_url(),
+        &["generate", "metrics", "--dry-run", "--dir", path],
+    );
+    assert_eq!(dry.code, 0, "{dry:?}");
+    assert_eq!(dry.stdout, run.stdout);
+    assert!(!dir.join("0008_metrics.sql").exists());
+    // Writing it gives drizzle-kit's file and journal entry; then nothing is left to do.
+    let written = migration_on(&server_url(), &["generate", "metrics", "--dir", path]);
+    assert_eq!(written.code, 0, "{written:?}");
+    let sql = std::fs::read_to_string(dir.join("0008_metrics.sql")).expect("the new file");
+    assert_eq!(format!("{sql}\n"), run.stdout);
+    let again = migration_on(&server_url(), &["generate", "--check", "--dir", path]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(again.stdout.contains("no schema changes"), "{again:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

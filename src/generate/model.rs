@@ -1,0 +1,141 @@
+//! The structured schema model `generate` diffs: one schema (`public`) as the catalogs describe it.
+//!
+//! Every comparable field holds PostgreSQL's own normal form (`format_type`, `pg_get_expr`,
+//! `pg_get_constraintdef`, `pg_get_indexdef`), so two databases built from different SQL text
+//! compare equal when PostgreSQL sees the same schema. Fields named `*_sql` hold the text a
+//! migration writes (drizzle-kit's form); they never take part in a comparison.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The schema: extensions, enum types and tables.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Schema {
+    /// Installed extensions (except `plpgsql`).
+    pub extensions: BTreeSet<String>,
+    /// Enum types, values in order.
+    pub enums: BTreeMap<String, Vec<String>>,
+    /// Tables by name.
+    pub tables: BTreeMap<String, Table>,
+}
+
+/// One table and everything that belongs to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Table {
+    /// The table's name.
+    pub name: String,
+    /// Columns in their physical order.
+    pub columns: Vec<Column>,
+    /// The primary key, if any.
+    pub primary_key: Option<PrimaryKey>,
+    /// Unique constraints.
+    pub uniques: Vec<Unique>,
+    /// Foreign keys.
+    pub foreign_keys: Vec<ForeignKey>,
+    /// CHECK constraints.
+    pub checks: Vec<Check>,
+    /// Indexes that do not back a constraint.
+    pub indexes: Vec<Index>,
+}
+
+impl Table {
+    /// The column called `name`.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// A column.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Column {
+    /// The column's name.
+    pub name: String,
+    /// `format_type` of its type and modifier, e.g. `timestamp with time zone`, `vector(1536)`.
+    pub type_sql: String,
+    /// `NOT NULL`.
+    pub not_null: bool,
+    /// The default expression as `pg_get_expr` prints it.
+    pub default: Option<String>,
+    /// `ALWAYS` or `BY DEFAULT` for an identity column.
+    pub identity: Option<String>,
+    /// Storage `PLAIN` where the type's default is another.
+    pub storage_plain: bool,
+    /// The column's previous name, declared with `renamed_from` (desired side only).
+    pub renamed_from: Option<String>,
+}
+
+/// A primary key constraint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrimaryKey {
+    /// The constraint's name (`t_pkey` for an inline one).
+    pub name: String,
+    /// Its columns, in order.
+    pub columns: Vec<String>,
+}
+
+/// A unique constraint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unique {
+    /// The constraint's name.
+    pub name: String,
+    /// Its columns, in order.
+    pub columns: Vec<String>,
+    /// `NULLS NOT DISTINCT`.
+    pub nulls_not_distinct: bool,
+}
+
+/// A foreign key constraint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ForeignKey {
+    /// The constraint's name.
+    pub name: String,
+    /// Referencing columns.
+    pub columns: Vec<String>,
+    /// Referenced table.
+    pub ref_table: String,
+    /// Referenced columns.
+    pub ref_columns: Vec<String>,
+    /// `cascade`, `restrict`, `no action`, `set null` or `set default` (drizzle's spelling).
+    pub on_delete: String,
+    /// As `on_delete`.
+    pub on_update: String,
+}
+
+/// A CHECK constraint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Check {
+    /// The constraint's name.
+    pub name: String,
+    /// `pg_get_constraintdef`, e.g. `CHECK (seats >= 1)`: what is compared.
+    pub definition: String,
+    /// The expression a migration writes inside `CHECK (…)`.
+    pub expression_sql: String,
+}
+
+/// An index that backs no constraint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Index {
+    /// The index's name.
+    pub name: String,
+    /// `UNIQUE`.
+    pub unique: bool,
+    /// Access method (`btree`, `hnsw`, …).
+    pub method: String,
+    /// Each key as `pg_get_indexdef` prints it (`vote_score DESC`, `embedding vector_cosine_ops`).
+    pub keys: Vec<String>,
+    /// The predicate of a partial index, as PostgreSQL prints it.
+    pub predicate: Option<String>,
+    /// The key list a migration writes, e.g. `"embedding" vector_cosine_ops`.
+    pub keys_sql: String,
+    /// The predicate a migration writes.
+    pub predicate_sql: Option<String>,
+}
+
+impl Index {
+    /// Whether two indexes index the same thing the same way (names and `*_sql` aside).
+    pub fn same_definition(&self, other: &Index) -> bool {
+        self.unique == other.unique
+            && self.method == other.method
+            && self.keys == other.keys
+            && self.predicate == other.predicate
+    }
+}

@@ -1,0 +1,624 @@
+//! The pure heart of `generate`: (current schema, desired schema) → drizzle-kit's statements.
+//!
+//! No I/O. Statements come in drizzle-kit 0.31's order (`snapshotsDiffer.ts`): extensions,
+//! enum types (create, add values), new tables, dropped tables, renamed columns, dropped
+//! unique/check constraints, dropped foreign keys, enum value removals, dropped indexes,
+//! primary keys, column changes, new columns, foreign keys and indexes of new tables, then of
+//! altered tables, dropped columns, new unique/check constraints, dropped enum types.
+//!
+//! Renames happen only when declared (`renamed_from`); an unmatched name is a drop plus an add.
+//! Every statement that can lose data carries the reason, so [`Plan::refuse_drops`] can list them.
+
+use std::collections::BTreeMap;
+
+use super::model::{Column, Schema, Table};
+use super::render;
+use crate::Error;
+
+/// One statement of the migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// The SQL text, as it goes into the file.
+    pub sql: String,
+    /// Why it can lose data (a drop or a narrowing), if it can.
+    pub loses_data: Option<String>,
+}
+
+/// The statements that turn the current schema into the desired one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// In order.
+    pub statements: Vec<Statement>,
+}
+
+impl Plan {
+    /// Nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
+    /// The SQL texts, in order.
+    pub fn sql(&self) -> Vec<String> {
+        self.statements.iter().map(|s| s.sql.clone()).collect()
+    }
+
+    /// The statements that can lose data.
+    pub fn losing_data(&self) -> Vec<&Statement> {
+        self.statements
+            .iter()
+            .filter(|s| s.loses_data.is_some())
+            .collect()
+    }
+
+    /// Refuses a plan that drops or narrows anything unless `allow_drop`, naming each statement.
+    pub fn refuse_drops(&self, allow_drop: bool) -> Result<(), Error> {
+        let losing = self.losing_data();
+        if allow_drop || losing.is_empty() {
+            return Ok(());
+        }
+        Err(Error::DropRefused {
+            statements: losing
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{} ({})",
+                        s.sql.trim_end(),
+                        s.loses_data.as_deref().unwrap_or("")
+                    )
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Statement buckets, in drizzle-kit's order.
+#[derive(Default)]
+struct Buckets {
+    extensions: Vec<Statement>,
+    enums: Vec<Statement>,
+    create_tables: Vec<Statement>,
+    drop_tables: Vec<Statement>,
+    rename_columns: Vec<Statement>,
+    drop_constraints: Vec<Statement>,
+    drop_foreign_keys: Vec<Statement>,
+    enum_rebuilds: Vec<Statement>,
+    drop_indexes: Vec<Statement>,
+    primary_keys: Vec<Statement>,
+    alter_columns: Vec<Statement>,
+    add_columns: Vec<Statement>,
+    new_table_foreign_keys: Vec<Statement>,
+    new_table_indexes: Vec<Statement>,
+    foreign_keys: Vec<Statement>,
+    indexes: Vec<Statement>,
+    drop_columns: Vec<Statement>,
+    add_constraints: Vec<Statement>,
+    drop_enums: Vec<Statement>,
+}
+
+fn safe(sql: String) -> Statement {
+    Statement {
+        sql,
+        loses_data: None,
+    }
+}
+
+fn losing(sql: String, why: String) -> Statement {
+    Statement {
+        sql,
+        loses_data: Some(why),
+    }
+}
+
+/// Every statement that turns `current` into `desired`.
+pub fn diff(current: &Schema, desired: &Schema) -> Plan {
+    let mut b = Buckets::default();
+    let enums = &desired.enums;
+    for extension in desired.extensions.difference(&current.extensions) {
+        b.extensions.push(safe(render::create_extension(extension)));
+    }
+    let mut rebuilt_enums = Vec::new();
+    for (name, values) in &desired.enums {
+        match current.enums.get(name) {
+            None => b.enums.push(safe(render::create_enum(name, values))),
+            Some(old) if old == values => {}
+            Some(old) if is_subsequence(old, values) => {
+                for (i, value) in values.iter().enumerate() {
+                    if old.contains(value) {
+                        continue;
+                    }
+                    let before = values[i + 1..].iter().find(|v| old.contains(v));
+                    b.enums.push(safe(render::add_enum_value(
+                        name,
+                        value,
+                        before.map(String::as_str),
+                    )));
+                }
+            }
+            Some(old) => rebuilt_enums.push((name.clone(), old.clone(), values.clone())),
+        }
+    }
+    for (name, table) in &desired.tables {
+        if current.tables.contains_key(name) {
+            continue;
+        }
+        b.create_tables
+            .push(safe(render::create_table(table, enums)));
+        for fk in &table.foreign_keys {
+            b.new_table_foreign_keys
+                .push(safe(render::add_foreign_key(name, fk)));
+        }
+        for index in &table.indexes {
+            b.new_table_indexes
+                .push(safe(render::create_index(name, index)));
+        }
+    }
+    for name in current.tables.keys() {
+        if !desired.tables.contains_key(name) {
+            b.drop_tables.push(losing(
+                render::drop_table(name),
+                format!("drops table {name} and its rows"),
+            ));
+        }
+    }
+    for (name, wanted) in &desired.tables {
+        if let Some(found) = current.tables.get(name) {
+            alter_table(&mut b, found, wanted, desired);
+        }
+    }
+    for (name, old, values) in &rebuilt_enums {
+        rebuild_enum(&mut b, current, desired, name, old, values);
+    }
+    for name in current.enums.keys() {
+        if !desired.enums.contains_key(name) {
+            b.drop_enums.push(losing(
+                render::drop_enum(name),
+                format!("drops enum type {name}"),
+            ));
+        }
+    }
+    let mut statements = Vec::new();
+    for bucket in [
+        b.extensions,
+        b.enums,
+        b.create_tables,
+        b.drop_tables,
+        b.rename_columns,
+        b.drop_constraints,
+        b.drop_foreign_keys,
+        b.enum_rebuilds,
+        b.drop_indexes,
+        b.primary_keys,
+        b.alter_columns,
+        b.add_columns,
+        b.new_table_foreign_keys,
+        b.new_table_indexes,
+        b.foreign_keys,
+        b.indexes,
+        b.drop_columns,
+        b.add_constraints,
+        b.drop_enums,
+    ] {
+        for statement in bucket {
+            if !statements.contains(&statement) {
+                statements.push(statement);
+            }
+        }
+    }
+    Plan { statements }
+}
+
+/// `old`'s values appear in `new` in the same order (values were only added).
+fn is_subsequence(old: &[String], new: &[String]) -> bool {
+    let mut rest = new.iter();
+    old.iter().all(|v| rest.any(|n| n == v))
+}
+
+fn alter_table(b: &mut Buckets, found: &Table, wanted: &Table, desired: &Schema) {
+    let name = &wanted.name;
+    let enums = &desired.enums;
+    // Declared renames first: afterwards the old column is known by its new name.
+    let mut found = found.clone();
+    for column in &wanted.columns {
+        if let Some(old) = &column.renamed_from
+            && found.column(&column.name).is_none()
+            && found.column(old).is_some()
+        {
+            b.rename_columns
+                .push(safe(render::rename_column(name, old, &column.name)));
+            for c in found.columns.iter_mut().filter(|c| &c.name == old) {
+                c.name = column.name.clone();
+            }
+            rename_in_constraints(&mut found, old, &column.name);
+        }
+    }
+    for unique in &found.uniques {
+        if !wanted.uniques.contains(unique) {
+            b.drop_constraints
+                .push(safe(render::drop_constraint(name, &unique.name)));
+        }
+    }
+    for check in &found.checks {
+        if !wanted
+            .checks
+            .iter()
+            .any(|c| c.name == check.name && c.definition == check.definition)
+        {
+            b.drop_constraints
+                .push(safe(render::drop_constraint(name, &check.name)));
+        }
+    }
+    for fk in &found.foreign_keys {
+        if !wanted.foreign_keys.contains(fk) {
+            b.drop_foreign_keys
+                .push(safe(render::drop_foreign_key(name, &fk.name)));
+        }
+    }
+    for index in &found.indexes {
+        if !wanted
+            .indexes
+            .iter()
+            .any(|i| i.name == index.name && i.same_definition(index))
+        {
+            b.drop_indexes.push(safe(render::drop_index(&index.name)));
+        }
+    }
+    // A new single-column key on a new column goes inline in ADD COLUMN, as drizzle does.
+    let inline_new_pk = render::inline_primary_key(wanted)
+        .filter(|c| found.column(c).is_none())
+        .map(str::to_string);
+    if found.primary_key != wanted.primary_key {
+        if let Some(pk) = &found.primary_key {
+            b.primary_keys
+                .push(safe(render::drop_constraint(name, &pk.name)));
+        }
+        if let Some(pk) = &wanted.primary_key
+            && inline_new_pk.is_none()
+        {
+            b.primary_keys
+                .push(safe(render::add_primary_key(wanted, pk)));
+        }
+    }
+    for column in &wanted.columns {
+        match found.column(&column.name) {
+            None => {
+                b.add_columns.push(safe(render::add_column(
+                    name,
+                    column,
+                    inline_new_pk.as_deref() == Some(column.name.as_str()),
+                    enums,
+                )));
+                if column.storage_plain {
+                    b.add_columns
+                        .push(safe(render::set_storage(name, &column.name, true)));
+                }
+            }
+            Some(old) => alter_column(b, name, old, column, enums),
+        }
+    }
+    for fk in &wanted.foreign_keys {
+        if !found.foreign_keys.contains(fk) {
+            b.foreign_keys.push(safe(render::add_foreign_key(name, fk)));
+        }
+    }
+    for index in &wanted.indexes {
+        if !found
+            .indexes
+            .iter()
+            .any(|i| i.name == index.name && i.same_definition(index))
+        {
+            b.indexes.push(safe(render::create_index(name, index)));
+        }
+    }
+    for column in &found.columns {
+        if wanted.column(&column.name).is_none() {
+            b.drop_columns.push(losing(
+                render::drop_column(name, &column.name),
+                format!("drops column {name}.{} and its values", column.name),
+            ));
+        }
+    }
+    for unique in &wanted.uniques {
+        if !found.uniques.contains(unique) {
+            b.add_constraints
+                .push(safe(render::add_unique(name, unique)));
+        }
+    }
+    for check in &wanted.checks {
+        if !found
+            .checks
+            .iter()
+            .any(|c| c.name == check.name && c.definition == check.definition)
+        {
+            b.add_constraints.push(safe(render::add_check(name, check)));
+        }
+    }
+}
+
+/// After `RENAME COLUMN`, PostgreSQL's constraints and indexes name the new column.
+fn rename_in_constraints(table: &mut Table, old: &str, new: &str) {
+    let rename = |cols: &mut Vec<String>| {
+        for c in cols.iter_mut().filter(|c| *c == old) {
+            *c = new.to_string();
+        }
+    };
+    if let Some(pk) = &mut table.primary_key {
+        rename(&mut pk.columns);
+    }
+    for u in &mut table.uniques {
+        rename(&mut u.columns);
+    }
+    for fk in &mut table.foreign_keys {
+        rename(&mut fk.columns);
+    }
+}
+
+fn alter_column(
+    b: &mut Buckets,
+    table: &str,
+    old: &Column,
+    new: &Column,
+    enums: &BTreeMap<String, Vec<String>>,
+) {
+    if old.type_sql != new.type_sql {
+        let widening = widens(&old.type_sql, &new.type_sql);
+        let statement = render::set_type(table, new, enums, !widening);
+        b.alter_columns.push(if widening {
+            safe(statement)
+        } else {
+            losing(
+                statement,
+                format!(
+                    "changes {table}.{} from {} to {}, which can lose or reject values",
+                    new.name, old.type_sql, new.type_sql
+                ),
+            )
+        });
+    }
+    if old.default != new.default {
+        let change = match render::column_default(new) {
+            Some(default) => format!("SET DEFAULT {default}"),
+            None => "DROP DEFAULT".to_string(),
+        };
+        b.alter_columns
+            .push(safe(render::alter_column(table, &new.name, &change)));
+    }
+    if old.not_null != new.not_null {
+        let change = if new.not_null {
+            "SET NOT NULL"
+        } else {
+            "DROP NOT NULL"
+        };
+        b.alter_columns
+            .push(safe(render::alter_column(table, &new.name, change)));
+    }
+    if old.identity != new.identity {
+        let change = match (&old.identity, &new.identity) {
+            (_, Some(kind)) if old.identity.is_some() => format!("SET GENERATED {kind}"),
+            (_, Some(kind)) => format!("ADD GENERATED {kind} AS IDENTITY"),
+            (_, None) => "DROP IDENTITY".to_string(),
+        };
+        b.alter_columns
+            .push(safe(render::alter_column(table, &new.name, &change)));
+    }
+    if old.storage_plain != new.storage_plain {
+        b.alter_columns.push(safe(render::set_storage(
+            table,
+            &new.name,
+            new.storage_plain,
+        )));
+    }
+}
+
+/// Type changes that keep every value: wider integers, longer or unbounded strings.
+fn widens(from: &str, to: &str) -> bool {
+    let rank = |t: &str| match t {
+        "smallint" => Some(1),
+        "integer" => Some(2),
+        "bigint" => Some(3),
+        "numeric" => Some(4),
+        _ => None,
+    };
+    if let (Some(a), Some(b)) = (rank(from), rank(to)) {
+        return a < b;
+    }
+    if from == "real" && to == "double precision" {
+        return true;
+    }
+    let varchar_len = |t: &str| {
+        t.strip_prefix("character varying(")
+            .and_then(|r| r.strip_suffix(')'))
+            .and_then(|n| n.parse::<u32>().ok())
+    };
+    let is_string = |t: &str| t.starts_with("character varying") || t.starts_with("character(");
+    match (varchar_len(from), varchar_len(to)) {
+        (Some(a), Some(b)) => a <= b,
+        _ => is_string(from) && (to == "text" || to == "character varying"),
+    }
+}
+
+/// Removing or reordering enum values: columns go through `text`, the type is recreated, the
+/// columns are cast back (drizzle-kit's sequence), defaults re-set around it so the old type
+/// can be dropped.
+fn rebuild_enum(
+    b: &mut Buckets,
+    current: &Schema,
+    desired: &Schema,
+    name: &str,
+    old: &[String],
+    values: &[String],
+) {
+    let users: Vec<(&str, &Column)> = current
+        .tables
+        .values()
+        .filter(|t| desired.tables.contains_key(&t.name))
+        .flat_map(|t| t.columns.iter().map(move |c| (t.name.as_str(), c)))
+        .filter(|(_, c)| c.type_sql == name)
+        .collect();
+    for (table, column) in &users {
+        b.enum_rebuilds.push(safe(render::alter_column(
+            table,
+            &column.name,
+            "SET DATA TYPE text",
+        )));
+        if let Some(default) = render::column_default(column) {
+            b.enum_rebuilds.push(safe(render::alter_column(
+                table,
+                &column.name,
+                &format!("SET DEFAULT {default}::text"),
+            )));
+        }
+    }
+    let removed: Vec<&String> = old.iter().filter(|v| !values.contains(v)).collect();
+    b.enum_rebuilds.push(losing(
+        render::drop_enum(name),
+        if removed.is_empty() {
+            format!("reorders enum {name}'s values")
+        } else {
+            format!(
+                "removes value(s) {} from enum {name}: rows holding them make the migration fail",
+                removed
+                    .iter()
+                    .map(|v| render::quote_literal(v))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+    ));
+    b.enum_rebuilds
+        .push(safe(render::create_enum(name, values)));
+    let ty = render::qualified_type(name);
+    for (table, column) in &users {
+        let wanted = desired
+            .tables
+            .get(*table)
+            .and_then(|t| t.column(&column.name));
+        if let Some(default) = wanted.and_then(render::column_default) {
+            b.enum_rebuilds.push(safe(render::alter_column(
+                table,
+                &column.name,
+                &format!("SET DEFAULT {default}::{ty}"),
+            )));
+        }
+        b.enum_rebuilds.push(safe(render::alter_column(
+            table,
+            &column.name,
+            &format!(
+                "SET DATA TYPE {ty} USING {}::{ty}",
+                crate::sql::quote_ident(&column.name)
+            ),
+        )));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::model::{Column, PrimaryKey};
+
+    fn table(name: &str, columns: &[(&str, &str)]) -> Table {
+        Table {
+            name: name.into(),
+            columns: columns
+                .iter()
+                .map(|(n, t)| Column {
+                    name: n.to_string(),
+                    type_sql: t.to_string(),
+                    not_null: true,
+                    ..Column::default()
+                })
+                .collect(),
+            primary_key: Some(PrimaryKey {
+                name: format!("{name}_pkey"),
+                columns: vec![columns[0].0.to_string()],
+            }),
+            ..Table::default()
+        }
+    }
+
+    fn schema(tables: Vec<Table>) -> Schema {
+        Schema {
+            tables: tables.into_iter().map(|t| (t.name.clone(), t)).collect(),
+            ..Schema::default()
+        }
+    }
+
+    #[test]
+    fn equal_schemas_need_nothing() {
+        let s = schema(vec![table("t", &[("id", "uuid")])]);
+        assert!(diff(&s, &s).is_empty());
+    }
+
+    #[test]
+    fn drops_come_last_and_are_refused_unless_allowed() {
+        let current = schema(vec![
+            table("t", &[("id", "uuid"), ("old", "text")]),
+            table("gone", &[("id", "uuid")]),
+        ]);
+        let desired = schema(vec![table("t", &[("id", "uuid"), ("new", "text")])]);
+        let plan = diff(&current, &desired);
+        assert_eq!(
+            plan.sql(),
+            vec![
+                "DROP TABLE \"gone\" CASCADE;",
+                "ALTER TABLE \"t\" ADD COLUMN \"new\" text NOT NULL;",
+                "ALTER TABLE \"t\" DROP COLUMN \"old\";",
+            ]
+        );
+        let refused = plan.refuse_drops(false).expect_err("drops refused");
+        let message = refused.to_string();
+        assert!(message.contains("DROP TABLE \"gone\""), "{message}");
+        assert!(message.contains("DROP COLUMN \"old\""), "{message}");
+        assert!(plan.refuse_drops(true).is_ok());
+    }
+
+    #[test]
+    fn a_declared_rename_keeps_the_column() {
+        let current = schema(vec![table("t", &[("id", "uuid"), ("title", "text")])]);
+        let mut wanted = table("t", &[("id", "uuid"), ("name", "text")]);
+        wanted.columns[1].renamed_from = Some("title".into());
+        let plan = diff(&current, &schema(vec![wanted]));
+        assert_eq!(
+            plan.sql(),
+            vec!["ALTER TABLE \"t\" RENAME COLUMN \"title\" TO \"name\";"]
+        );
+        assert!(plan.losing_data().is_empty());
+    }
+
+    #[test]
+    fn widening_is_safe_and_narrowing_is_not() {
+        assert!(widens("integer", "bigint"));
+        assert!(widens("character varying(10)", "character varying(20)"));
+        assert!(widens("character varying(10)", "text"));
+        assert!(!widens("bigint", "integer"));
+        assert!(!widens("text", "integer"));
+        assert!(!widens("character varying(20)", "character varying(10)"));
+    }
+
+    #[test]
+    fn enum_values_are_added_in_place() {
+        assert!(is_subsequence(
+            &["a".into(), "c".into()],
+            &["a".into(), "b".into(), "c".into()]
+        ));
+        assert!(!is_subsequence(
+            &["a".into(), "c".into()],
+            &["c".into(), "a".into()]
+        ));
+        let mut current = Schema::default();
+        current
+            .enums
+            .insert("e".into(), vec!["a".into(), "c".into()]);
+        let mut desired = Schema::default();
+        desired.enums.insert(
+            "e".into(),
+            vec!["a".into(), "b".into(), "c".into(), "d".into()],
+        );
+        assert_eq!(
+            diff(&current, &desired).sql(),
+            vec![
+                "ALTER TYPE \"public\".\"e\" ADD VALUE 'b' BEFORE 'c';",
+                "ALTER TYPE \"public\".\"e\" ADD VALUE 'd';",
+            ]
+        );
+    }
+}
