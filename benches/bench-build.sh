@@ -69,15 +69,15 @@ elapsed() {
   echo "scale=3; ($end - $start) / 1000000000" | bc
 }
 
-# label, samples... -> `bench-result<TAB>label<TAB>median<TAB>min<TAB>max<TAB>n<TAB>s`
+# id, label, samples... -> `bench-result<TAB>id<TAB>label<TAB>median<TAB>min<TAB>max<TAB>n<TAB>s`
 result() {
-  local label=$1
-  shift
-  printf '%s\n' "$@" | sort -g | awk -v label="$label" '
+  local id=$1 label=$2
+  shift 2
+  printf '%s\n' "$@" | sort -g | awk -v id="$id" -v label="$label" '
     { v[NR] = $1 }
     END {
       m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-      printf "bench-result\t%s\t%.3f\t%.3f\t%.3f\t%d\ts\n", label, m, v[1], v[NR], NR
+      printf "bench-result\t%s\t%s\t%.3f\t%.3f\t%.3f\t%d\ts\n", id, label, m, v[1], v[NR], NR
     }'
 }
 
@@ -128,9 +128,9 @@ measure "(c) no-op build" "$runs" build
 c=("${samples[@]}")
 echo "generated file: $(wc -c < "$out/migrations.rs") bytes"
 
-result "build script alone, $count migrations" "${a[@]}"
-result "rebuild after touching one of $count migrations" "${b[@]}"
-result "no-op build, $count migrations" "${c[@]}"
+result build.script "build script alone, $count migrations" "${a[@]}"
+result build.rebuild "rebuild after touching one of $count migrations" "${b[@]}"
+result build.noop "no-op build, $count migrations" "${c[@]}"
 
 if [[ ${BENCH_APP_DB:-0} == 1 ]]; then
   app_db() {
@@ -139,5 +139,5 @@ if [[ ${BENCH_APP_DB:-0} == 1 ]]; then
   echo "app-db first build against the folder: $(elapsed app_db) s"
   touch_and_build_app_db() { touch "$dir/$middle" && app_db; }
   measure "(d) app-db rebuild after touching $middle" "$runs" touch_and_build_app_db
-  result "app-db rebuild after touching one of $count migrations" "${samples[@]}"
+  result build.app-db "app-db rebuild after touching one of $count migrations" "${samples[@]}"
 fi
