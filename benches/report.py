@@ -180,7 +180,14 @@ def headline(figures, facts, seed_cells, rag_tables):
             "as printed by seed_copy",
             f"{a:,.0f} vs {b:,.0f} rows/s ({ratio_text(a, b)}; median of {len(pairs)} runs)")
     for heading, header, table_rows in rag_tables:
+        # The rows of the default options when the bench marks them; else the index row with
+        # the best recall@10 (a column named so; exact search is the reference), so that every
+        # tenant class shows.
         chosen = [r for r in table_rows if any("default" in c for c in r)]
+        recall = next((i for i, h in enumerate(header) if h.lower().startswith("recall")), None)
+        indexed = [r for r in table_rows if r and not r[0].lower().startswith("exact")]
+        if not chosen and recall is not None and indexed:
+            chosen = [max(indexed, key=lambda r: (r[recall] if recall < len(r) else ""))]
         for r in chosen:
             cells = ", ".join(f"{h} {c}" for h, c in zip(header, r) if c not in ("", "-"))
             add(f"rag search, {heading.split(', plan:')[0]}", "in process, per query", cells,
@@ -218,7 +225,7 @@ def write(args):
         "Boundaries: *whole process* is from spawning the program until it has exited and been reaped,"
         " connection and start-up included, every side on the same server and data;"
         " *in process* excludes process start. Peak memory is the maximum resident set size"
-        " (`ru_maxrss`, what `/usr/bin/time -v` reports). Ratios are the median of the ratios"
+        " reported by GNU time (`%M`, as in `/usr/bin/time -v`). Ratios are the median of the ratios"
         " of runs taken next to each other. Why figures are what they are, and what bounds those"
         " that miss a goal: [bench-migrator.md](bench-migrator.md).",
         "",

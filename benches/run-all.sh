@@ -116,7 +116,8 @@ facts=$work/facts.env
   echo "build_count=$build_count"
 } > "$facts"
 (cd tests/drizzle-interop && npm ci --no-audit --no-fund --loglevel=error > /dev/null)
-echo "drizzle=$(cd tests/drizzle-interop && node -p 'require("drizzle-orm/package.json").version')" >> "$facts"
+drizzle=$(cd tests/drizzle-interop && node -p 'JSON.parse(require("fs").readFileSync("node_modules/drizzle-orm/package.json", "utf8")).version')
+echo "drizzle=$drizzle" >> "$facts"
 
 # --- the development server: versions, and the demo seeding ---------------------------------------
 dev=$work/dev
@@ -129,8 +130,11 @@ sql() { "$psql" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 base=${url%/*}
 sql -d "$url" -c "create database bench_versions"
 "$cli" -u "$base/bench_versions" up > /dev/null
-echo "postgres=$(sql -d "$base/bench_versions" -c 'show server_version')" >> "$facts"
-echo "pgvector=$(sql -d "$base/bench_versions" -c "select extversion from pg_extension where extname = 'vector'")" >> "$facts"
+# Assignments, not substitutions inside echo: a failing query must stop the run.
+postgres=$(sql -d "$base/bench_versions" -c 'show server_version')
+pgvector=$(sql -d "$base/bench_versions" -c "select extversion from pg_extension where extname = 'vector'")
+echo "postgres=$postgres" >> "$facts"
+echo "pgvector=$pgvector" >> "$facts"
 
 demo() {
   local i db t rss
