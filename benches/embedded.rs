@@ -26,15 +26,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use app_db::testing::TestServer;
-use measure::{load_average, millis, report, run_process};
-
-fn env_count(var: &str, default: usize) -> usize {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or(default)
-}
+use measure::{env_count, load_average, millis, report, run_process};
 
 /// `migration db <action>` with the given cache and development folders.
 fn db(cli: &Path, action: &str, cache: &Path, dev: &Path) -> Command {

@@ -43,18 +43,12 @@ use app_db::migrate::Bookkeeping;
 use app_db::migrations::MIGRATIONS_DIR;
 use app_db::testing::TestDatabase;
 use app_db::{Config, MIGRATIONS, Migrator};
-use measure::{ProcessRun, load_average, millis, peak_memory_mib, ratios, report, run_process};
+use measure::{
+    ProcessRun, env_count, load_average, millis, peak_memory_mib, ratios, report, run_process,
+};
 use sqlx::{Connection, PgConnection};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-fn env_count(var: &str, default: usize) -> usize {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or(default)
-}
 
 /// The programs compared, and what they are given.
 struct Tools {

@@ -167,6 +167,15 @@ pub fn release_cli() -> std::path::PathBuf {
     path
 }
 
+/// A positive count from the environment variable `var`, else `default`.
+pub fn env_count(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(default)
+}
+
 /// The load average, which says how far to trust the figures of a shared machine.
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
