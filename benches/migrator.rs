@@ -1,45 +1,64 @@
-//! Migrator benchmarks: the no-op boot cost, and applying the whole history three ways.
+//! Migrator benchmarks: the no-op boot and the whole history on a fresh database, in process and
+//! as whole processes against drizzle-orm and `psql -1`.
 //!
 //! ```text
-//! cargo bench --bench migrator            # BENCH_ITERATIONS=200 BENCH_RUNS=10 by default
+//! cargo build --release -p migration && cargo bench --bench migrator
+//! BENCH_RUNS=10 BENCH_ITERATIONS=200 cargo bench --bench migrator     # the defaults
 //! ```
 //!
-//! Needs what the tests need: the embedded PostgreSQL (or `TEST_DATABASE_URL`), and Node.js 20+
-//! with npm for drizzle-orm (`tests/drizzle-interop/`, installed with `npm ci` on first use).
-//! Everything runs against one server, each measurement on a fresh database.
+//! `benches/run-all.sh` runs it and turns its `bench-result` lines into docs/bench-results.md.
+//! Needs what the tests need (the embedded PostgreSQL, or `TEST_DATABASE_URL`), Node.js 20+ with
+//! npm for drizzle-orm (`tests/drizzle-interop/`, `npm ci` on first use), and the release build
+//! of the command line (`APP_DB_CLI`, else `target/release/migration`): the CLI is timed as
+//! users run it. Everything runs against one server, each measurement on its own database.
 //!
-//! 1. No-op boot: on an up-to-date database, `Migrator::run` on an open connection (the fast
-//!    path), `init::connect` alone and the full `init::open` (connect + migrate), p50/p95 over
-//!    `BENCH_ITERATIONS`. Round trips are counted by running each once more through a small
-//!    TCP proxy that counts the client's turns (the client speaking after the server did).
-//! 2. Whole history (the project's folder) on a fresh database, median of `BENCH_RUNS`:
-//!    app-db, drizzle-orm's `migrate()` (inside node, and the whole node process), and
-//!    `psql -X -v ON_ERROR_STOP=1 -1 -f` of the files concatenated in journal order.
+//! 1. In process, on an up-to-date database: `Migrator::run` on an open connection (the fast
+//!    path), `init::connect`, `init::open` (connect + migrate); `BENCH_ITERATIONS` each.
+//! 2. Whole processes, no-op: `migration -u URL up` vs node + drizzle-orm `migrate()`, on one
+//!    up-to-date database, alternating, `BENCH_RUNS` each: wall time, and peak memory (GNU
+//!    time) in runs of their own.
+//! 3. Whole processes, the whole history on a fresh database: `migration up` vs drizzle-orm vs
+//!    `psql -X -1 -v ON_ERROR_STOP=1 -f` of the files concatenated in journal order (and, to
+//!    show what the bookkeeping costs, psql running the same plus drizzle's schema, table and
+//!    rows), order rotated every run, each on a fresh empty database created beforehand; every
+//!    result checked.
+//! 4. Round trips: each case once more through a TCP proxy that counts the client's turns.
+//! 5. What bounds a process: start-up and exit of each program doing nothing.
 //!
-//! Results are written up in docs/bench-migrator.md. Not a test: figures depend on the machine.
+//! Every figure is printed as a `bench-result` line (median, min, max of its samples).
+//! Not a test: figures depend on the machine.
 
 #[path = "../tests/common/drizzle.rs"]
 mod drizzle;
+#[path = "support/measure.rs"]
+mod measure;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use app_db::migrate::Bookkeeping;
 use app_db::migrations::MIGRATIONS_DIR;
 use app_db::testing::TestDatabase;
 use app_db::{Config, MIGRATIONS, Migrator};
+use measure::{
+    ProcessRun, env_count, load_average, millis, peak_memory_mib, ratios, report, run_process,
+};
 use sqlx::{Connection, PgConnection};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-fn env_count(var: &str, default: usize) -> usize {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or(default)
+/// The programs compared, and what they are given.
+struct Tools {
+    cli: PathBuf,
+    psql: PathBuf,
+    folder: PathBuf,
+    /// The files concatenated in journal order.
+    script: PathBuf,
+    /// The same with drizzle's bookkeeping around them: what app-db and drizzle-orm do.
+    script_bookkeeping: PathBuf,
 }
 
 fn main() {
@@ -53,37 +72,43 @@ fn main() {
         .expect("tokio runtime")
         .block_on(async {
             drizzle::ensure_node_project();
-            // The machine may be shared: the load says how much to trust the figures.
+            let tools = Tools {
+                cli: measure::release_cli(),
+                psql: drizzle::pg_program("psql"),
+                folder: PathBuf::from(MIGRATIONS_DIR),
+                script: concatenated_sql(false),
+                script_bookkeeping: concatenated_sql(true),
+            };
             println!("load average before: {}", load_average());
-            noop_boot(iterations).await;
-            whole_history(runs).await;
+            println!("command line: {}", tools.cli.display());
+            in_process_noop(iterations).await;
+            process_noop(&tools, runs).await;
+            process_fresh(&tools, runs).await;
+            round_trips(&tools).await;
+            process_floor(&tools, runs);
+            std::fs::remove_file(&tools.script).ok();
+            std::fs::remove_file(&tools.script_bookkeeping).ok();
             println!("\nload average after: {}", load_average());
         });
 }
 
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
-}
-
 // ---------------------------------------------------------------------------------------------
-// 1. No-op boot
+// 1. In process, on an up-to-date database
 
-async fn noop_boot(iterations: usize) {
+async fn in_process_noop(iterations: usize) {
     let db = TestDatabase::empty().await.expect("test database");
     let mut conn = PgConnection::connect(&db.url).await.expect("connect");
-    let report = Migrator::new().run(&mut conn).await.expect("migrate");
-    assert_eq!(report.applied.len(), MIGRATIONS.len());
+    let report_ = Migrator::new().run(&mut conn).await.expect("migrate");
+    assert_eq!(report_.applied.len(), MIGRATIONS.len());
     let config = Config::default().database_url(db.url.clone());
 
     let warm_up = iterations / 10;
     let mut fast_path = Vec::with_capacity(iterations);
     for i in 0..warm_up + iterations {
         let started = Instant::now();
-        let report = Migrator::new().run(&mut conn).await.expect("migrate");
+        let run = Migrator::new().run(&mut conn).await.expect("migrate");
         let elapsed = started.elapsed();
-        assert!(report.applied.is_empty() && !report.locked);
+        assert!(run.applied.is_empty() && !run.locked);
         if i >= warm_up {
             fast_path.push(elapsed);
         }
@@ -103,103 +128,493 @@ async fn noop_boot(iterations: usize) {
         }
 
         let started = Instant::now();
-        let (pool, report) = app_db::init::open(&config).await.expect("open");
+        let (pool, run) = app_db::init::open(&config).await.expect("open");
         let elapsed = started.elapsed();
-        let report = report.migrations.expect("migrate is on by default");
-        assert!(report.applied.is_empty() && !report.locked);
+        let run = run.migrations.expect("migrate is on by default");
+        assert!(run.applied.is_empty() && !run.locked);
         pool.close().await.expect("close");
         if i >= warm_up {
             open.push(elapsed);
         }
     }
+    conn.close().await.ok();
 
-    // Round trips, through the counting proxy (its latency stays out of the timings above).
-    let proxy = CountingProxy::start(&db.url).await;
-    let mut via_proxy = PgConnection::connect(&proxy.url)
+    println!(
+        "\n## 1. In process, no-op boot ({} migrations applied), {iterations} iterations\n",
+        MIGRATIONS.len()
+    );
+    report(
+        "inproc.noop.run",
+        "`Migrator::run` on an open connection (the fast path)",
+        &millis(&fast_path),
+        "ms",
+    );
+    report(
+        "inproc.noop.connect",
+        "`init::connect` alone (pool, default settings)",
+        &millis(&connect_only),
+        "ms",
+    );
+    report(
+        "inproc.noop.open",
+        "`init::open` (connect + migrate)",
+        &millis(&open),
+        "ms",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Whole processes, no-op
+
+fn app_db_up(tools: &Tools, url: &str) -> Command {
+    let mut cmd = Command::new(&tools.cli);
+    cmd.args(["-u", url, "up"]).env_remove("DATABASE_URL");
+    cmd
+}
+
+fn drizzle_up(tools: &Tools, url: &str) -> Command {
+    drizzle::drizzle_migrate_command(&tools.folder, url, None)
+}
+
+fn psql_all(tools: &Tools, url: &str) -> Command {
+    psql_file(tools, &tools.script, url)
+}
+
+fn psql_file(tools: &Tools, script: &Path, url: &str) -> Command {
+    let mut cmd = Command::new(&tools.psql);
+    cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f"])
+        .arg(script)
+        .arg(format!("--dbname={url}"));
+    cmd
+}
+
+/// Wall times (ms) of the runs of one side.
+#[derive(Default)]
+struct Side {
+    ms: Vec<f64>,
+}
+
+impl Side {
+    fn push(&mut self, run: &ProcessRun) {
+        self.ms.push(run.wall.as_secs_f64() * 1e3);
+    }
+}
+
+async fn process_noop(tools: &Tools, runs: usize) {
+    let db = TestDatabase::empty().await.expect("test database");
+    let first = run_process(&mut app_db_up(tools, &db.url)).expect_success("migration up");
+    assert!(first.stdout.contains("applied"), "{}", first.stdout);
+    let rows = bookkeeping_rows(&db.url).await;
+    // One untimed run of each first, so that both start from a warm page cache.
+    run_process(&mut drizzle_up(tools, &db.url)).expect_success("drizzle-orm migrate()");
+
+    let mut app_db = Side::default();
+    let mut drizzle = Side::default();
+    for i in 0..runs {
+        // Alternate who goes first, so a noisy moment does not always hit the same side.
+        for side in if i % 2 == 0 { [0, 1] } else { [1, 0] } {
+            if side == 0 {
+                let run =
+                    run_process(&mut app_db_up(tools, &db.url)).expect_success("migration up");
+                assert!(run.stdout.contains("nothing to apply"), "{}", run.stdout);
+                app_db.push(&run);
+            } else {
+                let run = run_process(&mut drizzle_up(tools, &db.url))
+                    .expect_success("drizzle-orm migrate()");
+                drizzle.push(&run);
+            }
+        }
+    }
+    // Peak memory in runs of their own (under GNU time), alternating too.
+    let mut app_db_mib = Vec::new();
+    let mut drizzle_mib = Vec::new();
+    for i in 0..runs {
+        for side in if i % 2 == 0 { [0, 1] } else { [1, 0] } {
+            if side == 0 {
+                app_db_mib.push(peak_memory_mib(&app_db_up(tools, &db.url)));
+            } else {
+                drizzle_mib.push(peak_memory_mib(&drizzle_up(tools, &db.url)));
+            }
+        }
+    }
+    assert_eq!(bookkeeping_rows(&db.url).await, rows, "a no-op wrote rows");
+
+    println!(
+        "\n## 2. Whole processes, no-op on an up-to-date database, {runs} runs each, alternating\n"
+    );
+    report(
+        "noop.app-db",
+        "`migration up`, release build",
+        &app_db.ms,
+        "ms",
+    );
+    report(
+        "noop.drizzle",
+        "node + drizzle-orm `migrate()`",
+        &drizzle.ms,
+        "ms",
+    );
+    report(
+        "noop.ratio",
+        "`migration up` / drizzle-orm, paired runs",
+        &ratios(&app_db.ms, &drizzle.ms),
+        "x",
+    );
+    report(
+        "noop.app-db.rss",
+        "`migration up` peak memory",
+        &app_db_mib,
+        "MiB",
+    );
+    report(
+        "noop.drizzle.rss",
+        "node + drizzle-orm peak memory",
+        &drizzle_mib,
+        "MiB",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Whole processes, the whole history on a fresh database
+
+async fn process_fresh(tools: &Tools, runs: usize) {
+    let mut app_db = Side::default();
+    let mut drizzle = Side::default();
+    let mut psql = Side::default();
+    let mut psql_bookkeeping = Side::default();
+    let mut drizzle_inside = Vec::new();
+    let mut in_process = Vec::new();
+    let mut expected_tables = None;
+
+    for i in 0..runs {
+        // Fresh databases first, so that creating them is outside every timing.
+        let mut dbs = Vec::new();
+        for _ in 0..5 {
+            dbs.push(TestDatabase::empty().await.expect("test database"));
+        }
+        // Rotate the order every run.
+        for k in 0..5 {
+            let side = (i + k) % 5;
+            let url = &dbs[side].url;
+            match side {
+                0 => {
+                    let run =
+                        run_process(&mut app_db_up(tools, url)).expect_success("migration up");
+                    app_db.push(&run);
+                    let tables = table_count(url).await;
+                    expected_tables.get_or_insert(tables);
+                    assert_eq!(Some(tables), expected_tables);
+                }
+                1 => {
+                    let run = run_process(&mut drizzle_up(tools, url))
+                        .expect_success("drizzle-orm migrate()");
+                    drizzle.push(&run);
+                    drizzle_inside.push(drizzle::drizzle_migrate_output(std::process::Output {
+                        status: run.status,
+                        stdout: run.stdout.into_bytes(),
+                        stderr: run.stderr.into_bytes(),
+                    }));
+                    assert_tables(url, 0, &mut expected_tables).await;
+                }
+                2 => {
+                    let run = run_process(&mut psql_all(tools, url)).expect_success("psql -1 -f");
+                    psql.push(&run);
+                    // psql keeps no bookkeeping: one table fewer.
+                    assert_tables(url, 1, &mut expected_tables).await;
+                }
+                3 => {
+                    let run = run_process(&mut psql_file(tools, &tools.script_bookkeeping, url))
+                        .expect_success("psql -1 -f with bookkeeping");
+                    psql_bookkeeping.push(&run);
+                    assert_tables(url, 0, &mut expected_tables).await;
+                    assert_eq!(bookkeeping_rows(url).await, MIGRATIONS.len() as i64);
+                }
+                _ => {
+                    let started = Instant::now();
+                    let mut conn = PgConnection::connect(url).await.expect("connect");
+                    let run = Migrator::new().run(&mut conn).await.expect("migrate");
+                    in_process.push(started.elapsed());
+                    assert_eq!(run.applied.len(), MIGRATIONS.len());
+                    conn.close().await.ok();
+                    assert_tables(url, 0, &mut expected_tables).await;
+                }
+            }
+        }
+    }
+
+    println!(
+        "\n## 3. Whole processes, {} migrations on a fresh database, {runs} runs each, order rotated\n",
+        MIGRATIONS.len()
+    );
+    report(
+        "fresh.app-db",
+        "`migration up`, release build",
+        &app_db.ms,
+        "ms",
+    );
+    report(
+        "fresh.psql",
+        "`psql -X -1 -v ON_ERROR_STOP=1 -f all.sql`",
+        &psql.ms,
+        "ms",
+    );
+    report(
+        "fresh.drizzle",
+        "node + drizzle-orm `migrate()`",
+        &drizzle.ms,
+        "ms",
+    );
+    report(
+        "fresh.ratio.psql",
+        "`migration up` / `psql -1`, paired runs",
+        &ratios(&app_db.ms, &psql.ms),
+        "x",
+    );
+    report(
+        "fresh.ratio.drizzle",
+        "`migration up` / drizzle-orm, paired runs",
+        &ratios(&app_db.ms, &drizzle.ms),
+        "x",
+    );
+    report(
+        "fresh.psql.bookkeeping",
+        "`psql -1 -f` of the same files plus drizzle's bookkeeping (schema, table, rows)",
+        &psql_bookkeeping.ms,
+        "ms",
+    );
+    report(
+        "fresh.inproc.app-db",
+        "in process: connect + `Migrator::run` (no process start)",
+        &millis(&in_process),
+        "ms",
+    );
+    report(
+        "fresh.inproc.drizzle",
+        "in node: drizzle-orm `migrate()` alone (no start-up, connection open)",
+        &millis(&drizzle_inside),
+        "ms",
+    );
+}
+
+async fn assert_tables(url: &str, fewer: i64, expected: &mut Option<i64>) {
+    let tables = table_count(url).await + fewer;
+    assert_eq!(
+        *expected.get_or_insert(tables),
+        tables,
+        "the same tables created"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Round trips
+
+async fn round_trips(tools: &Tools) {
+    println!("\n## 4. Round trips (client turns seen by a counting proxy; `|` separates them)\n");
+    let migrated = TestDatabase::empty().await.expect("test database");
+    run_process(&mut app_db_up(tools, &migrated.url)).expect_success("migration up");
+    let proxy = CountingProxy::start(&migrated.url).await;
+    let config = Config::default().database_url(proxy.url.clone());
+
+    let before = proxy.snapshot();
+    let mut conn = PgConnection::connect(&proxy.url)
         .await
         .expect("connect via proxy");
-    let before = proxy.snapshot();
-    Migrator::new().run(&mut via_proxy).await.expect("migrate");
-    let run_turns = proxy.turns_since(&before);
-    let run_log = proxy.describe(before.len() - 1);
-    via_proxy.close().await.expect("close");
+    let turns_connect = proxy.turns_since(&before);
+    let before_run = proxy.snapshot();
+    Migrator::new().run(&mut conn).await.expect("migrate");
+    let run_turns = proxy.turns_since(&before_run);
+    let run_log = proxy.describe(before.len());
+    conn.close().await.ok();
+    single(
+        "trips.inproc.run",
+        "`Migrator::run` fast path (connection open)",
+        run_turns,
+    );
+    single("trips.inproc.connect1", "one raw connection", turns_connect);
+    println!("- fast path, whole connection: {run_log}");
 
     let before = proxy.snapshot();
-    let conns_before = before.len();
     let pool = app_db::init::connect(&proxy.url, &config)
         .await
         .expect("connect");
     let connect_turns = proxy.turns_since(&before);
-    let connect_conns = proxy.connections() - conns_before;
-    let connect_log = proxy.describe(conns_before);
+    let connect_log = proxy.describe(before.len());
     pool.close().await.expect("close");
+    single(
+        "trips.inproc.connect",
+        "`init::connect` (pool)",
+        connect_turns,
+    );
+    println!("- `init::connect`: {connect_log}");
 
     let before = proxy.snapshot();
-    let conns_before = before.len();
-    let (pool, _) = app_db::init::open(&config.clone().database_url(proxy.url.clone()))
-        .await
-        .expect("open via proxy");
-    // Counted at return: the pool may go on opening its idle connections in the background,
-    // but `open` did not wait for them.
+    let (pool, _) = app_db::init::open(&config).await.expect("open via proxy");
+    // Counted at return: the pool may go on opening idle connections in the background.
     let open_turns = proxy.turns_since(&before);
-    let open_conns = proxy.connections() - conns_before;
-    let open_log = proxy.describe(conns_before);
+    let open_log = proxy.describe(before.len());
     pool.close().await.expect("close");
-
-    println!(
-        "\n## 1. No-op boot on an up-to-date database ({} migrations applied), {iterations} iterations\n",
-        MIGRATIONS.len()
-    );
-    println!("| what | p50 | p95 | round trips |");
-    println!("|---|---:|---:|---|");
-    row_p(
-        "`Migrator::run` on an open connection (fast path)",
-        &mut fast_path,
-        &format!("{run_turns}"),
-    );
-    row_p(
-        "`init::connect` alone (pool, default settings)",
-        &mut connect_only,
-        &format!("{connect_turns} on {connect_conns} connection(s)"),
-    );
-    row_p(
+    single(
+        "trips.inproc.open",
         "`init::open` (connect + migrate)",
-        &mut open,
-        &format!("{open_turns} on {open_conns} connection(s)"),
+        open_turns,
     );
-    println!("\nClient turns seen by the proxy (`|` separates round trips):\n");
-    println!("- fast path, whole connection: {run_log}");
-    println!("- `init::connect`: {connect_log}");
     println!("- `init::open`: {open_log}");
-}
 
-fn row_p(what: &str, samples: &mut [Duration], trips: &str) {
-    samples.sort();
-    println!(
-        "| {what} | {} | {} | {trips} |",
-        ms(percentile(samples, 50)),
-        ms(percentile(samples, 95))
+    let before = proxy.snapshot();
+    run_process(&mut app_db_up(tools, &proxy.url)).expect_success("migration up via proxy");
+    single(
+        "trips.noop.app-db",
+        "`migration up`, no-op, whole process",
+        proxy.turns_since(&before),
     );
+    println!("- `migration up`, no-op: {}", proxy.describe(before.len()));
+    let before = proxy.snapshot();
+    run_process(&mut drizzle_up(tools, &proxy.url)).expect_success("drizzle via proxy");
+    single(
+        "trips.noop.drizzle",
+        "drizzle-orm, no-op, whole process",
+        proxy.turns_since(&before),
+    );
+    println!("- drizzle-orm, no-op: {}", proxy.describe(before.len()));
+
+    for (id, what, side) in [
+        ("trips.fresh.app-db", "`migration up`, fresh database", 0),
+        ("trips.fresh.psql", "`psql -1 -f`, fresh database", 1),
+        ("trips.fresh.drizzle", "drizzle-orm, fresh database", 2),
+    ] {
+        let db = TestDatabase::empty().await.expect("test database");
+        let proxy = CountingProxy::start(&db.url).await;
+        let mut cmd = match side {
+            0 => app_db_up(tools, &proxy.url),
+            1 => psql_all(tools, &proxy.url),
+            _ => drizzle_up(tools, &proxy.url),
+        };
+        run_process(&mut cmd).expect_success(what);
+        single(id, what, proxy.turns_since(&[]));
+    }
 }
 
-/// Nearest-rank percentile of sorted samples.
-fn percentile(sorted: &[Duration], p: usize) -> Duration {
-    let rank = (p * sorted.len()).div_ceil(100).max(1);
-    sorted[rank - 1]
+/// A figure measured once because it does not vary (a count).
+fn single(id: &str, what: &str, value: usize) {
+    report(id, what, &[value as f64], "round trips");
 }
 
-fn median(samples: &mut [Duration]) -> Duration {
-    percentile_sorted(samples, 50)
+// ---------------------------------------------------------------------------------------------
+// 5. What bounds a process: start-up and exit doing nothing
+
+fn process_floor(tools: &Tools, runs: usize) {
+    let mut cli = Side::default();
+    let mut node = Side::default();
+    let mut psql = Side::default();
+    let mut cli_mib = Vec::new();
+    let mut node_mib = Vec::new();
+    let mut version = Command::new(&tools.cli);
+    version.arg("--version");
+    // node loading drizzle-orm and pg, as migrate.mjs does, and nothing else.
+    let mut import = Command::new("node");
+    import
+        .args([
+            "--input-type=module",
+            "-e",
+            "await import('drizzle-orm/node-postgres/migrator'); await import('pg');",
+        ])
+        .current_dir(drizzle::project_dir());
+    let mut psql_version = Command::new(&tools.psql);
+    psql_version.arg("--version");
+    for i in 0..runs {
+        for k in 0..3 {
+            match (i + k) % 3 {
+                0 => cli.push(&run_process(&mut version).expect_success("migration --version")),
+                1 => node.push(&run_process(&mut import).expect_success("node import")),
+                _ => psql.push(&run_process(&mut psql_version).expect_success("psql --version")),
+            }
+        }
+        cli_mib.push(peak_memory_mib(&version));
+        node_mib.push(peak_memory_mib(&import));
+    }
+    println!("\n## 5. Process floor: start and exit doing nothing, {runs} runs each\n");
+    report("floor.app-db", "`migration --version`", &cli.ms, "ms");
+    report(
+        "floor.app-db.rss",
+        "`migration --version` peak memory",
+        &cli_mib,
+        "MiB",
+    );
+    report(
+        "floor.node",
+        "node importing drizzle-orm and pg",
+        &node.ms,
+        "ms",
+    );
+    report(
+        "floor.node.rss",
+        "node importing drizzle-orm and pg, peak memory",
+        &node_mib,
+        "MiB",
+    );
+    report("floor.psql", "`psql --version`", &psql.ms, "ms");
 }
 
-fn percentile_sorted(samples: &mut [Duration], p: usize) -> Duration {
-    samples.sort();
-    percentile(samples, p)
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// The project's files in journal order, joined with newlines (a file may end without one,
+/// and `--> statement-breakpoint` is an SQL comment to psql); with `bookkeeping`, preceded by
+/// drizzle's schema and table and followed by the rows app-db and drizzle-orm insert.
+fn concatenated_sql(bookkeeping: bool) -> PathBuf {
+    let table = Bookkeeping::default();
+    let mut text = String::new();
+    if bookkeeping {
+        text.push_str(&format!("{};\n", table.create_sql()));
+    }
+    for m in MIGRATIONS {
+        text.push_str(m.sql);
+        text.push('\n');
+    }
+    if bookkeeping {
+        let rows: Vec<String> = MIGRATIONS
+            .iter()
+            .map(|m| format!("('{}', {})", m.hash, m.when))
+            .collect();
+        text.push_str(&format!(
+            "insert into {} (\"hash\", \"created_at\") values {};\n",
+            table.qualified(),
+            rows.join(", ")
+        ));
+    }
+    let path = std::env::temp_dir().join(format!(
+        "app-db-bench-migrator-{}{}.sql",
+        std::process::id(),
+        if bookkeeping { "-bookkeeping" } else { "" }
+    ));
+    std::fs::write(&path, text).expect("write the concatenated SQL");
+    path
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+async fn table_count(url: &str) -> i64 {
+    let mut conn = PgConnection::connect(url).await.expect("connect");
+    let n = sqlx::query_scalar(
+        "select count(*) from pg_tables where schemaname not in ('pg_catalog', 'information_schema')",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("count tables");
+    conn.close().await.ok();
+    n
 }
+
+async fn bookkeeping_rows(url: &str) -> i64 {
+    let mut conn = PgConnection::connect(url).await.expect("connect");
+    let n = sqlx::query_scalar(r#"select count(*) from "drizzle"."__drizzle_migrations""#)
+        .fetch_one(&mut conn)
+        .await
+        .expect("count rows");
+    conn.close().await.ok();
+    n
+}
+
+// ---------------------------------------------------------------------------------------------
+// The counting proxy
 
 /// A TCP proxy in front of the server that records the client's turns, per connection: every
 /// time the client sends bytes after the server last sent some, it starts a new round trip
@@ -258,10 +673,6 @@ impl CountingProxy {
                 turns[from..].iter().filter(|t| t.as_str() != "X").count()
             })
             .sum()
-    }
-
-    fn connections(&self) -> usize {
-        self.log.lock().unwrap().len()
     }
 
     /// The turns of the connections opened since `since` connections, e.g. `[ssl] [startup] | Q`.
@@ -365,122 +776,4 @@ impl MessageNames {
         }
         names.join("")
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// 2. The whole history on a fresh database
-
-async fn whole_history(runs: usize) {
-    let folder = Path::new(MIGRATIONS_DIR);
-    let script = concatenated_sql();
-    let psql = drizzle::pg_program("psql");
-
-    let mut app_db_run = Vec::new();
-    let mut app_db_connect_run = Vec::new();
-    let mut drizzle_inside = Vec::new();
-    let mut drizzle_process = Vec::new();
-    let mut psql_process = Vec::new();
-    let mut expected_tables = None;
-
-    // Round-robin, so that a noisy moment on the shared machine spreads over all three.
-    for _ in 0..runs {
-        let db = TestDatabase::empty().await.expect("test database");
-        let started = Instant::now();
-        let mut conn = PgConnection::connect(&db.url).await.expect("connect");
-        let connected = Instant::now();
-        let report = Migrator::new().run(&mut conn).await.expect("migrate");
-        let done = Instant::now();
-        assert_eq!(report.applied.len(), MIGRATIONS.len());
-        app_db_run.push(done - connected);
-        app_db_connect_run.push(done - started);
-        let tables = table_count(&mut conn).await;
-        expected_tables.get_or_insert(tables);
-        conn.close().await.ok();
-
-        let db = TestDatabase::empty().await.expect("test database");
-        let started = Instant::now();
-        let inside = drizzle::drizzle_migrate(folder, &db.url, None);
-        drizzle_process.push(started.elapsed());
-        drizzle_inside.push(inside);
-        let mut conn = PgConnection::connect(&db.url).await.expect("connect");
-        assert_eq!(Some(table_count(&mut conn).await), expected_tables);
-        conn.close().await.ok();
-
-        let db = TestDatabase::empty().await.expect("test database");
-        let started = Instant::now();
-        let out = Command::new(&psql)
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f"])
-            .arg(&script)
-            .arg(format!("--dbname={}", db.url))
-            .output()
-            .expect("run psql");
-        psql_process.push(started.elapsed());
-        assert!(
-            out.status.success(),
-            "psql failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut conn = PgConnection::connect(&db.url).await.expect("connect");
-        // psql keeps no bookkeeping: one table fewer.
-        assert_eq!(
-            Some(table_count(&mut conn).await + 1),
-            expected_tables,
-            "psql created the same tables"
-        );
-        conn.close().await.ok();
-    }
-    std::fs::remove_file(&script).ok();
-
-    println!(
-        "\n## 2. The whole history ({} migrations) on a fresh database, median of {runs} runs\n",
-        MIGRATIONS.len()
-    );
-    println!("| what | median | min | max |");
-    println!("|---|---:|---:|---:|");
-    for (what, samples) in [
-        (
-            "app-db `Migrator::run` (connection already open)",
-            &mut app_db_run,
-        ),
-        ("app-db connect + `Migrator::run`", &mut app_db_connect_run),
-        (
-            "drizzle-orm `migrate()` inside node (no start-up, connection open)",
-            &mut drizzle_inside,
-        ),
-        (
-            "drizzle-orm, whole `node migrate.mjs` process",
-            &mut drizzle_process,
-        ),
-        (
-            "`psql -X -v ON_ERROR_STOP=1 -1 -f all.sql`, whole process",
-            &mut psql_process,
-        ),
-    ] {
-        let m = median(samples);
-        println!(
-            "| {what} | {} | {} | {} |",
-            ms(m),
-            ms(samples[0]),
-            ms(samples[samples.len() - 1])
-        );
-    }
-}
-
-/// The project's files in journal order, joined with newlines (a file may end without one,
-/// and `--> statement-breakpoint` is an SQL comment to psql).
-fn concatenated_sql() -> std::path::PathBuf {
-    let text: String = MIGRATIONS.iter().map(|m| format!("{}\n", m.sql)).collect();
-    let path =
-        std::env::temp_dir().join(format!("app-db-bench-migrator-{}.sql", std::process::id()));
-    std::fs::write(&path, text).expect("write the concatenated SQL");
-    path
-}
-
-async fn table_count(conn: &mut PgConnection) -> i64 {
-    sqlx::query_scalar(
-        "select count(*) from pg_tables where schemaname not in ('pg_catalog', 'information_schema')",
-    )
-    .fetch_one(conn)
-    .await
-    .expect("count tables")
 }

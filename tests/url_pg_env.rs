@@ -17,7 +17,10 @@ fn an_empty_host_takes_pghost_and_pghostaddr_as_the_driver_does() {
         std::env::set_var("PGHOST", "192.0.2.1");
     }
     assert!(!local("postgres:///app"), "PGHOST=192.0.2.1 is remote");
-    assert!(!local("postgres:///app?user=app"), "PGHOST=192.0.2.1 is remote");
+    assert!(
+        !local("postgres:///app?user=app"),
+        "PGHOST=192.0.2.1 is remote"
+    );
     // A host in the URL wins over PGHOST.
     assert!(local("postgres://app@127.0.0.1/app"));
     unsafe {

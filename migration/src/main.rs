@@ -31,7 +31,10 @@ fn main() -> std::process::ExitCode {
         }
     };
     init_logging(cli.global.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread: a command is one sequence of round trips to the server, so worker threads
+    // would only hand every reply from the thread that reads the socket to the one that waits
+    // for it (about three context switches per round trip instead of one), and cost memory.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

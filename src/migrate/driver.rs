@@ -125,6 +125,39 @@ impl Bookkeeping {
             .map(|_| ())
     }
 
+    /// drizzle-orm's insert for `rows` rows at once: `values ($1, $2), ($3, $4), …`. The rows
+    /// are inserted in the order listed, so their serial ids are those of one insert each.
+    pub fn insert_many_sql(&self, rows: usize) -> String {
+        let values: Vec<String> = (0..rows)
+            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+            .collect();
+        format!(
+            "insert into {} (\"hash\", \"created_at\") values {}",
+            self.qualified(),
+            values.join(", ")
+        )
+    }
+
+    /// Records several applied migrations, in order, with rows identical to [`Self::insert`]
+    /// once per migration, in one statement per thousand rows: two round trips for a batch
+    /// instead of two per migration.
+    pub async fn insert_many(
+        &self,
+        conn: &mut PgConnection,
+        rows: &[(&str, i64)],
+    ) -> Result<(), sqlx::Error> {
+        // PostgreSQL takes at most 65,535 parameters per statement.
+        for chunk in rows.chunks(1000) {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(self.insert_many_sql(chunk.len())))
+                .persistent(false);
+            for (hash, when) in chunk {
+                query = query.bind(*hash).bind(*when);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
     /// Deletes the bookkeeping table (not the schema if it holds anything else).
     pub fn drop_sql(&self) -> String {
         format!("DROP TABLE IF EXISTS {}", self.qualified())
@@ -156,6 +189,20 @@ mod tests {
         assert!(b.create_sql().contains("id SERIAL PRIMARY KEY"));
         assert!(b.create_sql().contains("hash text NOT NULL"));
         assert!(b.create_sql().contains("created_at bigint"));
+    }
+
+    #[test]
+    fn insert_many_numbers_the_parameters_row_by_row() {
+        let b = Bookkeeping::default();
+        assert_eq!(
+            b.insert_many_sql(1),
+            b.insert_sql(),
+            "one row is drizzle-orm's own statement"
+        );
+        assert_eq!(
+            b.insert_many_sql(3),
+            "insert into \"drizzle\".\"__drizzle_migrations\" (\"hash\", \"created_at\") values ($1, $2), ($3, $4), ($5, $6)"
+        );
     }
 
     #[test]

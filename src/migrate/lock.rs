@@ -55,6 +55,20 @@ impl std::fmt::Display for LockHolder {
     }
 }
 
+/// A migrator killed mid-statement (kill -9, a lost pod) leaves its backend running until the
+/// statement ends, holding the lock; from PostgreSQL 14 the server can notice the dead client
+/// every second instead. The CASE keeps older servers, which lack the setting, working.
+macro_rules! client_check {
+    ($is_local:literal) => {
+        concat!(
+            "case when current_setting('server_version_num')::int >= 140000 ",
+            "then set_config('client_connection_check_interval', '1000', ",
+            $is_local,
+            ") end"
+        )
+    };
+}
+
 impl MigrationLock {
     /// The lock guarding `bookkeeping`; `timeout` zero waits forever.
     pub fn new(bookkeeping: &Bookkeeping, timeout: Duration) -> Self {
@@ -89,23 +103,25 @@ impl MigrationLock {
     ) -> Result<bool, sqlx::Error> {
         // set_config(..., true) is SET LOCAL: the timeout governs this wait only, not the
         // migration's own statements, and ends with the transaction.
-        let sql = TRANSACTION_LOCK_SQL;
-        let result = sqlx::query(sql)
-            .persistent(false)
-            .bind(self.timeout_setting())
-            .bind(self.key)
-            .execute(&mut *conn)
-            .await;
-        match result {
-            Ok(_) => {
-                sqlx::raw_sql("SET LOCAL lock_timeout TO DEFAULT")
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(true)
-            }
+        match crate::sql::execute_raw(conn, self.transaction_lock_sql()).await {
+            Ok(_) => Ok(true),
             Err(e) if is_lock_timeout(&e) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// The lock and the reset of the timeout after it, as one simple-protocol message: one
+    /// round trip instead of three (a prepared statement costs two). The server runs the
+    /// second statement only if the first succeeded. The values are a number of milliseconds
+    /// and an integer, so writing them into the text is safe.
+    fn transaction_lock_sql(&self) -> String {
+        format!(
+            "select set_config('lock_timeout', '{}', true), {}, pg_advisory_xact_lock({}); \
+             SET LOCAL lock_timeout TO DEFAULT",
+            self.timeout_setting(),
+            client_check!("true"),
+            self.key
+        )
     }
 
     /// Takes the session-level lock on a dedicated connection (no transaction open), tied to
@@ -194,27 +210,6 @@ impl MigrationLock {
         }
     }
 }
-
-/// A migrator killed mid-statement (kill -9, a lost pod) leaves its backend running until the
-/// statement ends, holding the lock; from PostgreSQL 14 the server can notice the dead client
-/// every second instead. The CASE keeps older servers, which lack the setting, working.
-macro_rules! client_check {
-    ($is_local:literal) => {
-        concat!(
-            "case when current_setting('server_version_num')::int >= 140000 ",
-            "then set_config('client_connection_check_interval', '1000', ",
-            $is_local,
-            ") end"
-        )
-    };
-}
-
-/// The transaction path's one statement: local timeout, dead-client check, the lock.
-const TRANSACTION_LOCK_SQL: &str = concat!(
-    "select set_config('lock_timeout', $1, true), ",
-    client_check!("true"),
-    ", pg_advisory_xact_lock($2)"
-);
 
 /// The session path's lock statement: settings and lock only on the session `pid` (an
 /// `offset 0` subquery is evaluated before the lock, and not merged into the outer query).

@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""Writes docs/bench-results.md from what benches/run-all.sh collected, and copies its headline
+table into README.md between the bench-results markers.
+
+    report.py --root DIR --facts FACTS --results RESULTS --raw DIR   write both files
+    report.py --root DIR --check                                     README equals the results?
+
+RESULTS holds one line per figure: step, id, what, median, min, max, n, unit (tab-separated), as
+the benchmarks print them after `bench-result`. seed_copy and rag_search print human summaries
+instead: they are parsed from their raw output, tolerantly (a line that no longer parses leaves
+its figure out of the headline, and the raw output is still linked).
+"""
+
+import argparse
+import pathlib
+import re
+import statistics
+import sys
+
+BEGIN = "<!-- bench-results:begin -->"
+END = "<!-- bench-results:end -->"
+RESULTS_MD = "docs/bench-results.md"
+
+# Goals of issue 13: id of the figure, how it is checked, how it is stated.
+GOALS = {
+    "noop.ratio": (lambda v: v <= 0.1, "<= 0.1x drizzle-orm"),
+    "fresh.ratio.psql": (lambda v: v <= 1.05, "<= 1.05x `psql -1`"),
+    "noop.app-db.rss": (lambda v: v <= 15.0, "<= 15 MiB"),
+}
+
+
+class Figure:
+    def __init__(self, step, fid, what, median, lo, hi, n, unit):
+        self.step, self.id, self.what, self.unit = step, fid, what, unit
+        self.median, self.min, self.max, self.n = float(median), float(lo), float(hi), int(n)
+
+    def value(self, v):
+        if self.unit == "x":
+            return f"{v:.3f}x"
+        if self.unit == "round trips":
+            return f"{v:.0f}"
+        if self.unit in ("ms", "MiB") and v >= 100:
+            return f"{v:.0f} {self.unit}"
+        if self.unit == "ms" and v < 1:
+            return f"{v:.3f} ms"
+        return f"{v:.1f} {self.unit}" if self.unit in ("ms", "MiB") else f"{v:.3g} {self.unit}"
+
+    def cell(self):
+        if self.n == 1:
+            return self.value(self.median)
+        return f"{self.value(self.median)} ({self.value(self.min)}–{self.value(self.max)}, n={self.n})"
+
+    def goal(self):
+        if self.id not in GOALS:
+            return ""
+        check, text = GOALS[self.id]
+        return f"{text}: {'met' if check(self.median) else '**missed**'}"
+
+
+def read_facts(path):
+    facts = {}
+    for line in pathlib.Path(path).read_text().splitlines():
+        key, _, value = line.partition("=")
+        facts[key] = value
+    return facts
+
+
+def read_results(path):
+    figures = {}
+    for line in pathlib.Path(path).read_text().splitlines():
+        parts = line.split("\t")
+        if len(parts) != 8:
+            sys.exit(f"report.py: a result line has {len(parts)} fields, not 8: {line!r}")
+        f = Figure(*parts)
+        figures[f.id] = f
+    return figures
+
+
+ROWS_PER_SEC = re.compile(r"([\d.,]+)\s*rows/s")
+
+
+def parse_seed_copy(raw):
+    """Per cell (label), the app-db and psql rates of every run, from seed_copy's summary lines."""
+    cells = {}
+    for path in sorted(raw.glob("seed_copy-*.txt")):
+        for line in path.read_text().splitlines():
+            rates = ROWS_PER_SEC.findall(line)
+            if len(rates) < 2 or line.startswith("bench-result"):
+                continue
+            label = re.split(r"\s{2,}|app-db", line.strip(), maxsplit=1)[0].strip()
+            a, b = (float(r.replace(",", "")) for r in rates[:2])
+            cells.setdefault(label, []).append((a, b))
+    return cells
+
+
+def parse_rag(raw):
+    """(heading, header cells, rows) of every table in rag_search's output."""
+    path = raw / "rag_search.txt"
+    if not path.exists():
+        return []
+    tables, heading, header, rows = [], "", None, []
+    for line in path.read_text().splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if header is None:
+                header = cells
+            elif not all(set(c) <= set("-: ") for c in cells):
+                rows.append(cells)
+            continue
+        if header is not None:
+            tables.append((heading, header, rows))
+            header, rows = None, []
+        if line.strip():
+            heading = line.strip()
+    if header is not None:
+        tables.append((heading, header, rows))
+    return tables
+
+
+def md_table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def ratio_text(a, b):
+    return f"{a / b:.2f}x" if b else "-"
+
+
+def headline(figures, facts, seed_cells, rag_tables):
+    f = figures.get
+    rows = []
+
+    def add(what, boundary, result, goal=""):
+        rows.append([what, boundary, result, goal])
+
+    def vs(*ids):
+        return " vs ".join(f(i).cell() for i in ids if f(i))
+
+    process = "whole process"
+    if f("noop.app-db"):
+        add("no-op `migration up` vs node + drizzle-orm `migrate()` (up-to-date database)", process,
+            vs("noop.app-db", "noop.drizzle"))
+        add("… ratio app-db / drizzle-orm (paired runs)", process, f("noop.ratio").cell(),
+            f("noop.ratio").goal())
+        add("… peak memory, app-db vs drizzle-orm", process, vs("noop.app-db.rss", "noop.drizzle.rss"),
+            f("noop.app-db.rss").goal())
+    if f("fresh.app-db"):
+        add(f"fresh database + the whole history: `migration up` vs `psql -1 -f` vs drizzle-orm",
+            process, vs("fresh.app-db", "fresh.psql", "fresh.drizzle"))
+        add("… ratio app-db / `psql -1` (paired runs)", process, f("fresh.ratio.psql").cell(),
+            f("fresh.ratio.psql").goal())
+        add("… ratio app-db / drizzle-orm (paired runs)", process, f("fresh.ratio.drizzle").cell())
+    if f("trips.inproc.run"):
+        add("round trips: no-op boot (`Migrator::run`) / `init::open` / no-op `migration up`",
+            "in process / in process / whole process",
+            f"{f('trips.inproc.run').cell()} / {f('trips.inproc.open').cell()} / {f('trips.noop.app-db').cell()}")
+        add("round trips, fresh history: app-db vs `psql -1` vs drizzle-orm", process,
+            f"{f('trips.fresh.app-db').cell()} vs {f('trips.fresh.psql').cell()} vs {f('trips.fresh.drizzle').cell()}")
+    if f("inproc.noop.run"):
+        add("no-op boot: `Migrator::run` on an open connection / `init::open`", "in process",
+            vs("inproc.noop.run", "inproc.noop.open"))
+    if f("embedded.first-use"):
+        add("first use: pip download (no cache) + verify + unpack + initdb + start (`db start`)", process,
+            f("embedded.first-use").cell())
+        add("`db start`: new cluster / warm start of a stopped one", process,
+            vs("embedded.new-cluster", "embedded.warm-start"))
+        add("per-test database: empty / migrated (create from template + connect)", "in process",
+            vs("testdb.empty", "testdb.migrated"))
+    build = [x for x in figures.values() if x.step == "build"]
+    if build:
+        add("; ".join(x.what for x in build), "cargo, dev profile", " / ".join(x.cell() for x in build))
+    if f("demo.seed"):
+        add(f"demo data: `seed --demo --orgs {facts.get('demo_orgs')}`, measured", process,
+            f("demo.seed").cell())
+    for label, pairs in seed_cells.items():
+        a = statistics.median(p[0] for p in pairs)
+        b = statistics.median(p[1] for p in pairs)
+        add(f"ingestion, {facts.get('chunks')} chunks {label}: app-db binary COPY vs `psql \\copy` CSV",
+            "as printed by seed_copy",
+            f"{a:,.0f} vs {b:,.0f} rows/s ({ratio_text(a, b)}; median of {len(pairs)} runs)")
+    for heading, header, table_rows in rag_tables:
+        # The rows of the default options when the bench marks them; else the index row with
+        # the best recall@10 (a column named so; exact search is the reference), so that every
+        # tenant class shows.
+        chosen = [r for r in table_rows if any("default" in c for c in r)]
+        recall = next((i for i, h in enumerate(header) if h.lower().startswith("recall")), None)
+        indexed = [r for r in table_rows if r and not r[0].lower().startswith("exact")]
+        if not chosen and recall is not None and indexed:
+            chosen = [max(indexed, key=lambda r: (r[recall] if recall < len(r) else ""))]
+        for r in chosen:
+            cells = ", ".join(f"{h} {c}" for h, c in zip(header, r) if c not in ("", "-"))
+            add(f"rag search, {heading.split(', plan:')[0]}", "in process, per query", cells,
+                "recall@10 >= 0.95, p50 <= 10 ms, p95 <= 30 ms (issue 11)")
+    return md_table(["what", "boundary", "median (min–max, n)", "goal"], rows)
+
+
+def write(args):
+    root = pathlib.Path(args.root)
+    raw = pathlib.Path(args.raw)
+    facts = read_facts(args.facts)
+    figures = read_results(args.results)
+    seed_cells = parse_seed_copy(raw)
+    rag_tables = parse_rag(raw)
+    table = headline(figures, facts, seed_cells, rag_tables)
+    dirty = facts.get("dirty", "0") != "0"
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `benches/run-all.sh`"
+        + (" **--quick** (a check that the benchmarks run, not figures to quote)" if facts.get("mode") == "quick" else "")
+        + "; do not edit by hand. README's benchmark table is copied from the block below.",
+        "",
+        f"- commit `{facts.get('commit')}`" + (" with uncommitted changes" if dirty else "") + f", {facts.get('date')}",
+        f"- machine: {facts.get('cores')} cores, {facts.get('memory')}, {facts.get('cpu')}, {facts.get('kernel')}",
+        f"- load average (1, 5, 15 min): {facts.get('load_before')} before, {facts.get('load_after')} after",
+        f"- PostgreSQL {facts.get('postgres')}, pgvector {facts.get('pgvector')}; {facts.get('rustc')} (release build);"
+        f" Node.js {facts.get('node')}, drizzle-orm {facts.get('drizzle')}",
+        f"- runs: N = {facts.get('runs')} per process figure (alternating or rotating the sides every run),"
+        f" {facts.get('cold_runs')} for first use, {facts.get('iterations')} iterations in process,"
+        f" {facts.get('ingest_runs')} per ingestion and demo cell",
+        f"- sizes: demo {facts.get('demo_orgs')} organizations, seed_copy {facts.get('chunks')} chunks,"
+        f" rag_search {facts.get('rag_chunks')} chunks, build {facts.get('build_count')} migrations",
+        "",
+        "Boundaries: *whole process* is from spawning the program until it has exited and been reaped,"
+        " connection and start-up included, every side on the same server and data;"
+        " *in process* excludes process start. Peak memory is the maximum resident set size"
+        " reported by GNU time (`%M`, as in `/usr/bin/time -v`). Ratios are the median of the ratios"
+        " of runs taken next to each other. Why figures are what they are, and what bounds those"
+        " that miss a goal: [bench-migrator.md](bench-migrator.md).",
+        "",
+        "## Headline",
+        "",
+        BEGIN,
+        table,
+        END,
+        "",
+        "## Every figure",
+        "",
+    ]
+    by_step = {}
+    for fig in figures.values():
+        by_step.setdefault(fig.step, []).append(fig)
+    for step, figs in by_step.items():
+        lines += [f"### {step} ([raw output](bench-raw/{step}.txt))", ""]
+        lines.append(md_table(["id", "what", "median", "min", "max", "n", "goal"],
+                              [[f"`{x.id}`", x.what, x.value(x.median), x.value(x.min), x.value(x.max),
+                                str(x.n), x.goal()] for x in figs]))
+        lines.append("")
+    if seed_cells:
+        lines += ["### seed_copy (parsed from its summary lines)", ""]
+        lines.append(md_table(
+            ["cell", "app-db rows/s per run", "psql rows/s per run", "median ratio"],
+            [[label, ", ".join(f"{a:,.0f}" for a, _ in p), ", ".join(f"{b:,.0f}" for _, b in p),
+              ratio_text(statistics.median(a for a, _ in p), statistics.median(b for _, b in p))]
+             for label, p in seed_cells.items()]))
+        lines += ["", "Raw output: " + ", ".join(
+            f"[{p.stem}](bench-raw/{p.name})" for p in sorted(raw.glob("seed_copy-*.txt"))), ""]
+    if rag_tables:
+        lines += ["### rag_search ([raw output](bench-raw/rag_search.txt))", ""]
+        for heading, header, rows in rag_tables:
+            lines += [heading, "", md_table(header, rows), ""]
+    out = root / RESULTS_MD
+    out.write_text("\n".join(lines).rstrip() + "\n")
+    readme = root / "README.md"
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        sys.exit(f"report.py: README.md has no {BEGIN} … {END} block to fill: add the two markers"
+                 " to its benchmark section")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(head + BEGIN + "\n" + table + "\n" + END + tail)
+
+
+def block(path):
+    text = path.read_text()
+    if BEGIN not in text or END not in text:
+        sys.exit(f"report.py: {path} has no {BEGIN} … {END} block: run benches/run-all.sh")
+    return text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
+
+
+def check(args):
+    root = pathlib.Path(args.root)
+    if block(root / "README.md") != block(root / RESULTS_MD):
+        sys.exit("README.md's benchmark table differs from docs/bench-results.md: it is copied,"
+                 " never typed; run benches/run-all.sh (or restore the table from the results file)")
+    print("README.md's benchmark table equals docs/bench-results.md's")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--root", required=True)
+    p.add_argument("--check", action="store_true")
+    p.add_argument("--facts")
+    p.add_argument("--results")
+    p.add_argument("--raw")
+    args = p.parse_args()
+    if args.check:
+        check(args)
+    elif args.facts and args.results and args.raw:
+        write(args)
+    else:
+        p.error("give --check, or --facts, --results and --raw")
+
+
+if __name__ == "__main__":
+    main()
