@@ -3,7 +3,7 @@
 mod common;
 
 use app_db::testing::TestServer;
-use common::{copy_tree, migration_on, migrations_dir, temp_dir};
+use common::{copy_tree, folder_without_last, migration_on, migrations_dir, temp_dir};
 
 fn server_url() -> String {
     TestServer::get()
@@ -39,18 +39,7 @@ fn unchanged_entities_write_nothing() {
 #[test]
 fn check_exits_2_with_the_reconciling_sql_when_the_folder_lacks_a_migration() {
     // The folder without its last migration: the entities have saas_metrics_daily, it does not.
-    let dir = temp_dir("generate-behind");
-    copy_tree(&migrations_dir(), &dir);
-    std::fs::remove_file(dir.join("0008_saas_metrics_daily.sql")).expect("remove 0008");
-    let journal = dir.join("meta/_journal.json");
-    let mut value: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&journal).expect("journal")).expect("json");
-    value["entries"].as_array_mut().expect("entries").pop();
-    std::fs::write(
-        &journal,
-        serde_json::to_string_pretty(&value).expect("json"),
-    )
-    .expect("write");
+    let dir = folder_without_last("generate-behind");
     let path = dir.to_str().expect("utf-8 path");
     let run = migration_on(&server_url(), &["generate", "--check", "--dir", path]);
     assert_eq!(run.code, 2, "{run:?}");

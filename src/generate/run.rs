@@ -25,6 +25,16 @@ pub enum Migrations<'a> {
     Folder(&'a Path),
 }
 
+impl Migrations<'_> {
+    /// The migrations, read (and validated) from the folder if they come from one.
+    fn load(self) -> Result<Vec<Migration>, Error> {
+        match self {
+            Migrations::List(list) => Ok(list.to_vec()),
+            Migrations::Folder(dir) => load_folder(dir),
+        }
+    }
+}
+
 /// What `generate` may do.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
@@ -56,14 +66,8 @@ pub async fn generate(
     supplement: &Supplement,
     options: &Options,
 ) -> Result<Generated, Error> {
-    let owned;
-    let list: Vec<&Migration> = match migrations {
-        Migrations::List(list) => list.iter().collect(),
-        Migrations::Folder(dir) => {
-            owned = load_folder(dir)?;
-            owned.iter().collect()
-        }
-    };
+    let owned = migrations.load()?;
+    let list: Vec<&Migration> = owned.iter().collect();
     let current_db = ScratchDatabase::create(server).await?;
     let desired_db = match ScratchDatabase::create(server).await {
         Ok(db) => db,
@@ -111,6 +115,36 @@ async fn compute(
         current,
         desired,
     })
+}
+
+/// A scratch database on `server` holding `migrations` replayed and then `statements` applied
+/// and committed: the schema a generated migration leads to, for reading it back (the CLI
+/// writes drizzle-kit's snapshot from it). The caller drops it; on error it is already gone.
+pub async fn scratch_after(
+    server: &PgConnectOptions,
+    migrations: Migrations<'_>,
+    statements: &[String],
+) -> Result<ScratchDatabase, Error> {
+    let owned = migrations.load()?;
+    let list: Vec<&Migration> = owned.iter().collect();
+    let db = ScratchDatabase::create(server).await?;
+    let applied = async {
+        let mut conn = db.connect().await?;
+        ScratchDatabase::replay(&mut conn, &list).await?;
+        for statement in statements {
+            execute_raw(&mut conn, statement.clone()).await?;
+        }
+        let _ = conn.close().await;
+        Ok::<(), Error>(())
+    }
+    .await;
+    match applied {
+        Ok(()) => Ok(db),
+        Err(e) => {
+            let _ = db.drop().await;
+            Err(e)
+        }
+    }
 }
 
 /// Applies the plan to the replayed migrations (one transaction, as the migrator would) and

@@ -41,7 +41,8 @@ pub async fn run(
     // The same rules as the build: adding to a folder the build rejects would only hide why.
     journal::load_dir(dir)?;
     if mode.custom {
-        let added = add_migration(dir, name, CUSTOM_PLACEHOLDER, true)?;
+        let snapshot = custom_snapshot(dir)?;
+        let added = add_migration(dir, name, CUSTOM_PLACEHOLDER, snapshot)?;
         print_added(&added, dir);
         println!(
             "next: write your SQL below the placeholder comment, then build: until then the build rejects {}.sql (a migration with no statement)",
@@ -83,7 +84,9 @@ pub async fn run(
         );
         return Ok(exit::OK);
     }
-    let added = add_migration(dir, name, &text, false)?;
+    // Built before anything is written: a failure here leaves the folder as it was.
+    let snapshot = schema_snapshot(&target.options()?, dir, &statements).await?;
+    let added = add_migration(dir, name, &text, snapshot)?;
     print_added(&added, dir);
     println!(
         "{} statement(s), verified: applied after the existing migrations they give the entities' schema",
@@ -148,10 +151,21 @@ fn next_when(last_when: Option<i64>, now: i64) -> Result<i64, Error> {
     }
 }
 
-/// Writes `NNNN_<name>.sql` with `contents` and its journal entry, as drizzle-kit does (and,
-/// for `custom`, drizzle-kit's snapshot in a folder that has snapshots): returns the file's
-/// path, the tag, the idx and the `when`.
-fn add_migration(dir: &Path, name: &str, contents: &str, custom: bool) -> Result<Added, Error> {
+/// A snapshot to write next to a new migration, and the `id` of the one it chains onto.
+struct NextSnapshot {
+    snapshot: Value,
+    prev_id: String,
+}
+
+/// Writes `NNNN_<name>.sql` with `contents`, its journal entry and, in a folder that has
+/// drizzle-kit snapshots, `snapshot` as `meta/NNNN_snapshot.json`, as drizzle-kit does; on a
+/// failure, removes what it wrote. Returns the file's path, the tag, the idx and the `when`.
+fn add_migration(
+    dir: &Path,
+    name: &str,
+    contents: &str,
+    snapshot: Option<NextSnapshot>,
+) -> Result<Added, Error> {
     let journal_path = dir.join(journal::JOURNAL_PATH);
     let text = std::fs::read_to_string(&journal_path).map_err(|source| Error::Io {
         action: "read",
@@ -202,18 +216,17 @@ fn add_migration(dir: &Path, name: &str, contents: &str, custom: bool) -> Result
         source,
     })?;
     drop(file);
-    // A folder carrying drizzle-kit snapshots gets the one drizzle-kit writes for --custom,
-    // so that its chain stays valid for drizzle-kit.
-    let snapshot_path = if custom {
-        match custom_snapshot(dir, idx) {
-            Ok(path) => path,
+    // A folder carrying drizzle-kit snapshots gets the next one, so that its chain stays
+    // valid for drizzle-kit.
+    let snapshot_path = match snapshot {
+        Some(next) => match snapshot::write_snapshot(dir, idx, next.snapshot, &next.prev_id) {
+            Ok(path) => Some(path),
             Err(e) => {
                 let _ = std::fs::remove_file(&sql_path);
                 return Err(e);
             }
-        }
-    } else {
-        None
+        },
+        None => None,
     };
     // Replace the journal in one rename, so a crash never leaves half a journal.
     let tmp = journal_path.with_extension("json.tmp");
@@ -243,16 +256,48 @@ fn add_migration(dir: &Path, name: &str, contents: &str, custom: bool) -> Result
     })
 }
 
-/// In a folder with drizzle-kit snapshots, writes the snapshot of entry `idx` as drizzle-kit's
-/// `generate --custom` does: the newest one again, chained onto it. `None` without snapshots.
-fn custom_snapshot(dir: &Path, idx: usize) -> Result<Option<std::path::PathBuf>, Error> {
+/// The newest snapshot of a folder with drizzle-kit snapshots and its `id`; `None` without.
+fn previous(dir: &Path) -> Result<Option<(Value, String)>, Error> {
     if !snapshot::has_snapshots(dir) {
         return Ok(None);
     }
     let (_, previous) = snapshot::previous_snapshot(dir)?;
     let prev_id = previous["id"].as_str().unwrap_or_default().to_string();
-    let custom = snapshot::custom_snapshot(&previous);
-    snapshot::write_snapshot(dir, idx, custom, &prev_id).map(Some)
+    Ok(Some((previous, prev_id)))
+}
+
+/// In a folder with drizzle-kit snapshots, the snapshot drizzle-kit's `generate --custom`
+/// writes: the newest one again, chained onto it. `None` without snapshots.
+fn custom_snapshot(dir: &Path) -> Result<Option<NextSnapshot>, Error> {
+    Ok(previous(dir)?.map(|(previous, prev_id)| NextSnapshot {
+        snapshot: snapshot::custom_snapshot(&previous),
+        prev_id,
+    }))
+}
+
+/// In a folder with drizzle-kit snapshots, the snapshot of the schema after the new
+/// migration: read from a scratch database holding the folder's migrations and `statements`
+/// (the verified SQL), so it describes what the files produce. `None` without snapshots.
+async fn schema_snapshot(
+    server: &sqlx::postgres::PgConnectOptions,
+    dir: &Path,
+    statements: &[String],
+) -> Result<Option<NextSnapshot>, Error> {
+    let Some((_, prev_id)) = previous(dir)? else {
+        return Ok(None);
+    };
+    let db = app_db::generate::scratch_after(server, Migrations::Folder(dir), statements).await?;
+    let read = async {
+        let mut conn = db.connect().await?;
+        let snapshot = snapshot::snapshot_from_database(&mut conn, "public").await;
+        let _ = sqlx::Connection::close(conn).await;
+        snapshot
+    }
+    .await;
+    let dropped = db.drop().await;
+    let snapshot = read?;
+    dropped?;
+    Ok(Some(NextSnapshot { snapshot, prev_id }))
 }
 
 #[cfg(test)]

@@ -7,10 +7,8 @@
 
 mod chain;
 // Used by generate's schema-change path; its tests include it with #[path].
-#[allow(dead_code)]
 mod from_database;
 mod shape;
 
 pub use chain::{custom_snapshot, has_snapshots, previous_snapshot, write_snapshot};
-#[allow(unused_imports)]
 pub use from_database::snapshot_from_database;

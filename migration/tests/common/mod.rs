@@ -80,3 +80,21 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A temporary copy of the project's migration folder without its last migration
+/// (0008_saas_metrics_daily), so the project's entities are one table ahead of it.
+pub fn folder_without_last(label: &str) -> PathBuf {
+    let dir = temp_dir(label);
+    copy_tree(&migrations_dir(), &dir);
+    std::fs::remove_file(dir.join("0008_saas_metrics_daily.sql")).expect("remove 0008");
+    let journal = dir.join("meta/_journal.json");
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&journal).expect("journal")).expect("json");
+    value["entries"].as_array_mut().expect("entries").pop();
+    std::fs::write(
+        &journal,
+        serde_json::to_string_pretty(&value).expect("json"),
+    )
+    .expect("write");
+    dir
+}
