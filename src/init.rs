@@ -66,11 +66,19 @@ pub struct Boot {
 /// Connects, migrates and seeds as `config` says, without touching the process-wide pool:
 /// for tools and tests that need several databases.
 pub async fn open(config: &Config) -> Result<(DatabaseConnection, Boot), Error> {
-    let url = resolve_url(config).await?;
-    let db = connect(&url, config).await?;
+    let url = DbUrl::parse(&resolve_url(config).await?, "DATABASE_URL")?;
+    // The connection that proves the server answers is the one the migrator runs on: a boot
+    // opens one connection before the pool's, not two.
+    let (db, mut first) = pool_and_first_connection(&url, config).await?;
     let mut boot = Boot::default();
-    if config.migrate {
-        boot.migrations = Some(migrate(&db, config).await?);
+    let migrated = if config.migrate {
+        Some(migrate_on(&mut first, config).await)
+    } else {
+        None
+    };
+    let _ = first.close().await;
+    if let Some(report) = migrated {
+        boot.migrations = Some(report?);
     }
     let request = match config.seed {
         SeedMode::Never => None,
@@ -122,16 +130,27 @@ pub async fn connect(database_url: &str, config: &Config) -> Result<DatabaseConn
 /// options (SeaORM's `ConnectOptions` lets its acquire timeout override the connect timeout,
 /// and logs the URL in a trace span).
 pub async fn connect_to(url: &DbUrl, config: &Config) -> Result<DatabaseConnection, Error> {
-    let probe = connect_one(url, config.pool.connect_timeout, "DATABASE_CONNECT_TIMEOUT").await?;
-    let _ = probe.close().await;
+    let (db, first) = pool_and_first_connection(url, config).await?;
+    let _ = first.close().await;
+    Ok(db)
+}
+
+/// The (lazy) pool and one connection opened first, bounded by the connect timeout: see
+/// [`connect_to`].
+async fn pool_and_first_connection(
+    url: &DbUrl,
+    config: &Config,
+) -> Result<(DatabaseConnection, sqlx::PgConnection), Error> {
+    let first = connect_one(url, config.pool.connect_timeout, "DATABASE_CONNECT_TIMEOUT").await?;
     let pool = sqlx::postgres::PgPoolOptions::new()
         .min_connections(config.pool.min)
         .max_connections(config.pool.max)
         .idle_timeout(config.pool.idle_timeout)
         .acquire_timeout(config.pool.acquire_timeout)
         .connect_lazy_with(named_options(url));
-    Ok(sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(
-        pool,
+    Ok((
+        sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
+        first,
     ))
 }
 
@@ -161,25 +180,34 @@ pub async fn connect_one(
 /// Applies pending migrations on a pooled connection, or on `DATABASE_DIRECT_URL` when set
 /// (needed behind PgBouncer in transaction mode for `-- app-db:no-transaction` migrations).
 pub async fn migrate(db: &DatabaseConnection, config: &Config) -> Result<Report, Error> {
-    let migrator = config.migrator();
     match &config.direct_url {
-        Some(direct) => {
-            let direct = DbUrl::parse(direct, "DATABASE_DIRECT_URL")?;
-            let mut conn = connect_one(
-                &direct,
-                config.pool.connect_timeout,
-                "DATABASE_CONNECT_TIMEOUT",
-            )
-            .await?;
-            let report = migrator.run(&mut conn).await;
-            let _ = conn.close().await;
-            report
-        }
+        Some(direct) => migrate_direct(direct, config).await,
         None => {
             let mut conn = db.get_postgres_connection_pool().acquire().await?;
-            migrator.run(&mut conn).await
+            config.migrator().run(&mut conn).await
         }
     }
+}
+
+/// [`migrate`] on a connection the caller already holds (unless `DATABASE_DIRECT_URL` is set).
+async fn migrate_on(conn: &mut sqlx::PgConnection, config: &Config) -> Result<Report, Error> {
+    match &config.direct_url {
+        Some(direct) => migrate_direct(direct, config).await,
+        None => config.migrator().run(conn).await,
+    }
+}
+
+async fn migrate_direct(direct: &str, config: &Config) -> Result<Report, Error> {
+    let direct = DbUrl::parse(direct, "DATABASE_DIRECT_URL")?;
+    let mut conn = connect_one(
+        &direct,
+        config.pool.connect_timeout,
+        "DATABASE_CONNECT_TIMEOUT",
+    )
+    .await?;
+    let report = config.migrator().run(&mut conn).await;
+    let _ = conn.close().await;
+    report
 }
 
 /// Options for one raw connection to `url` (migrations, tools): named like the pool's
