@@ -425,6 +425,9 @@ impl Error {
                 "this statement cannot run inside a transaction: put `-- app-db:no-transaction` as the first line of {}.sql",
                 migration.tag
             )),
+            None if matches!(e, sqlx::Error::Io(_)) => Some(
+                "the connection to the server broke or went silent (app-db drops a connection that stays silent past its TCP keepalive bound: keepalives_idle, keepalives_interval, keepalives_count and tcp_user_timeout in the URL); the server rolls back what was not committed once it notices; check the network, then `migration status` and rerun `up`".to_string(),
+            ),
             _ => None,
         };
         let first_line = sql.trim().lines().next().unwrap_or("").trim();

@@ -72,7 +72,7 @@ pub async fn open(config: &Config) -> Result<(DatabaseConnection, Boot), Error> 
     let (db, mut first) = pool_and_first_connection(&url, config).await?;
     let mut boot = Boot::default();
     let migrated = if config.migrate {
-        Some(migrate_on(&mut first, config).await)
+        Some(migrate_on(&mut first, &url, config).await)
     } else {
         None
     };
@@ -142,7 +142,15 @@ async fn pool_and_first_connection(
     config: &Config,
 ) -> Result<(DatabaseConnection, sqlx::PgConnection), Error> {
     let first = connect_one(url, config.pool.connect_timeout, "DATABASE_CONNECT_TIMEOUT").await?;
+    let keepalive_url = url.clone();
     let pool = sqlx::postgres::PgPoolOptions::new()
+        .after_connect(move |_, _| {
+            let url = keepalive_url.clone();
+            Box::pin(async move {
+                arm_keepalive(&url).await;
+                Ok(())
+            })
+        })
         .min_connections(config.pool.min)
         .max_connections(config.pool.max)
         .idle_timeout(config.pool.idle_timeout)
@@ -167,13 +175,28 @@ pub async fn connect_one(
     )
     .await
     {
-        Ok(Ok(conn)) => Ok(conn),
+        Ok(Ok(conn)) => {
+            arm_keepalive(url).await;
+            Ok(conn)
+        }
         Ok(Err(e)) => Err(Error::connect_to(url, e)),
         Err(_) => Err(Error::ConnectTimeout {
             url: url.redacted().to_string(),
             timeout,
             setting,
         }),
+    }
+}
+
+/// Gives the connection just made to `url` its TCP keepalives ([`crate::keepalive`]).
+async fn arm_keepalive(url: &DbUrl) {
+    let options = url.options();
+    if options.get_socket().is_some() {
+        return; // a Unix-domain socket: no TCP to keep alive
+    }
+    if let Some(settings) = url.keepalive() {
+        let armed = crate::keepalive::arm(options.get_host(), options.get_port(), settings).await;
+        tracing::trace!(armed, "tcp keepalive set on the connection's socket");
     }
 }
 
@@ -190,10 +213,17 @@ pub async fn migrate(db: &DatabaseConnection, config: &Config) -> Result<Report,
 }
 
 /// [`migrate`] on a connection the caller already holds (unless `DATABASE_DIRECT_URL` is set).
-async fn migrate_on(conn: &mut sqlx::PgConnection, config: &Config) -> Result<Report, Error> {
+async fn migrate_on(
+    conn: &mut sqlx::PgConnection,
+    url: &DbUrl,
+    config: &Config,
+) -> Result<Report, Error> {
     match &config.direct_url {
         Some(direct) => migrate_direct(direct, config).await,
-        None => config.migrator().run(conn).await,
+        None => {
+            let migrator = config.migrator().keepalive(url.keepalive().copied());
+            migrator.run(conn).await
+        }
     }
 }
 
@@ -205,7 +235,8 @@ async fn migrate_direct(direct: &str, config: &Config) -> Result<Report, Error> 
         "DATABASE_CONNECT_TIMEOUT",
     )
     .await?;
-    let report = config.migrator().run(&mut conn).await;
+    let migrator = config.migrator().keepalive(direct.keepalive().copied());
+    let report = migrator.run(&mut conn).await;
     let _ = conn.close().await;
     report
 }

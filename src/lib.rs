@@ -26,6 +26,7 @@ pub mod error;
 pub mod generate;
 pub mod init;
 pub mod journal;
+pub mod keepalive;
 pub mod migrate;
 pub mod migrations;
 pub mod rag;

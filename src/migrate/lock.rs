@@ -17,12 +17,14 @@ use sqlx::{PgConnection, Row};
 
 use super::driver::Bookkeeping;
 use crate::Error;
+use crate::keepalive::Keepalive;
 
 /// The lock for one bookkeeping table (advisory locks are per database).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationLock {
     key: i64,
     timeout: Duration,
+    keepalive: Option<Keepalive>,
 }
 
 /// Who holds the lock, from `pg_stat_activity`.
@@ -78,7 +80,22 @@ impl MigrationLock {
                 bookkeeping.qualified()
             )),
             timeout,
+            keepalive: Some(Keepalive::default()),
         }
+    }
+
+    /// The TCP keepalive bounds the lock statement gives the server's side of the session
+    /// (`None`: the server's own settings). The default is [`Keepalive::default`].
+    pub fn keepalive(mut self, keepalive: Option<Keepalive>) -> Self {
+        self.keepalive = keepalive;
+        self
+    }
+
+    /// The `, set_config(...)` calls for the server's keepalive settings, or nothing.
+    fn keepalive_sql(&self, is_local: bool) -> String {
+        self.keepalive
+            .map(|k| format!(", {}", k.server_settings_sql(is_local)))
+            .unwrap_or_default()
     }
 
     /// The advisory lock key.
@@ -116,10 +133,11 @@ impl MigrationLock {
     /// and an integer, so writing them into the text is safe.
     fn transaction_lock_sql(&self) -> String {
         format!(
-            "select set_config('lock_timeout', '{}', true), {}, pg_advisory_xact_lock({}); \
+            "select set_config('lock_timeout', '{}', true), {}{}, pg_advisory_xact_lock({}); \
              SET LOCAL lock_timeout TO DEFAULT",
             self.timeout_setting(),
             client_check!("true"),
+            self.keepalive_sql(true),
             self.key
         )
     }
@@ -138,7 +156,12 @@ impl MigrationLock {
         conn: &mut PgConnection,
     ) -> Result<Option<SessionLock>, Error> {
         let pid = backend_pid(conn).await?;
-        let sql = session_lock_sql(pid, self.key, &self.timeout_setting());
+        let sql = session_lock_sql(
+            pid,
+            self.key,
+            &self.timeout_setting(),
+            &self.keepalive_sql(false),
+        );
         let locked = match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .fetch_one(&mut *conn)
             .await
@@ -214,11 +237,11 @@ impl MigrationLock {
 /// The session path's lock statement: settings and lock only on the session `pid` (an
 /// `offset 0` subquery is evaluated before the lock, and not merged into the outer query).
 /// `locked` is that session's pid as text, or null when the statement ran on another.
-fn session_lock_sql(pid: i32, key: i64, timeout: &str) -> String {
+fn session_lock_sql(pid: i32, key: i64, timeout: &str, keepalive: &str) -> String {
     format!(
         "select case when pg_backend_pid() = {pid} then \
          (select pg_advisory_lock({key})::text || pg_backend_pid() \
-          from (select set_config('lock_timeout', '{timeout}', false), {check} offset 0) settings) \
+          from (select set_config('lock_timeout', '{timeout}', false), {check}{keepalive} offset 0) settings) \
          end as locked",
         check = client_check!("false")
     )

@@ -35,6 +35,7 @@ pub struct Migrator {
     bookkeeping: Bookkeeping,
     lock_timeout: Duration,
     policy: Policy,
+    keepalive: Option<crate::keepalive::Keepalive>,
 }
 
 impl Default for Migrator {
@@ -95,6 +96,7 @@ impl Migrator {
             bookkeeping: Bookkeeping::default(),
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             policy: Policy::default(),
+            keepalive: Some(crate::keepalive::Keepalive::default()),
         }
     }
 
@@ -107,6 +109,14 @@ impl Migrator {
     /// How long to wait for another migrator; zero waits forever.
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// The TCP keepalive bounds for the server's side of the migrating session, set with the
+    /// lock (default [`crate::keepalive::Keepalive::default`]; `None` keeps the server's). Pass
+    /// the URL's ([`crate::url::DbUrl::keepalive`]) so both ends agree.
+    pub fn keepalive(mut self, keepalive: Option<crate::keepalive::Keepalive>) -> Self {
+        self.keepalive = keepalive;
         self
     }
 
@@ -128,7 +138,7 @@ impl Migrator {
 
     /// The lock this migrator takes.
     pub fn lock(&self) -> MigrationLock {
-        MigrationLock::new(&self.bookkeeping, self.lock_timeout)
+        MigrationLock::new(&self.bookkeeping, self.lock_timeout).keepalive(self.keepalive)
     }
 
     /// The bookkeeping rows (empty when the table does not exist). Read-only, no lock.

@@ -6,6 +6,7 @@ use sqlx::postgres::PgConnectOptions;
 
 use super::redact::{is_driver_key, is_key_value, is_scheme, redact, secrets, split_scheme};
 use crate::Error;
+use crate::keepalive::{self, Keepalive};
 
 /// What to write instead, for every malformed-URL error.
 const URL_FIX: &str = "write postgres://user:password@host:port/database, percent-encoding any of : / ? # @ % & = + or a space in the user or password (e.g. # as %23)";
@@ -19,6 +20,7 @@ const URL_FIX: &str = "write postgres://user:password@host:port/database, percen
 #[derive(Clone)]
 pub struct DbUrl {
     options: PgConnectOptions,
+    keepalive: Option<Keepalive>,
     redacted: String,
     secrets: Vec<String>,
 }
@@ -68,6 +70,14 @@ impl DbUrl {
             return Err(wrong_scheme(setting, &redacted, scheme));
         }
         let mut url = url::Url::parse(raw).map_err(|e| bad(e.to_string(), URL_FIX))?;
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let keepalive = Keepalive::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(|problem| {
+                bad(
+                    problem,
+                    "fix the parameter, or leave it out for the default (see docs/cli.md, Connection settings)",
+                )
+            })?;
         drop_unknown_parameters(&mut url, setting);
         let options = PgConnectOptions::from_str(url.as_str()).map_err(|e| {
             let problem = secrets
@@ -77,6 +87,7 @@ impl DbUrl {
         })?;
         Ok(Self {
             options,
+            keepalive,
             redacted,
             secrets,
         })
@@ -85,6 +96,12 @@ impl DbUrl {
     /// The driver's connection options (statement logging is the caller's choice).
     pub fn options(&self) -> &PgConnectOptions {
         &self.options
+    }
+
+    /// The TCP keepalive settings (the URL's libpq `keepalives*` and `tcp_user_timeout`
+    /// parameters over the defaults); `None` for `keepalives=0`.
+    pub fn keepalive(&self) -> Option<&Keepalive> {
+        self.keepalive.as_ref()
     }
 
     /// The URL with its password masked.
@@ -134,14 +151,22 @@ fn wrong_scheme(setting: &'static str, redacted: &str, scheme: &str) -> Error {
 fn drop_unknown_parameters(url: &mut url::Url, setting: &str) {
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
     let known: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| is_driver_key(k)).collect();
-    let unknown = pairs.len() - known.len();
-    if unknown == 0 {
+    // Read by app-db itself (`keepalive`), not passed to the driver.
+    let ours = pairs
+        .iter()
+        .filter(|(k, _)| keepalive::PARAMETERS.contains(&k.as_str()))
+        .count();
+    let unknown = pairs.len() - known.len() - ours;
+    if unknown > 0 {
+        tracing::warn!(
+            "ignoring {unknown} query parameter(s) of {setting} the driver does not read (not shown: one could hold part of a password); it reads {}, and app-db reads {}",
+            super::redact::DRIVER_KEYS.join(", "),
+            keepalive::PARAMETERS.join(", ")
+        );
+    }
+    if known.len() == pairs.len() {
         return;
     }
-    tracing::warn!(
-        "ignoring {unknown} query parameter(s) of {setting} the driver does not read (not shown: one could hold part of a password); it reads {}",
-        super::redact::DRIVER_KEYS.join(", ")
-    );
     if known.is_empty() {
         url.set_query(None);
     } else {

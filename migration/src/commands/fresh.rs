@@ -34,7 +34,7 @@ pub async fn run(
         }
         None => Target::resolve(global).await?,
     };
-    let migrator = super::migrator(global, &policy.lock, Some(policy));
+    let migrator = super::migrator(global, &target, &policy.lock, Some(policy));
     let mut conn = target.connect().await?;
     let started = Instant::now();
     let reset = reset_schemas(

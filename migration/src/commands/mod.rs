@@ -99,8 +99,18 @@ fn exit_code(e: &Error) -> u8 {
     }
 }
 
-/// The migrator the global flags and a command's policy describe.
-fn migrator(global: &GlobalArgs, lock: &LockArgs, policy: Option<&PolicyArgs>) -> Migrator {
+/// The migrator the global flags and a command's policy describe, for `target` (whose URL's
+/// keepalive settings the server's side of the migrating session gets too).
+fn migrator(
+    global: &GlobalArgs,
+    target: &crate::target::Target,
+    lock: &LockArgs,
+    policy: Option<&PolicyArgs>,
+) -> Migrator {
+    configured(global, lock, policy).keepalive(target.url().keepalive().copied())
+}
+
+fn configured(global: &GlobalArgs, lock: &LockArgs, policy: Option<&PolicyArgs>) -> Migrator {
     let mut migrator = Migrator::new()
         .bookkeeping(
             global.migrations_schema.clone(),
@@ -118,5 +128,5 @@ fn migrator(global: &GlobalArgs, lock: &LockArgs, policy: Option<&PolicyArgs>) -
 
 /// The migrator for read-only commands (no lock is taken, the policy is not consulted).
 fn reader(global: &GlobalArgs) -> Migrator {
-    migrator(global, &LockArgs { lock_timeout: 0 }, None)
+    configured(global, &LockArgs { lock_timeout: 0 }, None)
 }

@@ -21,7 +21,7 @@ pub async fn run(
     kind: Kind,
 ) -> Result<u8, Error> {
     let target = Target::resolve(global).await?;
-    let migrator = super::migrator(global, &args.lock, None);
+    let migrator = super::migrator(global, &target, &args.lock, None);
     let scratch_server = args
         .scratch_url
         .as_deref()

@@ -18,7 +18,7 @@ pub async fn run(
     policy: &PolicyArgs,
 ) -> Result<u8, Error> {
     let target = Target::resolve(global).await?;
-    let migrator = super::migrator(global, &policy.lock, Some(policy));
+    let migrator = super::migrator(global, &target, &policy.lock, Some(policy));
     let mut conn = target.connect().await?;
     if dry_run {
         return print_plan(&migrator, &mut conn, limit).await;
