@@ -12,7 +12,7 @@ use sqlx::{Connection, PgConnection};
 
 use super::driver::Bookkeeping;
 use super::lock::{MigrationLock, SessionLock};
-use super::planner::{self, AppliedRow, Assessment, Plan, Policy, Warning};
+use super::planner::{self, AppliedRow, Assessment, Plan, Policy, Position, Warning};
 use crate::Error;
 use crate::migrations::{MIGRATIONS, Migration};
 
@@ -62,6 +62,9 @@ pub struct Report {
     pub warnings: Vec<Warning>,
     /// Whether the run had to take the lock (false: the fast path found nothing to do).
     pub locked: bool,
+    /// Where the database stands after the run, from the rows read under the lock plus what
+    /// the run applied.
+    pub position: Position,
 }
 
 /// Progress of a run, for the CLI's per-migration output.
@@ -185,6 +188,7 @@ impl Migrator {
                     applied: Vec::new(),
                     warnings: plan.warnings,
                     locked: false,
+                    position: assessment.after(&[]),
                 });
             }
         }
@@ -249,7 +253,9 @@ impl Migrator {
         }
         tx.commit().await?;
         log_warnings(&plan.warnings);
+        let tags: Vec<&str> = applied.iter().map(|a| a.tag).collect();
         Ok(Locked::Done(Report {
+            position: assessment.after(&tags),
             applied,
             warnings: plan.warnings,
             locked: true,
@@ -327,7 +333,9 @@ impl Migrator {
             }
         }
         log_warnings(&warnings);
+        let tags: Vec<&str> = applied.iter().map(|a| a.tag).collect();
         Ok(Report {
+            position: assessment.after(&tags),
             applied,
             warnings,
             locked: true,

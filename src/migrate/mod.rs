@@ -15,4 +15,6 @@ pub mod seaorm;
 pub use driver::Bookkeeping;
 pub use lock::{LockHolder, MigrationLock, SessionLock};
 pub use migrator::{AppliedMigration, Migrator, Progress, Report};
-pub use planner::{AppliedRow, Assessment, MigrationState, MigrationStatus, Policy, Warning};
+pub use planner::{
+    AppliedRow, Assessment, MigrationState, MigrationStatus, Policy, Position, Warning,
+};

@@ -119,6 +119,35 @@ impl<'m> Assessment<'m> {
     pub fn pending_count(&self) -> usize {
         self.with(|s| *s == MigrationState::Pending).count()
     }
+
+    /// The database's position once `applied` (tags) have been applied on top of this
+    /// assessment: the last migration in journal order that is applied, and how many are still
+    /// pending. What reading the rows again would say, without the round trip.
+    pub fn after(&self, applied: &[&str]) -> Position {
+        let done = |m: &MigrationStatus<'_>| applied.contains(&m.migration.tag);
+        Position {
+            at: self
+                .migrations
+                .iter()
+                .rev()
+                .find(|m| matches!(m.state, MigrationState::Applied { .. }) || done(m))
+                .map(|m| m.migration.tag),
+            pending: self
+                .migrations
+                .iter()
+                .filter(|m| m.state == MigrationState::Pending && !done(m))
+                .count(),
+        }
+    }
+}
+
+/// Where a database stands after a run (see [`Assessment::after`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Position {
+    /// The last migration, in journal order, that is applied (`None`: none is).
+    pub at: Option<&'static str>,
+    /// How many migrations are still pending (beyond a `-n` limit).
+    pub pending: usize,
 }
 
 /// Compares the compiled migrations with the rows of the bookkeeping table.
@@ -387,6 +416,36 @@ mod tests {
 
     fn tags(plan: &Plan<'_>) -> Vec<&'static str> {
         plan.to_apply.iter().map(|m| m.tag).collect()
+    }
+
+    #[test]
+    fn position_after_a_run_is_what_a_second_read_would_say() {
+        let ms = folder();
+        let fresh = assess(&ms, &[]);
+        assert_eq!(
+            fresh.after(&[]),
+            Position {
+                at: None,
+                pending: 3
+            }
+        );
+        // `-n 2` on a fresh database: at the second, one still pending.
+        let tags = [ms[0].tag, ms[1].tag];
+        let expected = Position {
+            at: Some(ms[1].tag),
+            pending: 1,
+        };
+        assert_eq!(fresh.after(&tags), expected);
+        let reread = assess(&ms, &[row(1, &ms[0]), row(2, &ms[1])]);
+        assert_eq!(reread.after(&[]), expected);
+        // The rest on top of the first.
+        assert_eq!(
+            assess(&ms, &[row(1, &ms[0])]).after(&[ms[1].tag, ms[2].tag]),
+            Position {
+                at: Some(ms[2].tag),
+                pending: 0
+            }
+        );
     }
 
     #[test]

@@ -55,15 +55,10 @@ pub async fn run(
     for warning in &report.warnings {
         eprintln!("warning: {warning}");
     }
-    let rows = migrator.applied_rows(&mut conn).await?;
-    let assessment = migrator.assess(&rows);
-    let at = assessment
-        .migrations
-        .iter()
-        .rev()
-        .find(|m| matches!(m.state, app_db::migrate::MigrationState::Applied { .. }))
-        .map_or("(no migration)", |m| m.migration.tag);
-    let pending = assessment.pending_count();
+    // Where the database stands, from the rows the run read plus what it applied: no second
+    // read of the bookkeeping table.
+    let at = report.position.at.unwrap_or("(no migration)");
+    let pending = report.position.pending;
     if report.applied.is_empty() {
         println!(
             "nothing to apply: the database is at {at}{}",
