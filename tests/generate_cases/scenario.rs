@@ -116,35 +116,29 @@ organization!(organization_without_logo, [], []);
 
 invoice!(invoice,);
 
-/// Step 2: `invoice_status` enum.
-pub mod status {
-    use sea_orm::entity::prelude::*;
+/// The `invoice_status` enum with the given values.
+macro_rules! invoice_status {
+    ($module:ident, $($variant:ident = $value:literal),*) => {
+        pub mod $module {
+            use sea_orm::entity::prelude::*;
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
-    #[sea_orm(rs_type = "String", db_type = "Enum", enum_name = "invoice_status")]
-    pub enum InvoiceStatus {
-        #[sea_orm(string_value = "draft")]
-        Draft,
-        #[sea_orm(string_value = "paid")]
-        Paid,
-    }
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+            #[sea_orm(rs_type = "String", db_type = "Enum", enum_name = "invoice_status")]
+            pub enum InvoiceStatus {
+                $(#[sea_orm(string_value = $value)] $variant,)*
+            }
+        }
+    };
 }
 
-/// Step 3: `invoice_status` with a new value.
-pub mod status_with_void {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
-    #[sea_orm(rs_type = "String", db_type = "Enum", enum_name = "invoice_status")]
-    pub enum InvoiceStatus {
-        #[sea_orm(string_value = "draft")]
-        Draft,
-        #[sea_orm(string_value = "paid")]
-        Paid,
-        #[sea_orm(string_value = "void")]
-        Void,
-    }
-}
+// Step 2: the enum; step 3: a value added.
+invoice_status!(status, Draft = "draft", Paid = "paid");
+invoice_status!(
+    status_with_void,
+    Draft = "draft",
+    Paid = "paid",
+    Void = "void"
+);
 
 invoice!(
     invoice_with_status,
