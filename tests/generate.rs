@@ -265,3 +265,39 @@ async fn renames_enum_value_removal_and_composite_uniques() {
     .expect("v2 again");
     assert!(again.plan.is_empty(), "{:?}", again.plan.sql());
 }
+
+/// The HNSW index's operator class changes (cosine → L2): the index is rebuilt. The catalogs
+/// print an index key without its operator class, so this is compared in parts.
+#[tokio::test]
+async fn a_changed_operator_class_rebuilds_the_index() {
+    let indexes: Vec<app_db::supplement::Index> = PROJECT
+        .indexes
+        .iter()
+        .map(|i| match i.name {
+            "document_chunk_embedding_idx" => app_db::supplement::Index {
+                keys: r#""embedding" vector_l2_ops"#,
+                ..*i
+            },
+            _ => *i,
+        })
+        .collect();
+    let supplement = Supplement {
+        indexes: Box::leak(indexes.into_boxed_slice()),
+        ..PROJECT
+    };
+    let generated = run(
+        MIGRATIONS,
+        entities_by_prefix("entity::*"),
+        &supplement,
+        false,
+    )
+    .await
+    .expect("generate the index change");
+    assert_eq!(
+        generated.plan.sql(),
+        vec![
+            "DROP INDEX \"document_chunk_embedding_idx\";",
+            "CREATE INDEX \"document_chunk_embedding_idx\" ON \"document_chunk\" USING hnsw (\"embedding\" vector_l2_ops);",
+        ]
+    );
+}

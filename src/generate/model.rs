@@ -165,7 +165,8 @@ pub struct Index {
     pub unique: bool,
     /// Access method (`btree`, `hnsw`, …).
     pub method: String,
-    /// Each key as `pg_get_indexdef` prints it (`vote_score DESC`, `embedding vector_cosine_ops`).
+    /// Each key as `pg_get_indexdef(index, n, true)` prints it: the column or expression alone
+    /// (`vote_score`, `lower(email)`); order and operator class are in `key_parts`.
     pub keys: Vec<String>,
     /// The predicate of a partial index, as PostgreSQL prints it.
     pub predicate: Option<String>,
@@ -195,11 +196,46 @@ pub struct IndexKey {
 }
 
 impl Index {
-    /// Whether two indexes index the same thing the same way (names and `*_sql` aside).
+    /// Whether two indexes index the same thing the same way (names and `*_sql` aside): keys
+    /// with their order, NULLS placement and operator class. Storage parameters (`with`) are
+    /// not compared: the supplement cannot declare them.
     pub fn same_definition(&self, other: &Index) -> bool {
+        let ordering = |i: &Index| -> Vec<(bool, bool, Option<String>)> {
+            i.key_parts
+                .iter()
+                .map(|k| (k.descending, k.nulls_first, k.opclass.clone()))
+                .collect()
+        };
         self.unique == other.unique
             && self.method == other.method
             && self.keys == other.keys
+            && ordering(self) == ordering(other)
             && self.predicate == other.predicate
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexes_differ_by_order_and_operator_class() {
+        let index = |descending: bool, opclass: Option<&str>| Index {
+            name: "i".into(),
+            method: "hnsw".into(),
+            keys: vec!["embedding".into()],
+            key_parts: vec![IndexKey {
+                expression: "embedding".into(),
+                descending,
+                opclass: opclass.map(Into::into),
+                ..IndexKey::default()
+            }],
+            ..Index::default()
+        };
+        let cosine = index(false, Some("vector_cosine_ops"));
+        assert!(cosine.same_definition(&index(false, Some("vector_cosine_ops"))));
+        assert!(!cosine.same_definition(&index(false, Some("vector_l2_ops"))));
+        assert!(!cosine.same_definition(&index(true, Some("vector_cosine_ops"))));
+        assert!(!cosine.same_definition(&index(false, None)));
     }
 }
