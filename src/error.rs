@@ -238,7 +238,7 @@ pub enum Error {
 
     /// `generate` found statements that drop or narrow data and was not allowed to write them.
     #[error(
-        "refusing to generate: {} statement(s) can lose data:\n{}\n  fix: if this is intended, rerun with --allow-drop; a renamed column needs `renamed_from = \"old\"` on the entity field instead; nothing was written",
+        "refusing to generate: {} statement(s) can lose data:\n{}\n  fix: if this is intended, rerun with --allow-drop; a renamed column is declared in entity/src/supplement.rs (`renamed_columns`) instead; nothing was written",
         statements.len(),
         statements.iter().map(|s| format!("    {s}")).collect::<Vec<_>>().join("\n")
     )]

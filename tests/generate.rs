@@ -6,7 +6,11 @@ use app_db::generate::{Generated, Migrations, Options, entities_by_prefix, gener
 use app_db::supplement::{PROJECT, Supplement};
 use app_db::testing::TestServer;
 use app_db::{Error, MIGRATIONS, Migration};
-use sea_orm::{DbBackend, Schema, SchemaBuilder};
+use scenario::project_with;
+use sea_orm::SchemaBuilder;
+
+#[path = "generate_cases/scenario.rs"]
+mod scenario;
 
 async fn run(
     migrations: &[Migration],
@@ -60,114 +64,6 @@ async fn the_project_is_a_fixed_point_of_its_migrations() {
             .eq(generated.desired.tables.keys())
     );
     assert_eq!(generated.desired.enums.len(), 5);
-}
-
-/// The project's entities with `organization` replaced by the given module's (and extra ones).
-macro_rules! project_with {
-    ($organization:path $(, $extra:path)*) => {{
-        use app_db::*;
-        SchemaBuilder::new(Schema::new(DbBackend::Postgres))
-            .register(account::Entity)
-            .register(ai_usage::Entity)
-            .register(announcements::Entity)
-            .register(audit_log::Entity)
-            .register(document_chunk::Entity)
-            .register(document_source::Entity)
-            .register(feature_flags::Entity)
-            .register(invitation::Entity)
-            .register(member::Entity)
-            .register(org_credits::Entity)
-            .register($organization)
-            .register(referrals::Entity)
-            .register(roadmap_items::Entity)
-            .register(roadmap_votes::Entity)
-            .register(saas_metrics_daily::Entity)
-            .register(session::Entity)
-            .register(subscription::Entity)
-            .register(user::Entity)
-            .register(verification::Entity)
-            .register(waitlist_entries::Entity)
-            .register(webhook_deliveries::Entity)
-            .register(webhook_endpoints::Entity)
-            $(.register($extra))*
-    }};
-}
-
-mod scenario {
-    /// `organization` with a new nullable column, `billing_email`.
-    pub mod organization {
-        use sea_orm::entity::prelude::*;
-
-        #[sea_orm::model]
-        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-        #[sea_orm(table_name = "organization")]
-        pub struct Model {
-            #[sea_orm(primary_key, auto_increment = false, column_type = "Text")]
-            pub id: String,
-            #[sea_orm(column_type = "Text")]
-            pub name: String,
-            #[sea_orm(column_type = "Text", unique)]
-            pub slug: String,
-            #[sea_orm(column_type = "Text")]
-            pub logo: Option<String>,
-            pub created_at: DateTime,
-            #[sea_orm(column_type = "Text")]
-            pub metadata: Option<String>,
-            #[sea_orm(column_type = "Text")]
-            pub billing_email: Option<String>,
-        }
-
-        impl ActiveModelBehavior for ActiveModel {}
-    }
-
-    /// A new `invoice` table pointing at `organization`.
-    pub mod invoice {
-        use sea_orm::entity::prelude::*;
-
-        #[sea_orm::model]
-        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-        #[sea_orm(table_name = "invoice")]
-        pub struct Model {
-            #[sea_orm(
-                primary_key,
-                auto_increment = false,
-                default_expr = "Expr::cust(\"gen_random_uuid()\")"
-            )]
-            pub id: Uuid,
-            #[sea_orm(column_type = "Text", indexed)]
-            pub organization_id: String,
-            #[sea_orm(default_value = 0)]
-            pub amount_cents: i64,
-            #[sea_orm(default_expr = "Expr::cust(\"now()\")")]
-            pub created_at: DateTimeWithTimeZone,
-            #[sea_orm(belongs_to, from = "organization_id", to = "id", on_delete = "Cascade")]
-            pub organization: BelongsTo<app_db::organization::Entity>,
-        }
-
-        impl ActiveModelBehavior for ActiveModel {}
-    }
-
-    /// `organization` without `logo`.
-    pub mod organization_without_logo {
-        use sea_orm::entity::prelude::*;
-
-        #[sea_orm::model]
-        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-        #[sea_orm(table_name = "organization")]
-        pub struct Model {
-            #[sea_orm(primary_key, auto_increment = false, column_type = "Text")]
-            pub id: String,
-            #[sea_orm(column_type = "Text")]
-            pub name: String,
-            #[sea_orm(column_type = "Text", unique)]
-            pub slug: String,
-            pub created_at: DateTime,
-            #[sea_orm(column_type = "Text")]
-            pub metadata: Option<String>,
-        }
-
-        impl ActiveModelBehavior for ActiveModel {}
-    }
 }
 
 #[tokio::test]
@@ -368,4 +264,40 @@ async fn renames_enum_value_removal_and_composite_uniques() {
     .await
     .expect("v2 again");
     assert!(again.plan.is_empty(), "{:?}", again.plan.sql());
+}
+
+/// The HNSW index's operator class changes (cosine → L2): the index is rebuilt. The catalogs
+/// print an index key without its operator class, so this is compared in parts.
+#[tokio::test]
+async fn a_changed_operator_class_rebuilds_the_index() {
+    let indexes: Vec<app_db::supplement::Index> = PROJECT
+        .indexes
+        .iter()
+        .map(|i| match i.name {
+            "document_chunk_embedding_idx" => app_db::supplement::Index {
+                keys: r#""embedding" vector_l2_ops"#,
+                ..*i
+            },
+            _ => *i,
+        })
+        .collect();
+    let supplement = Supplement {
+        indexes: Box::leak(indexes.into_boxed_slice()),
+        ..PROJECT
+    };
+    let generated = run(
+        MIGRATIONS,
+        entities_by_prefix("entity::*"),
+        &supplement,
+        false,
+    )
+    .await
+    .expect("generate the index change");
+    assert_eq!(
+        generated.plan.sql(),
+        vec![
+            "DROP INDEX \"document_chunk_embedding_idx\";",
+            "CREATE INDEX \"document_chunk_embedding_idx\" ON \"document_chunk\" USING hnsw (\"embedding\" vector_l2_ops);",
+        ]
+    );
 }

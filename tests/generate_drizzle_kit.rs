@@ -146,8 +146,7 @@ case!(default_drop, "11_default_drop", "c11");
 case!(primary_key_single, "12_primary_key_single", "c12");
 case!(primary_key_composite, "13_primary_key_composite", "c13");
 case!(unique_single, "14_unique_single", "c14");
-// 15_unique_composite: drizzle's `member` has no primary key, which a SeaORM entity cannot
-// say; the composite unique is covered by tests/generate.rs instead (docs/cli.md lists it).
+case!(unique_composite, "15_unique_composite", "c15");
 case!(foreign_key_add, "16_foreign_key_add", "c16");
 case!(
     foreign_key_change_action,

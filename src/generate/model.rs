@@ -16,6 +16,28 @@ pub struct Schema {
     pub enums: BTreeMap<String, Vec<String>>,
     /// Tables by name.
     pub tables: BTreeMap<String, Table>,
+    /// Sequences no column owns (a serial's or identity's sequence is part of its column);
+    /// read for drizzle-kit's snapshot, not diffed.
+    pub sequences: Vec<Sequence>,
+}
+
+/// A free-standing sequence, its settings as PostgreSQL prints them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sequence {
+    /// The sequence's name.
+    pub name: String,
+    /// `INCREMENT BY`.
+    pub increment: String,
+    /// `MINVALUE`.
+    pub min: String,
+    /// `MAXVALUE`.
+    pub max: String,
+    /// `START WITH`.
+    pub start: String,
+    /// `CACHE`.
+    pub cache: String,
+    /// `CYCLE`.
+    pub cycle: bool,
 }
 
 /// One table and everything that belongs to it.
@@ -35,6 +57,27 @@ pub struct Table {
     pub checks: Vec<Check>,
     /// Indexes that do not back a constraint.
     pub indexes: Vec<Index>,
+    /// Row-level security is enabled (read for the snapshot, not diffed).
+    pub row_level_security: bool,
+    /// Row-level security policies (read for the snapshot, not diffed).
+    pub policies: Vec<Policy>,
+}
+
+/// A row-level security policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// The policy's name.
+    pub name: String,
+    /// `PERMISSIVE` (else `RESTRICTIVE`).
+    pub permissive: bool,
+    /// `SELECT`, `INSERT`, `UPDATE`, `DELETE` or `ALL`.
+    pub command: String,
+    /// The roles, `public` for all.
+    pub roles: Vec<String>,
+    /// The `USING` expression.
+    pub using: Option<String>,
+    /// The `WITH CHECK` expression.
+    pub with_check: Option<String>,
 }
 
 impl Table {
@@ -61,6 +104,8 @@ pub struct Column {
     pub storage_plain: bool,
     /// The column's previous name, declared with `renamed_from` (desired side only).
     pub renamed_from: Option<String>,
+    /// The enum type's name when the column's type is an enum (`format_type` may quote it).
+    pub enum_type: Option<String>,
 }
 
 /// A primary key constraint.
@@ -120,7 +165,8 @@ pub struct Index {
     pub unique: bool,
     /// Access method (`btree`, `hnsw`, …).
     pub method: String,
-    /// Each key as `pg_get_indexdef` prints it (`vote_score DESC`, `embedding vector_cosine_ops`).
+    /// Each key as `pg_get_indexdef(index, n, true)` prints it: the column or expression alone
+    /// (`vote_score`, `lower(email)`); order and operator class are in `key_parts`.
     pub keys: Vec<String>,
     /// The predicate of a partial index, as PostgreSQL prints it.
     pub predicate: Option<String>,
@@ -128,14 +174,68 @@ pub struct Index {
     pub keys_sql: String,
     /// The predicate a migration writes.
     pub predicate_sql: Option<String>,
+    /// Each key in parts (for drizzle-kit's snapshot; `keys` is what is compared).
+    pub key_parts: Vec<IndexKey>,
+    /// Storage parameters (`WITH (m = 16)`) as `(name, value)`.
+    pub with: Vec<(String, String)>,
+}
+
+/// One key of an index, in parts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexKey {
+    /// The column's name, or the expression as `pg_get_indexdef` prints it.
+    pub expression: String,
+    /// An expression rather than a column.
+    pub is_expression: bool,
+    /// `DESC`.
+    pub descending: bool,
+    /// `NULLS FIRST`.
+    pub nulls_first: bool,
+    /// The operator class when it is not the type's default one.
+    pub opclass: Option<String>,
 }
 
 impl Index {
-    /// Whether two indexes index the same thing the same way (names and `*_sql` aside).
+    /// Whether two indexes index the same thing the same way (names and `*_sql` aside): keys
+    /// with their order, NULLS placement and operator class. Storage parameters (`with`) are
+    /// not compared: the supplement cannot declare them.
     pub fn same_definition(&self, other: &Index) -> bool {
+        let ordering = |i: &Index| -> Vec<(bool, bool, Option<String>)> {
+            i.key_parts
+                .iter()
+                .map(|k| (k.descending, k.nulls_first, k.opclass.clone()))
+                .collect()
+        };
         self.unique == other.unique
             && self.method == other.method
             && self.keys == other.keys
+            && ordering(self) == ordering(other)
             && self.predicate == other.predicate
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexes_differ_by_order_and_operator_class() {
+        let index = |descending: bool, opclass: Option<&str>| Index {
+            name: "i".into(),
+            method: "hnsw".into(),
+            keys: vec!["embedding".into()],
+            key_parts: vec![IndexKey {
+                expression: "embedding".into(),
+                descending,
+                opclass: opclass.map(Into::into),
+                ..IndexKey::default()
+            }],
+            ..Index::default()
+        };
+        let cosine = index(false, Some("vector_cosine_ops"));
+        assert!(cosine.same_definition(&index(false, Some("vector_cosine_ops"))));
+        assert!(!cosine.same_definition(&index(false, Some("vector_l2_ops"))));
+        assert!(!cosine.same_definition(&index(true, Some("vector_cosine_ops"))));
+        assert!(!cosine.same_definition(&index(false, None)));
     }
 }

@@ -2,7 +2,9 @@
 
 use sqlx::{PgConnection, Row};
 
-use super::model::{Check, Column, ForeignKey, Index, PrimaryKey, Schema, Table, Unique};
+use super::model::{
+    Check, Column, ForeignKey, Index, IndexKey, Policy, PrimaryKey, Schema, Sequence, Table, Unique,
+};
 use crate::sql::quote_ident;
 
 /// Only `public` is modelled: drizzle-kit's default schema, and the only one the app uses.
@@ -37,8 +39,8 @@ pub async fn read_schema(conn: &mut PgConnection) -> Result<Schema, sqlx::Error>
     }
     let rel_not_ext = not_extension_member("pg_class", "c.oid");
     let tables = format!(
-        "select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace \
-         where n.nspname = $1 and c.relkind in ('r', 'p') and {rel_not_ext}"
+        "select c.relname::text, c.relrowsecurity from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+         where n.nspname = $1 and c.relkind in ('r', 'p') and not c.relispartition and {rel_not_ext}"
     );
     for row in query(conn, tables).await? {
         let name: String = row.try_get(0)?;
@@ -46,6 +48,7 @@ pub async fn read_schema(conn: &mut PgConnection) -> Result<Schema, sqlx::Error>
             name.clone(),
             Table {
                 name,
+                row_level_security: row.try_get(1)?,
                 ..Table::default()
             },
         );
@@ -54,7 +57,8 @@ pub async fn read_schema(conn: &mut PgConnection) -> Result<Schema, sqlx::Error>
         "select c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
            pg_get_expr(ad.adbin, ad.adrelid), a.attstorage = 'p' and t.typstorage <> 'p', \
            col_description(c.oid, a.attnum), \
-           case a.attidentity when 'a' then 'ALWAYS' when 'd' then 'BY DEFAULT' end \
+           case a.attidentity when 'a' then 'ALWAYS' when 'd' then 'BY DEFAULT' end, \
+           case when t.typtype = 'e' then t.typname::text end \
          from pg_attribute a join pg_class c on c.oid = a.attrelid \
          join pg_namespace n on n.oid = c.relnamespace join pg_type t on t.oid = a.atttypid \
          left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum \
@@ -72,6 +76,7 @@ pub async fn read_schema(conn: &mut PgConnection) -> Result<Schema, sqlx::Error>
                 storage_plain: row.try_get(5)?,
                 renamed_from: renamed_from(row.try_get::<Option<String>, _>(6)?.as_deref()),
                 identity: row.try_get(7)?,
+                enum_type: row.try_get(8)?,
             });
         }
     }
@@ -122,7 +127,14 @@ pub async fn read_schema(conn: &mut PgConnection) -> Result<Schema, sqlx::Error>
     let indexes = format!(
         "select c.relname::text, ic.relname::text, i.indisunique, am.amname::text, \
            array(select pg_get_indexdef(i.indexrelid, k, true) from generate_series(1, i.indnkeyatts) k order by k), \
-           pg_get_expr(i.indpred, i.indrelid, true) \
+           pg_get_expr(i.indpred, i.indrelid, true), \
+           array(select k from unnest(i.indkey::int2[]) with ordinality u(k, o) order by u.o), \
+           array(select f from unnest(i.indoption::int2[]) with ordinality u(f, o) order by u.o), \
+           array(select coalesce(a.attname::text, '') from unnest(i.indkey::int2[]) with ordinality u(k, o) \
+             left join pg_attribute a on a.attrelid = i.indrelid and a.attnum = u.k order by u.o), \
+           array(select case when opc.opcdefault then '' else opc.opcname::text end \
+             from unnest(i.indclass::oid[]) with ordinality u(oid, o) join pg_opclass opc on opc.oid = u.oid order by u.o), \
+           coalesce(ic.reloptions, '{{}}'::text[]) \
          from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_am am on am.oid = ic.relam \
          join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace \
          where n.nspname = $1 and {rel_not_ext} \
@@ -137,7 +149,22 @@ pub async fn read_schema(conn: &mut PgConnection) -> Result<Schema, sqlx::Error>
         let keys: Vec<String> = row.try_get(4)?;
         let predicate: Option<String> = row.try_get(5)?;
         let keys_sql = keys_sql(t, &keys);
+        let key_parts = key_parts(
+            &keys,
+            &row.try_get::<Vec<i16>, _>(6)?,
+            &row.try_get::<Vec<i16>, _>(7)?,
+            &row.try_get::<Vec<String>, _>(8)?,
+            &row.try_get::<Vec<String>, _>(9)?,
+        );
+        let with = row
+            .try_get::<Vec<String>, _>(10)?
+            .iter()
+            .filter_map(|option| option.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         t.indexes.push(Index {
+            key_parts,
+            with,
             name: row.try_get(1)?,
             unique: row.try_get(2)?,
             method: row.try_get(3)?,
@@ -147,7 +174,84 @@ pub async fn read_schema(conn: &mut PgConnection) -> Result<Schema, sqlx::Error>
             keys_sql,
         });
     }
+    let sequences = format!(
+        "select c.relname::text, s.seqincrement::text, s.seqmin::text, s.seqmax::text, \
+           s.seqstart::text, s.seqcache::text, s.seqcycle \
+         from pg_sequence s join pg_class c on c.oid = s.seqrelid join pg_namespace n on n.oid = c.relnamespace \
+         where n.nspname = $1 and {rel_not_ext} \
+           and not exists (select 1 from pg_depend d where d.objid = c.oid and d.deptype in ('a', 'i')) \
+         order by c.relname"
+    );
+    for row in query(conn, sequences).await? {
+        schema.sequences.push(Sequence {
+            name: row.try_get(0)?,
+            increment: row.try_get(1)?,
+            min: row.try_get(2)?,
+            max: row.try_get(3)?,
+            start: row.try_get(4)?,
+            cache: row.try_get(5)?,
+            cycle: row.try_get(6)?,
+        });
+    }
+    let policies = format!(
+        "select c.relname::text, p.polname::text, p.polpermissive, p.polcmd::text, \
+           array(select case when r = 0 then 'public' else pg_get_userbyid(r)::text end from unnest(p.polroles) r), \
+           pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid) \
+         from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace \
+         where n.nspname = $1 and {rel_not_ext} order by c.relname, p.polname"
+    );
+    for row in query(conn, policies).await? {
+        let table: String = row.try_get(0)?;
+        let Some(t) = schema.tables.get_mut(&table) else {
+            continue;
+        };
+        let command = match row.try_get::<String, _>(3)?.as_str() {
+            "r" => "SELECT",
+            "a" => "INSERT",
+            "w" => "UPDATE",
+            "d" => "DELETE",
+            _ => "ALL",
+        };
+        t.policies.push(Policy {
+            name: row.try_get(1)?,
+            permissive: row.try_get(2)?,
+            command: command.into(),
+            roles: row.try_get(4)?,
+            using: row.try_get(5)?,
+            with_check: row.try_get(6)?,
+        });
+    }
     Ok(schema)
+}
+
+/// An index's keys in parts: `indkey` (0 for an expression), `indoption` (bit 1 DESC, bit 2
+/// NULLS FIRST), the columns' names and the non-default operator classes, per key.
+fn key_parts(
+    printed: &[String],
+    attnums: &[i16],
+    flags: &[i16],
+    names: &[String],
+    opclasses: &[String],
+) -> Vec<IndexKey> {
+    printed
+        .iter()
+        .enumerate()
+        .map(|(i, printed)| {
+            let is_expression = attnums.get(i).is_none_or(|n| *n == 0);
+            let flag = flags.get(i).copied().unwrap_or(0);
+            let name = names.get(i).filter(|n| !n.is_empty());
+            IndexKey {
+                expression: match (is_expression, name) {
+                    (false, Some(name)) => name.clone(),
+                    _ => printed.clone(),
+                },
+                is_expression,
+                descending: flag & 1 != 0,
+                nulls_first: flag & 2 != 0,
+                opclass: opclasses.get(i).filter(|o| !o.is_empty()).cloned(),
+            }
+        })
+        .collect()
 }
 
 async fn query(

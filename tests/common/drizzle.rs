@@ -260,3 +260,16 @@ fn normalise_dump(dump: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// A new, empty directory under the test target's temporary directory, unique to this
+/// process and call.
+pub fn scratch_dir(label: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{label}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    dir
+}

@@ -237,6 +237,33 @@ pub mod c14 {
     }
 }
 
+pub mod c15 {
+    organization! {}
+    pub mod member {
+        use sea_orm::entity::prelude::*;
+
+        #[sea_orm::model]
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "member")]
+        pub struct Model {
+            #[sea_orm(
+                primary_key,
+                auto_increment = false,
+                default_expr = "Expr::cust(\"gen_random_uuid()\")"
+            )]
+            pub id: Uuid,
+            #[sea_orm(unique_key = "organization_user")]
+            pub organization_id: Uuid,
+            #[sea_orm(unique_key = "organization_user")]
+            pub user_id: Uuid,
+            #[sea_orm(column_type = "Text")]
+            pub role: String,
+        }
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+}
+
 pub mod c16 {
     organization! {}
     project! {

@@ -1,0 +1,322 @@
+//! Folders written by `generate` are applied by drizzle-orm's own migrator (node,
+//! `tests/drizzle-interop/`) exactly as by app-db's.
+//!
+//! A copy of the project's folder gets three migrations from `app_db::generate`, written as
+//! the CLI writes them (`NNNN_<name>.sql` and a journal entry): the issue's scenario (a new
+//! nullable column on `organization`, a new `invoice` table with a foreign key and an index),
+//! then an enum column with a vector column and its HNSW index (declared in the supplement),
+//! then a new enum value and a dropped column (`allow_drop`). The folder is applied by
+//! drizzle-orm on one fresh database, by app-db on another, and by app-db up to the project's
+//! own migrations then drizzle-orm for the generated ones on a third: all three must end with
+//! the same `__drizzle_migrations` rows (id, hash, created_at) and the same
+//! `pg_dump --schema-only`.
+//!
+//! Needs Node.js 20+ and npm: the pinned packages are installed with `npm ci`.
+
+mod common;
+#[path = "common/drizzle.rs"]
+mod drizzle;
+#[path = "generate_cases/scenario.rs"]
+mod scenario;
+
+use std::path::Path;
+
+use app_db::generate::{Migrations, Options, generate, render};
+use app_db::journal::{JOURNAL_PATH, sha256_hex};
+use app_db::migrations::MIGRATIONS_DIR;
+use app_db::supplement::{Index, PROJECT, Supplement};
+use app_db::testing::{TestDatabase, TestServer};
+use app_db::{MIGRATIONS, Migrator};
+use common::connect;
+use scenario::project_with;
+use sea_orm::SchemaBuilder;
+use serde::{Deserialize, Serialize};
+
+/// `meta/_journal.json` with drizzle-kit's key order (struct fields serialise in declaration
+/// order whatever serde_json's map features), pretty-printed as `JSON.stringify(x, null, 2)`.
+#[derive(Debug, Serialize, Deserialize)]
+struct Journal {
+    version: String,
+    dialect: String,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry {
+    idx: u32,
+    version: String,
+    when: i64,
+    tag: String,
+    breakpoints: bool,
+}
+
+fn read_journal(dir: &Path) -> (String, Journal) {
+    let path = dir.join(JOURNAL_PATH);
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let journal = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not a journal: {e}", path.display()));
+    (text, journal)
+}
+
+fn render_journal(journal: &Journal) -> String {
+    serde_json::to_string_pretty(journal).expect("a journal renders")
+}
+
+/// Appends `NNNN_<name>.sql` holding `statements` and its journal entry, as `generate` does:
+/// the file is `render::file_text`, the entry's `when` is now or one past the last one.
+fn add_migration(dir: &Path, name: &str, statements: &[String]) {
+    let (_, mut journal) = read_journal(dir);
+    let idx = u32::try_from(journal.entries.len()).expect("idx");
+    let tag = format!("{idx:04}_{name}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis();
+    let last = journal.entries.iter().map(|e| e.when).max().unwrap_or(0);
+    journal.entries.push(Entry {
+        idx,
+        version: "7".into(),
+        when: i64::try_from(now).expect("millis").max(last + 1),
+        tag: tag.clone(),
+        breakpoints: true,
+    });
+    std::fs::write(
+        dir.join(format!("{tag}.sql")),
+        render::file_text(statements),
+    )
+    .expect("write the migration");
+    std::fs::write(dir.join(JOURNAL_PATH), render_journal(&journal)).expect("write the journal");
+}
+
+/// A copy of the project's folder (SQL files and `meta/`) in a new directory.
+fn copy_of_project_folder() -> std::path::PathBuf {
+    let dir = drizzle::scratch_dir("generate-interop");
+    let source = Path::new(MIGRATIONS_DIR);
+    for sub in ["", "meta"] {
+        std::fs::create_dir_all(dir.join(sub)).expect("create the copy");
+        for entry in std::fs::read_dir(source.join(sub)).expect("read the project's folder") {
+            let path = entry.expect("a folder entry").path();
+            if path.is_file() {
+                std::fs::copy(&path, dir.join(sub).join(path.file_name().expect("a name")))
+                    .expect("copy a migration file");
+            }
+        }
+    }
+    dir
+}
+
+/// The project's supplement plus the HNSW index of `invoice.embedding`.
+fn supplement_with_invoice_index() -> &'static Supplement {
+    let mut indexes = PROJECT.indexes.to_vec();
+    indexes.push(Index {
+        table: "invoice",
+        name: "invoice_embedding_index",
+        unique: false,
+        method: "hnsw",
+        keys: r#""embedding" vector_cosine_ops"#,
+        predicate: None,
+    });
+    Box::leak(Box::new(Supplement {
+        indexes: Box::leak(indexes.into_boxed_slice()),
+        ..PROJECT
+    }))
+}
+
+/// One `generate` run on the folder: the statements, or the panic message naming the step.
+async fn generate_on(
+    dir: &Path,
+    entities: SchemaBuilder,
+    supplement: &Supplement,
+    allow_drop: bool,
+) -> Vec<String> {
+    let server = TestServer::get().expect("a PostgreSQL server for the tests");
+    let options = server.admin_url().parse().expect("the test server's URL");
+    generate(
+        &options,
+        Migrations::Folder(dir),
+        entities,
+        supplement,
+        &Options { allow_drop },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("generate on {}: {e}", dir.display()))
+    .plan
+    .sql()
+}
+
+type Row = (i32, String, Option<i64>);
+
+/// Bookkeeping rows and the schema dump of a database.
+async fn end_state(db: &TestDatabase) -> (Vec<Row>, String) {
+    let mut conn = connect(&db.url).await;
+    let rows =
+        sqlx::query_as("select id, hash, created_at from drizzle.__drizzle_migrations order by id")
+            .fetch_all(&mut conn)
+            .await
+            .expect("read the bookkeeping rows");
+    (rows, drizzle::schema_dump(&db.url))
+}
+
+#[test]
+fn the_journal_is_written_as_drizzle_kit_writes_it() {
+    // The project's journal was written by drizzle-kit: rendering it back gives its bytes.
+    let (text, journal) = read_journal(Path::new(MIGRATIONS_DIR));
+    assert_eq!(render_journal(&journal), text);
+}
+
+#[tokio::test]
+async fn generated_folders_apply_alike_with_drizzle_orm_and_app_db() {
+    let dir = copy_of_project_folder();
+    let final_entities = || {
+        project_with!(
+            scenario::organization_without_logo_with_billing::Entity,
+            scenario::invoice_with_void::Entity
+        )
+    };
+    let supplement = supplement_with_invoice_index();
+
+    let steps: [(&str, SchemaBuilder, &Supplement, bool, Vec<&str>); 3] = [
+        (
+            "add_invoice",
+            project_with!(scenario::organization::Entity, scenario::invoice::Entity),
+            &PROJECT,
+            false,
+            vec![
+                "CREATE TABLE \"invoice\" (\n\t\"id\" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,\n\t\"organization_id\" text NOT NULL,\n\t\"amount_cents\" bigint DEFAULT 0 NOT NULL,\n\t\"created_at\" timestamp with time zone DEFAULT now() NOT NULL\n);\n",
+                "ALTER TABLE \"organization\" ADD COLUMN \"billing_email\" text;",
+                "ALTER TABLE \"invoice\" ADD CONSTRAINT \"invoice_organization_id_organization_id_fk\" FOREIGN KEY (\"organization_id\") REFERENCES \"public\".\"organization\"(\"id\") ON DELETE cascade ON UPDATE no action;",
+                "CREATE INDEX \"invoice_organization_id_index\" ON \"invoice\" USING btree (\"organization_id\");",
+            ],
+        ),
+        (
+            "invoice_status_embedding",
+            project_with!(
+                scenario::organization::Entity,
+                scenario::invoice_with_status::Entity
+            ),
+            supplement,
+            false,
+            vec![
+                "CREATE TYPE \"public\".\"invoice_status\" AS ENUM('draft', 'paid');",
+                "ALTER TABLE \"invoice\" ADD COLUMN \"status\" \"invoice_status\" DEFAULT 'draft' NOT NULL;",
+                "ALTER TABLE \"invoice\" ADD COLUMN \"embedding\" vector(3);",
+                "CREATE INDEX \"invoice_embedding_index\" ON \"invoice\" USING hnsw (\"embedding\" vector_cosine_ops);",
+            ],
+        ),
+        (
+            "void_drop_logo",
+            final_entities(),
+            supplement,
+            true,
+            vec![
+                "ALTER TYPE \"public\".\"invoice_status\" ADD VALUE 'void';",
+                "ALTER TABLE \"organization\" DROP COLUMN \"logo\";",
+            ],
+        ),
+    ];
+    for (name, entities, supplement, allow_drop, expected) in steps {
+        let statements = generate_on(&dir, entities, supplement, allow_drop).await;
+        assert_eq!(statements, expected, "{name}");
+        add_migration(&dir, name, &statements);
+    }
+    // The folder now describes the final entities: nothing left to generate.
+    let again = generate_on(&dir, final_entities(), supplement, false).await;
+    assert!(again.is_empty(), "left to generate: {again:?}");
+
+    let migrations = drizzle::load_static(&dir);
+    assert_eq!(migrations.len(), MIGRATIONS.len() + 3);
+
+    let by_drizzle = TestDatabase::empty().await.expect("a database");
+    drizzle::drizzle_migrate(&dir, &by_drizzle.url, None);
+    let expected = end_state(&by_drizzle).await;
+    // The rows are drizzle's: the hash of each file's bytes and the journal's `when`.
+    let (_, journal) = read_journal(&dir);
+    let files: Vec<Row> = journal
+        .entries
+        .iter()
+        .zip(1..)
+        .map(|(entry, id)| {
+            let sql = std::fs::read(dir.join(format!("{}.sql", entry.tag))).expect("read");
+            (id, sha256_hex(&sql), Some(entry.when))
+        })
+        .collect();
+    assert_eq!(expected.0, files, "drizzle-orm's rows");
+    for object in [
+        "CREATE TABLE public.invoice",
+        "billing_email text",
+        "CREATE TYPE public.invoice_status AS ENUM (\n    'draft',\n    'paid',\n    'void'\n);",
+        "embedding public.vector(3)",
+        "USING hnsw (embedding public.vector_cosine_ops)",
+        "REFERENCES public.organization(id) ON DELETE CASCADE",
+    ] {
+        assert!(
+            expected.1.contains(object),
+            "drizzle-orm's schema lacks {object:?}:\n{}",
+            expected.1
+        );
+    }
+    assert!(
+        !expected.1.contains("logo"),
+        "logo was dropped:\n{}",
+        expected.1
+    );
+
+    let by_app_db = TestDatabase::empty().await.expect("a database");
+    let mut conn = connect(&by_app_db.url).await;
+    let report = Migrator::with_migrations(migrations)
+        .run(&mut conn)
+        .await
+        .expect("app-db applies the generated folder");
+    assert_eq!(report.applied.len(), migrations.len());
+    assert_same(&expected, &end_state(&by_app_db).await, "app-db alone");
+
+    // A database of the project as it is (app-db's compiled migrations), upgraded by
+    // drizzle-orm with the generated ones.
+    let upgraded = TestDatabase::empty().await.expect("a database");
+    let mut conn = connect(&upgraded.url).await;
+    Migrator::with_migrations(MIGRATIONS)
+        .run(&mut conn)
+        .await
+        .expect("app-db applies the project's migrations");
+    drizzle::drizzle_migrate(&dir, &upgraded.url, None);
+    assert_same(
+        &expected,
+        &end_state(&upgraded).await,
+        "app-db for the project's migrations, then drizzle-orm",
+    );
+
+    std::fs::remove_dir_all(&dir).expect("remove the folder");
+}
+
+fn assert_same(expected: &(Vec<Row>, String), got: &(Vec<Row>, String), how: &str) {
+    assert_eq!(
+        got.0, expected.0,
+        "{how}: __drizzle_migrations differs from drizzle-orm's"
+    );
+    if got.1 != expected.1 {
+        let line = expected
+            .1
+            .lines()
+            .zip(got.1.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        panic!(
+            "{how}: the schema differs from drizzle-orm's from dump line {}:\n--- drizzle-orm\n{}\n--- {how}\n{}",
+            line + 1,
+            expected
+                .1
+                .lines()
+                .skip(line)
+                .take(8)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            got.1
+                .lines()
+                .skip(line)
+                .take(8)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+    }
+}
