@@ -127,6 +127,12 @@ pub struct SearchOptions {
     pub adaptive: bool,
     /// Tenants with at most this many (estimated) chunks are searched exactly.
     pub exact_max_rows: u32,
+    /// The cap on the share-scaled `ef_search`, `ef_search..=1000`: equal to `ef_search`, the
+    /// candidate list is not scaled at all.
+    pub ef_search_max: u32,
+    /// On the iterative path, `hnsw.max_scan_tuples` is this factor times the scaled
+    /// `ef_search` divided by the tenant's share, kept between 1,000 and 20,000.
+    pub scan_tuples_factor: u32,
 }
 
 impl Default for SearchOptions {
@@ -136,6 +142,8 @@ impl Default for SearchOptions {
             exact_fallback: true,
             adaptive: true,
             exact_max_rows: EXACT_MAX_ROWS,
+            ef_search_max: route::EF_SEARCH_MAX,
+            scan_tuples_factor: 2,
         }
     }
 }
@@ -345,13 +353,18 @@ impl Plan {
     /// The checks on `k` and the options, without an embedding (for [`route_for`]).
     fn with_limit(k: u64, options: SearchOptions) -> Result<Self, Error> {
         let (min, max) = (*EF_SEARCH_RANGE.start(), *EF_SEARCH_RANGE.end());
-        if !EF_SEARCH_RANGE.contains(&options.ef_search) {
-            return Err(Error::SearchParameterOutOfRange {
-                parameter: "ef_search",
-                value: options.ef_search.into(),
-                min: min.into(),
-                max: max.into(),
-            });
+        for (parameter, value) in [
+            ("ef_search", options.ef_search),
+            ("ef_search_max", options.ef_search_max),
+        ] {
+            if !EF_SEARCH_RANGE.contains(&value) {
+                return Err(Error::SearchParameterOutOfRange {
+                    parameter,
+                    value: value.into(),
+                    min: min.into(),
+                    max: max.into(),
+                });
+            }
         }
         // HNSW returns at most ef_search rows, and ef_search cannot exceed 1000.
         if k > u64::from(max) {
@@ -374,6 +387,8 @@ impl Plan {
             ef_search: self.options.ef_search,
             adaptive: self.options.adaptive,
             exact_max_rows: self.options.exact_max_rows,
+            ef_search_max: self.options.ef_search_max,
+            scan_tuples_factor: self.options.scan_tuples_factor,
         }
     }
 

@@ -44,6 +44,11 @@ pub struct Tuning {
     pub adaptive: bool,
     /// Tenants with at most this many (estimated) chunks are searched exactly.
     pub exact_max_rows: u32,
+    /// The cap on the share-scaled `ef_search` (never below `ef_search` or `k`, never above
+    /// [`EF_SEARCH_MAX`]).
+    pub ef_search_max: u32,
+    /// `max_scan_tuples = scan_tuples_factor x ef / share`, clamped to 1,000..=[`MAX_SCAN_TUPLES`].
+    pub scan_tuples_factor: u32,
 }
 
 /// The route for a search of `k` rows (`k <= 1000`, `tuning.ef_search` in 1..=1000).
@@ -75,12 +80,13 @@ pub fn route(facts: Facts, k: u32, tuning: Tuning) -> Route {
         _ => 1.0,
     };
     let scaled = (f64::from(tuning.ef_search) / share).ceil();
-    let ef_search = (scaled.min(f64::from(EF_SEARCH_MAX)) as u32).max(floor);
+    let cap = tuning.ef_search_max.min(EF_SEARCH_MAX);
+    let ef_search = (scaled.min(f64::from(cap)) as u32).max(floor);
     let iterative = facts
         .pgvector
         .is_some_and(PgvectorVersion::has_iterative_scan)
         .then(|| {
-            (2.0 * f64::from(ef_search) / share)
+            (f64::from(tuning.scan_tuples_factor) * f64::from(ef_search) / share)
                 .ceil()
                 .clamp(1_000.0, f64::from(MAX_SCAN_TUPLES)) as u32
         });
@@ -102,6 +108,8 @@ mod tests {
             ef_search: 100,
             adaptive: true,
             exact_max_rows: 2_000,
+            ef_search_max: EF_SEARCH_MAX,
+            scan_tuples_factor: 2,
         }
     }
 
