@@ -160,7 +160,7 @@ def headline(figures, facts):
             vs("seed.copy.app-db", "seed.copy.psql"))
         add("… ratio app-db / psql rows/s (paired runs)", "connect + load", f("seed.copy.ratio").cell())
     if f("seed.rebuilt.copy"):
-        add(f"ingestion, {facts.get('chunks')} chunks, `seed --demo` path: COPY / HNSW build (one transaction)",
+        add(f"ingestion, {facts.get('chunks')} chunks, `seed --demo` path (one transaction): COPY vs HNSW build + ANALYZE",
             "in process", vs("seed.rebuilt.copy", "seed.rebuilt.index"))
     # Every tenant class of the adaptive (default) search: recall, p50, p95.
     for fig in figures.values():

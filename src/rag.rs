@@ -132,9 +132,9 @@ pub struct ChunkMatch {
 /// Tuning of [`search_with`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SearchOptions {
-    /// HNSW candidate list size (`hnsw.ef_search`) for a tenant owning the whole table, 1..=1000;
-    /// an adaptive search divides it by the tenant's share (capped at 1000). Higher means better
-    /// recall at more latency. Raised to `k` if smaller.
+    /// HNSW candidate list size (`hnsw.ef_search`) for a tenant owning the whole table, 1..=1000
+    /// (default [`EF_SEARCH`]); an adaptive search divides it by the tenant's share (capped at
+    /// `ef_search_max`). Higher means better recall at more latency. Raised to `k` if smaller.
     pub ef_search: u32,
     /// Re-run the search exactly over the organization's chunks when the index returns fewer
     /// than `k` rows.
