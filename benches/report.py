@@ -6,15 +6,13 @@ table into README.md between the bench-results markers.
     report.py --root DIR --check                                     README equals the results?
 
 RESULTS holds one line per figure: step, id, what, median, min, max, n, unit (tab-separated), as
-the benchmarks print them after `bench-result`. seed_copy and rag_search print human summaries
-instead: they are parsed from their raw output, tolerantly (a line that no longer parses leaves
-its figure out of the headline, and the raw output is still linked).
+the benchmarks print them after `bench-result` (every benchmark does, seed_copy and rag_search
+included). rag_search's tables are also copied from its raw output, for reading.
 """
 
 import argparse
 import pathlib
 import re
-import statistics
 import sys
 
 BEGIN = "<!-- bench-results:begin -->"
@@ -39,6 +37,10 @@ class Figure:
             return f"{v:.3f}x"
         if self.unit == "round trips":
             return f"{v:.0f}"
+        if self.unit == "rows/s":
+            return f"{v:,.0f} rows/s"
+        if self.unit == "recall":
+            return f"{v:.3f}"
         if self.unit in ("ms", "MiB") and v >= 100:
             return f"{v:.0f} {self.unit}"
         if self.unit == "ms" and v < 1:
@@ -76,23 +78,6 @@ def read_results(path):
     return figures
 
 
-ROWS_PER_SEC = re.compile(r"([\d.,]+)\s*rows/s")
-
-
-def parse_seed_copy(raw):
-    """Per cell (label), the app-db and psql rates of every run, from seed_copy's summary lines."""
-    cells = {}
-    for path in sorted(raw.glob("seed_copy-*.txt")):
-        for line in path.read_text().splitlines():
-            rates = ROWS_PER_SEC.findall(line)
-            if len(rates) < 2 or line.startswith("bench-result"):
-                continue
-            label = re.split(r"\s{2,}|app-db", line.strip(), maxsplit=1)[0].strip()
-            a, b = (float(r.replace(",", "")) for r in rates[:2])
-            cells.setdefault(label, []).append((a, b))
-    return cells
-
-
 def parse_rag(raw):
     """(heading, header cells, rows) of every table in rag_search's output."""
     path = raw / "rag_search.txt"
@@ -123,11 +108,7 @@ def md_table(header, rows):
     return "\n".join(out)
 
 
-def ratio_text(a, b):
-    return f"{a / b:.2f}x" if b else "-"
-
-
-def headline(figures, facts, seed_cells, rag_tables):
+def headline(figures, facts):
     f = figures.get
     rows = []
 
@@ -173,25 +154,28 @@ def headline(figures, facts, seed_cells, rag_tables):
     if f("demo.seed"):
         add(f"demo data: `seed --demo --orgs {facts.get('demo_orgs')}`, measured", process,
             f("demo.seed").cell())
-    for label, pairs in seed_cells.items():
-        a = statistics.median(p[0] for p in pairs)
-        b = statistics.median(p[1] for p in pairs)
-        add(f"ingestion, {facts.get('chunks')} chunks {label}: app-db binary COPY vs `psql \\copy` CSV",
-            "as printed by seed_copy",
-            f"{a:,.0f} vs {b:,.0f} rows/s ({ratio_text(a, b)}; median of {len(pairs)} runs)")
-    for heading, header, table_rows in rag_tables:
-        # The rows of the default options when the bench marks them; else the index row with
-        # the best recall@10 (a column named so; exact search is the reference), so that every
-        # tenant class shows.
-        chosen = [r for r in table_rows if any("default" in c for c in r)]
-        recall = next((i for i, h in enumerate(header) if h.lower().startswith("recall")), None)
-        indexed = [r for r in table_rows if r and not r[0].lower().startswith("exact")]
-        if not chosen and recall is not None and indexed:
-            chosen = [max(indexed, key=lambda r: (r[recall] if recall < len(r) else ""))]
-        for r in chosen:
-            cells = ", ".join(f"{h} {c}" for h, c in zip(header, r) if c not in ("", "-"))
-            add(f"rag search, {heading.split(', plan:')[0]}", "in process, per query", cells,
-                "recall@10 >= 0.95, p50 <= 10 ms, p95 <= 30 ms (issue 11)")
+    if f("seed.copy.app-db"):
+        add(f"ingestion, {facts.get('chunks')} chunks without the HNSW index: app-db binary COPY vs"
+            " `psql \\copy` CSV (alternating)", "connect + load; psql whole process",
+            vs("seed.copy.app-db", "seed.copy.psql"))
+        add("… ratio app-db / psql rows/s (paired runs)", "connect + load", f("seed.copy.ratio").cell())
+    if f("seed.rebuilt.copy"):
+        add(f"ingestion, {facts.get('chunks')} chunks, `seed --demo` path (one transaction): COPY vs HNSW build + ANALYZE",
+            "in process", vs("seed.rebuilt.copy", "seed.rebuilt.index"))
+    # Every tenant class of the adaptive (default) search: recall, p50, p95.
+    for fig in figures.values():
+        m = re.fullmatch(r"rag\.adaptive\.(.+)\.recall", fig.id)
+        if not m:
+            continue
+        cls = m.group(1)
+        lat, p95 = f(f"rag.adaptive.{cls}.latency"), f(f"rag.adaptive.{cls}.p95")
+        what = fig.what.split(":")[0]
+        add(what, "in process, per search",
+            f"recall@10 {fig.value(fig.median)}; p50 {lat.value(lat.median) if lat else '-'},"
+            f" p95 {p95.value(p95.median) if p95 else '-'} (n={fig.n})",
+            "recall@10 >= 0.95, p50 <= 10 ms, p95 <= 30 ms (issue 11): "
+            + ("met" if fig.median >= 0.95 and lat and lat.median <= 10 and p95 and p95.median <= 30
+               else "**missed**"))
     return md_table(["what", "boundary", "median (min–max, n)", "goal"], rows)
 
 
@@ -200,9 +184,8 @@ def write(args):
     raw = pathlib.Path(args.raw)
     facts = read_facts(args.facts)
     figures = read_results(args.results)
-    seed_cells = parse_seed_copy(raw)
     rag_tables = parse_rag(raw)
-    table = headline(figures, facts, seed_cells, rag_tables)
+    table = headline(figures, facts)
     dirty = facts.get("dirty", "0") != "0"
     lines = [
         "# Benchmark results",
@@ -247,15 +230,6 @@ def write(args):
                               [[f"`{x.id}`", x.what, x.value(x.median), x.value(x.min), x.value(x.max),
                                 str(x.n), x.goal()] for x in figs]))
         lines.append("")
-    if seed_cells:
-        lines += ["### seed_copy (parsed from its summary lines)", ""]
-        lines.append(md_table(
-            ["cell", "app-db rows/s per run", "psql rows/s per run", "median ratio"],
-            [[label, ", ".join(f"{a:,.0f}" for a, _ in p), ", ".join(f"{b:,.0f}" for _, b in p),
-              ratio_text(statistics.median(a for a, _ in p), statistics.median(b for _, b in p))]
-             for label, p in seed_cells.items()]))
-        lines += ["", "Raw output: " + ", ".join(
-            f"[{p.stem}](bench-raw/{p.name})" for p in sorted(raw.glob("seed_copy-*.txt"))), ""]
     if rag_tables:
         lines += ["### rag_search ([raw output](bench-raw/rag_search.txt))", ""]
         for heading, header, rows in rag_tables:

@@ -9,7 +9,8 @@
 #   benches/run-all.sh --check    only checks that README's table equals docs/bench-results.md
 #
 # Sizes can be changed: BENCH_CHUNKS (seed_copy, full 10000), BENCH_DEMO_ORGS (seed --demo,
-# full 100), BENCH_RAG_CHUNKS (rag_search, passed on as BENCH_CHUNKS; full: the bench's default).
+# full 100), BENCH_RAG_CHUNKS (rag_search, passed on as RAG_BENCH_CHUNKS; full: the bench's
+# default, 100000).
 #
 # Needs: Rust (cargo), Node.js 20+ with npm (drizzle-orm, pinned in tests/drizzle-interop/),
 # python3 with pip (the embedded PostgreSQL, and this script's report), network access for the
@@ -32,11 +33,13 @@ esac
 
 if [[ $mode == quick ]]; then
   runs=2 cold_runs=2 iterations=20 ingest_runs=2
-  chunks=${BENCH_CHUNKS:-1000} demo_orgs=${BENCH_DEMO_ORGS:-5} rag_chunks=${BENCH_RAG_CHUNKS:-2000}
+  chunks=${BENCH_CHUNKS:-1000} demo_orgs=${BENCH_DEMO_ORGS:-5} rag_chunks=${BENCH_RAG_CHUNKS:-5000}
+  rag_queries=10
   build_count=100
 else
   runs=10 cold_runs=5 iterations=200 ingest_runs=3
   chunks=${BENCH_CHUNKS:-10000} demo_orgs=${BENCH_DEMO_ORGS:-100} rag_chunks=${BENCH_RAG_CHUNKS:-}
+  rag_queries=100
   build_count=1000
 fi
 
@@ -112,7 +115,8 @@ facts=$work/facts.env
   echo "ingest_runs=$ingest_runs"
   echo "chunks=$chunks"
   echo "demo_orgs=$demo_orgs"
-  echo "rag_chunks=${rag_chunks:-the bench default}"
+  echo "rag_chunks=${rag_chunks:-100000}"
+  echo "rag_queries=$rag_queries"
   echo "build_count=$build_count"
 } > "$facts"
 (cd tests/drizzle-interop && npm ci --no-audit --no-fund --loglevel=error > /dev/null)
@@ -161,14 +165,11 @@ step migrator cargo bench --bench migrator
 step embedded cargo bench --bench embedded
 step build env BENCH_RUNS="$runs" benches/bench-build.sh "$build_count"
 step demo demo
-# seed_copy and rag_search belong to the vector work; their summaries are parsed as printed.
-for ((i = 1; i <= ingest_runs; i++)); do
-  step "seed_copy-$i" env BENCH_CHUNKS="$chunks" cargo bench --bench seed_copy
-done
+step seed_copy env BENCH_CHUNKS="$chunks" BENCH_INGEST_RUNS="$ingest_runs" cargo bench --bench seed_copy
 if [[ -n $rag_chunks ]]; then
-  step rag_search env BENCH_CHUNKS="$rag_chunks" cargo bench --bench rag_search
+  step rag_search env RAG_BENCH_CHUNKS="$rag_chunks" RAG_BENCH_QUERIES="$rag_queries" cargo bench --bench rag_search
 else
-  step rag_search cargo bench --bench rag_search
+  step rag_search env RAG_BENCH_QUERIES="$rag_queries" cargo bench --bench rag_search
 fi
 echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$facts"
 

@@ -1,12 +1,18 @@
 //! Demo-data ingestion: app-db's binary COPY of document chunks against `psql \copy` (CSV) of
 //! the same rows into the same server.
 //!
-//! Run: `cargo bench --bench seed_copy` (`BENCH_CHUNKS`, default 100000). Each side loads into
-//! its own fresh migrated database with the same organizations and sources already present;
-//! measured without the HNSW index (ingestion alone) and, for app-db, as `seed --demo` loads a
-//! large batch: index dropped, COPY, index rebuilt in memory, all in one transaction.
-//! `BENCH_ROW_BY_ROW=1` adds both sides loading into the indexed table row by row (about 10
-//! minutes each at 100,000 chunks on 2 cores).
+//! Run: `cargo bench --bench seed_copy` (`BENCH_CHUNKS`, default 100000; `BENCH_INGEST_RUNS`
+//! runs per cell, default 3). Each side loads into its own fresh migrated database with the
+//! same organizations and sources already present; measured without the HNSW index (ingestion
+//! alone) and, for app-db, as `seed --demo` loads a large batch: index dropped, COPY, index
+//! rebuilt in memory, all in one transaction. `BENCH_ROW_BY_ROW=1` adds both sides loading into
+//! the indexed table row by row (about 10 minutes each at 100,000 chunks on 2 cores).
+//!
+//! Like for like: within a cell the two sides alternate which goes first from run to run, and
+//! both are timed from connecting to the loaded rows being committed (psql: the whole process,
+//! whose start is a few milliseconds, reading its CSV file from the page cache). Prints a
+//! `bench-result` line per figure (median, min, max of the runs; ratios are the median of the
+//! per-run ratios).
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +24,9 @@ use app_db::seed::vector_index;
 use app_db::testing::{TestDatabase, TestServer};
 use sea_orm::ConnectionTrait;
 use sqlx::Connection;
+
+#[path = "support/measure.rs"]
+mod measure;
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -40,8 +49,8 @@ async fn ours(
     with_index: bool,
 ) -> Result<Duration, BoxError> {
     let db = prepared(orgs, with_index).await?;
-    let mut conn = sqlx::PgConnection::connect(&db.url).await?;
     let started = Instant::now();
+    let mut conn = sqlx::PgConnection::connect(&db.url).await?;
     let copied = copy_chunks(&mut conn, chunks).await?;
     let elapsed = started.elapsed();
     assert_eq!(copied as usize, chunks.len());
@@ -109,11 +118,16 @@ async fn psql(
     Ok(elapsed)
 }
 
+/// Samples of one figure, in seconds or rows/s.
+#[derive(Default)]
+struct Samples {
+    ours: Vec<f64>,
+    theirs: Vec<f64>,
+}
+
 fn main() -> Result<(), BoxError> {
-    let total: u64 = std::env::var("BENCH_CHUNKS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let total = measure::env_count("BENCH_CHUNKS", 100_000) as u64;
+    let runs = measure::env_count("BENCH_INGEST_RUNS", 3);
     let mut options = DemoOptions::with_orgs(1);
     options.usage_per_org = 0;
     options.orgs =
@@ -123,6 +137,7 @@ fn main() -> Result<(), BoxError> {
     let orgs: Vec<OrgData> = (0..options.orgs)
         .map(|i| OrgData::generate(&options, i, &c))
         .collect();
+    let generation = started.elapsed();
     let chunks: Vec<ChunkRow> = orgs.iter().flat_map(|o| o.chunks.iter().cloned()).collect();
     let orgs: Vec<OrgData> = orgs
         .into_iter()
@@ -132,9 +147,17 @@ fn main() -> Result<(), BoxError> {
         })
         .collect();
     println!(
-        "generated {} chunks of 1536 dimensions in {:.1} s",
+        "generated {} chunks of 1536 dimensions in {:.1} s (client side, one thread); {runs} runs per cell; load average {}",
         chunks.len(),
-        started.elapsed().as_secs_f64()
+        generation.as_secs_f64(),
+        measure::load_average()
+    );
+    let n = chunks.len();
+    measure::report(
+        "seed.generate",
+        &format!("generating {n} demo chunks (vectors included), client side"),
+        &[generation.as_secs_f64()],
+        "s",
     );
     let csv = std::env::temp_dir().join(format!("app-db-bench-chunks-{}.csv", std::process::id()));
     {
@@ -146,33 +169,70 @@ fn main() -> Result<(), BoxError> {
         .enable_all()
         .build()?;
     let result = runtime.block_on(async {
-        let rate = |d: Duration| chunks.len() as f64 / d.as_secs_f64();
+        let rate = |d: Duration| n as f64 / d.as_secs_f64();
         let row_by_row = std::env::var_os("BENCH_ROW_BY_ROW").is_some();
         for with_index in [false, true] {
             if with_index && !row_by_row {
                 continue;
             }
-            let label = if with_index { "into the HNSW index" } else { "without the HNSW index" };
-            let a = ours(&orgs, &chunks, with_index).await?;
-            let b = psql(&orgs, &csv, chunks.len(), with_index).await?;
-            println!(
-                "{label:<24} app-db binary COPY {:>9.0} rows/s ({:>6.1} s)   psql \\copy csv {:>9.0} rows/s ({:>6.1} s)   ratio {:.2}x",
-                rate(a),
-                a.as_secs_f64(),
-                rate(b),
-                b.as_secs_f64(),
-                rate(a) / rate(b)
+            let (label, id) = if with_index {
+                ("into the HNSW index", "seed.indexed")
+            } else {
+                ("without the HNSW index", "seed.copy")
+            };
+            let mut samples = Samples::default();
+            for run in 0..runs {
+                // Alternate which side goes first, so neither always meets a warmer server.
+                let (a, b) = if run % 2 == 0 {
+                    let a = ours(&orgs, &chunks, with_index).await?;
+                    (a, psql(&orgs, &csv, n, with_index).await?)
+                } else {
+                    let b = psql(&orgs, &csv, n, with_index).await?;
+                    (ours(&orgs, &chunks, with_index).await?, b)
+                };
+                println!(
+                    "{label:<24} run {run} ({} first): app-db binary COPY {:>9.0} rows/s ({:>6.1} s)   psql \\copy csv {:>9.0} rows/s ({:>6.1} s)   ratio {:.2}x",
+                    if run % 2 == 0 { "app-db" } else { "psql" },
+                    rate(a),
+                    a.as_secs_f64(),
+                    rate(b),
+                    b.as_secs_f64(),
+                    rate(a) / rate(b)
+                );
+                samples.ours.push(rate(a));
+                samples.theirs.push(rate(b));
+            }
+            let what = format!("{n} chunks {label}, connect + load");
+            measure::report(&format!("{id}.app-db"), &format!("{what}: app-db binary COPY"), &samples.ours, "rows/s");
+            measure::report(&format!("{id}.psql"), &format!("{what}: `psql \\copy` CSV, whole process"), &samples.theirs, "rows/s");
+            measure::report(
+                &format!("{id}.ratio"),
+                &format!("{what}: app-db / psql rows/s (paired runs)"),
+                &measure::ratios(&samples.ours, &samples.theirs),
+                "x",
             );
         }
-        let (copy, build) = ours_rebuilt(&orgs, &chunks).await?;
-        println!(
-            "{:<24} app-db binary COPY {:>9.0} rows/s ({:>6.1} s) + HNSW build {:.1} s = {:.0} rows/s with the index",
-            "index rebuilt (--demo)",
-            rate(copy),
-            copy.as_secs_f64(),
-            build.as_secs_f64(),
-            rate(copy + build)
-        );
+        let mut copy = Vec::new();
+        let mut build = Vec::new();
+        let mut whole = Vec::new();
+        for run in 0..runs {
+            let (c, b) = ours_rebuilt(&orgs, &chunks).await?;
+            println!(
+                "{:<24} run {run}: app-db binary COPY {:>9.0} rows/s ({:>6.1} s) + HNSW build {:.1} s = {:.0} rows/s with the index",
+                "index rebuilt (--demo)",
+                rate(c),
+                c.as_secs_f64(),
+                b.as_secs_f64(),
+                rate(c + b)
+            );
+            copy.push(c.as_secs_f64());
+            build.push(b.as_secs_f64());
+            whole.push(rate(c + b));
+        }
+        let what = format!("{n} chunks, index dropped, COPY, index rebuilt, one transaction (the `seed --demo` path)");
+        measure::report("seed.rebuilt.copy", &format!("{what}: COPY"), &copy, "s");
+        measure::report("seed.rebuilt.index", &format!("{what}: HNSW build + ANALYZE"), &build, "s");
+        measure::report("seed.rebuilt.rate", &format!("{what}: rows/s with the index"), &whole, "rows/s");
         Ok::<(), BoxError>(())
     });
     let _ = std::fs::remove_file(&csv);

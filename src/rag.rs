@@ -15,24 +15,32 @@
 //! PostgreSQL's statistics (`pg_stats`, refreshed every minute; never a `count(*)`).
 //!
 //! 1. **Exact** for a tenant of at most [`SearchOptions::exact_max_rows`] chunks (default
-//!    [`EXACT_MAX_ROWS`]): the tenant's rows through the b-tree on `organization_id`, all compared,
-//!    top `k` sorted. Exact search costs about 3.4 ms per 1,000 chunks on 2 cores, the index path
-//!    5-10 ms at 100,000 chunks, so below this size exact search is as fast and has recall 1.
+//!    [`EXACT_MAX_ROWS`], 4,000): the tenant's rows through the b-tree on `organization_id`, all
+//!    compared, top `k` kept by a heap sort. About 3 ms per 1,000 chunks on 2 cores (9-13 ms for
+//!    3,000), recall 1, so up to 4,000 chunks it is as fast as the index path and exact.
 //! 2. **Iterative index scan** on pgvector >= 0.8: `hnsw.iterative_scan = relaxed_order`, so the
 //!    scan resumes past the first candidate list until `k` rows pass the filter, bounded by
-//!    `hnsw.max_scan_tuples` (`2 x ef_search / share`, between 1,000 and 20,000); `enable_sort`
+//!    `hnsw.max_scan_tuples` (`ef_search / share`, between 1,000 and 20,000); `enable_sort`
 //!    is off in that transaction so the planner keeps the HNSW scan. Relaxed order
 //!    may return rows slightly out of order: they are re-sorted by distance in a `MATERIALIZED`
 //!    CTE (`ORDER BY distance + 0`, which the planner cannot serve from the index).
 //! 3. **Post-filtered index scan** on pgvector < 0.8 (no iterative scans; setting
 //!    `hnsw.iterative_scan` there is an error that aborts the transaction, hence the version).
 //!
-//! On both index paths `hnsw.ef_search` is [`SearchOptions::ef_search`] divided by the tenant's
-//! share of the table (capped at 1000), so about `ef_search` candidates survive the filter
-//! whatever the tenant's size. (Tried: an unscaled `ef_search` on the iterative path is faster,
-//! but relaxed order then takes the first `k` rows that pass from early, short candidate lists,
-//! and recall@10 of 1-5% tenants fell to 0.955 on the test set, from 0.990.) When an index path
-//! still returns fewer than `k` rows, the same search runs exactly (`exact_fallback`).
+//! On both index paths `hnsw.ef_search` is [`SearchOptions::ef_search`] (100) divided by the
+//! tenant's share of the table, capped at [`SearchOptions::ef_search_max`] (250). When an index
+//! path still returns fewer than `k` rows, the same search runs exactly (`exact_fallback`).
+//!
+//! Why these numbers (the grid of `RAG_BENCH_SWEEP=1 cargo bench --bench rag_search`, 100,000
+//! chunks, release build, both versions; docs/bench-rag.md):
+//! - the cap: scaling up to 1000 (the old rule) gave no recall but cost the 3-15% tenants
+//!   30-60 ms p50; unscaled (cap = base) left the post-filter of 0.6.2 with too few of the
+//!   tenant's rows (the 15% tenant fell back to exact search of 15,000 chunks: 44 ms p50) and a
+//!   base of 40-64 dropped the 40% tenant to recall 0.92-0.96. 100 capped at 250: lowest recall
+//!   0.998 on both versions, every class p50 <= 7.4 ms.
+//! - `max_scan_tuples = ef / share` rather than twice that: the same recall, lower p95.
+//! - exact up to 4,000 rather than 2,000: the 3-4% tenants get recall 1.0 instead of 0.99, at
+//!   the same latency.
 //!
 //! Every setting is `set_config(..., true)` (`SET LOCAL` with bind parameters) inside the search's
 //! read-only transaction, so a pooled connection never keeps it. The organization filter is part
@@ -56,8 +64,18 @@ pub use route::Route;
 pub use version::{ITERATIVE_SCAN, PgvectorVersion};
 
 /// Default of [`SearchOptions::exact_max_rows`]: tenants up to this many chunks are searched
-/// exactly (about 7 ms at 1536 dimensions on 2 cores; docs/bench-rag.md).
-pub const EXACT_MAX_ROWS: u32 = 2_000;
+/// exactly (about 3 ms per 1,000 chunks at 1536 dimensions on 2 cores, so at most about 12 ms;
+/// docs/bench-rag.md).
+pub const EXACT_MAX_ROWS: u32 = 4_000;
+
+/// Default of [`SearchOptions::ef_search`]: the candidate list of a tenant owning the table.
+pub const EF_SEARCH: u32 = 100;
+
+/// Default of [`SearchOptions::ef_search_max`]: the cap on the share-scaled candidate list.
+pub const EF_SEARCH_CAP: u32 = 250;
+
+/// Default of [`SearchOptions::scan_tuples_factor`].
+pub const SCAN_TUPLES_FACTOR: u32 = 1;
 
 /// pgvector's accepted range for `hnsw.ef_search`.
 pub const EF_SEARCH_RANGE: std::ops::RangeInclusive<u32> = 1..=1000;
@@ -83,16 +101,15 @@ const ITERATIVE_SQL: &str = "WITH hits AS MATERIALIZED ( \
      SELECT id, source_id, chunk_index, content, metadata, distance \
      FROM hits ORDER BY distance + 0";
 
-/// Exact search over one organization's chunks. The MATERIALIZED CTE is an optimisation fence:
-/// the ordering applies to the CTE's output, so the HNSW index cannot be used and every chunk of
-/// the organization (found through the b-tree index on `organization_id`) is compared.
-const EXACT_SQL: &str = "WITH org_chunks AS MATERIALIZED ( \
-     SELECT id, source_id, chunk_index, content, metadata, embedding \
-     FROM document_chunk WHERE organization_id = $2) \
-     SELECT id, source_id, chunk_index, content, metadata, \
+/// Exact search over one organization's chunks: `+ 0` makes the sort key an expression the HNSW
+/// index cannot answer, so every chunk of the organization (found through the b-tree on
+/// `organization_id`) is compared and a top-k heap sort keeps the nearest. (Measured: a
+/// `MATERIALIZED` CTE as the fence copied every 6 KB embedding into a tuplestore that spills
+/// past `work_mem`: 37-40 ms for 3,000 chunks, against 9-13 ms this way.)
+const EXACT_SQL: &str = "SELECT id, source_id, chunk_index, content, metadata, \
      (embedding <=> $1)::float8 AS distance \
-     FROM org_chunks \
-     ORDER BY embedding <=> $1 \
+     FROM document_chunk WHERE organization_id = $2 \
+     ORDER BY (embedding <=> $1) + 0 \
      LIMIT $3";
 
 /// One search hit.
@@ -115,9 +132,9 @@ pub struct ChunkMatch {
 /// Tuning of [`search_with`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SearchOptions {
-    /// HNSW candidate list size (`hnsw.ef_search`) for a tenant owning the whole table, 1..=1000;
-    /// an adaptive search divides it by the tenant's share (capped at 1000). Higher means better
-    /// recall at more latency. Raised to `k` if smaller.
+    /// HNSW candidate list size (`hnsw.ef_search`) for a tenant owning the whole table, 1..=1000
+    /// (default [`EF_SEARCH`]); an adaptive search divides it by the tenant's share (capped at
+    /// `ef_search_max`). Higher means better recall at more latency. Raised to `k` if smaller.
     pub ef_search: u32,
     /// Re-run the search exactly over the organization's chunks when the index returns fewer
     /// than `k` rows.
@@ -127,15 +144,24 @@ pub struct SearchOptions {
     pub adaptive: bool,
     /// Tenants with at most this many (estimated) chunks are searched exactly.
     pub exact_max_rows: u32,
+    /// The cap on the share-scaled `ef_search`, 1..=1000 (default [`EF_SEARCH_CAP`]): equal to
+    /// `ef_search`, the candidate list is not scaled at all; below it, `ef_search` wins.
+    pub ef_search_max: u32,
+    /// On the iterative path, `hnsw.max_scan_tuples` is this factor times the scaled
+    /// `ef_search` divided by the tenant's share, kept between 1,000 and 20,000 (default
+    /// [`SCAN_TUPLES_FACTOR`]).
+    pub scan_tuples_factor: u32,
 }
 
 impl Default for SearchOptions {
     fn default() -> Self {
         Self {
-            ef_search: 100,
+            ef_search: EF_SEARCH,
             exact_fallback: true,
             adaptive: true,
             exact_max_rows: EXACT_MAX_ROWS,
+            ef_search_max: EF_SEARCH_CAP,
+            scan_tuples_factor: SCAN_TUPLES_FACTOR,
         }
     }
 }
@@ -345,13 +371,18 @@ impl Plan {
     /// The checks on `k` and the options, without an embedding (for [`route_for`]).
     fn with_limit(k: u64, options: SearchOptions) -> Result<Self, Error> {
         let (min, max) = (*EF_SEARCH_RANGE.start(), *EF_SEARCH_RANGE.end());
-        if !EF_SEARCH_RANGE.contains(&options.ef_search) {
-            return Err(Error::SearchParameterOutOfRange {
-                parameter: "ef_search",
-                value: options.ef_search.into(),
-                min: min.into(),
-                max: max.into(),
-            });
+        for (parameter, value) in [
+            ("ef_search", options.ef_search),
+            ("ef_search_max", options.ef_search_max),
+        ] {
+            if !EF_SEARCH_RANGE.contains(&value) {
+                return Err(Error::SearchParameterOutOfRange {
+                    parameter,
+                    value: value.into(),
+                    min: min.into(),
+                    max: max.into(),
+                });
+            }
         }
         // HNSW returns at most ef_search rows, and ef_search cannot exceed 1000.
         if k > u64::from(max) {
@@ -374,6 +405,8 @@ impl Plan {
             ef_search: self.options.ef_search,
             adaptive: self.options.adaptive,
             exact_max_rows: self.options.exact_max_rows,
+            ef_search_max: self.options.ef_search_max,
+            scan_tuples_factor: self.options.scan_tuples_factor,
         }
     }
 

@@ -44,6 +44,11 @@ pub struct Tuning {
     pub adaptive: bool,
     /// Tenants with at most this many (estimated) chunks are searched exactly.
     pub exact_max_rows: u32,
+    /// The cap on the share-scaled `ef_search` (never below `ef_search` or `k`, never above
+    /// [`EF_SEARCH_MAX`]).
+    pub ef_search_max: u32,
+    /// `max_scan_tuples = scan_tuples_factor x ef / share`, clamped to 1,000..=[`MAX_SCAN_TUPLES`].
+    pub scan_tuples_factor: u32,
 }
 
 /// The route for a search of `k` rows (`k <= 1000`, `tuning.ef_search` in 1..=1000).
@@ -52,10 +57,10 @@ pub struct Tuning {
 /// 2. A tenant with at most `exact_max_rows` chunks: exact.
 /// 3. Otherwise the index with `ef_search / share` candidates (share = tenant rows / table
 ///    rows), so that about `ef_search` of the candidates belong to the tenant after the filter,
-///    capped at 1000; unknown statistics count as share 1.
+///    capped at `ef_search_max`; unknown statistics count as share 1.
 /// 4. On pgvector >= 0.8 that scan is iterative, so it goes on past the first candidate list
-///    until `k` rows pass the filter, visiting at most `2 x ef / share` tuples, between 1,000 and
-///    [`MAX_SCAN_TUPLES`].
+///    until `k` rows pass the filter, visiting at most `scan_tuples_factor x ef / share` tuples,
+///    between 1,000 and [`MAX_SCAN_TUPLES`].
 pub fn route(facts: Facts, k: u32, tuning: Tuning) -> Route {
     let floor = tuning.ef_search.max(k).min(EF_SEARCH_MAX);
     if !tuning.adaptive {
@@ -75,12 +80,13 @@ pub fn route(facts: Facts, k: u32, tuning: Tuning) -> Route {
         _ => 1.0,
     };
     let scaled = (f64::from(tuning.ef_search) / share).ceil();
-    let ef_search = (scaled.min(f64::from(EF_SEARCH_MAX)) as u32).max(floor);
+    let cap = tuning.ef_search_max.min(EF_SEARCH_MAX);
+    let ef_search = (scaled.min(f64::from(cap)) as u32).max(floor);
     let iterative = facts
         .pgvector
         .is_some_and(PgvectorVersion::has_iterative_scan)
         .then(|| {
-            (2.0 * f64::from(ef_search) / share)
+            (f64::from(tuning.scan_tuples_factor) * f64::from(ef_search) / share)
                 .ceil()
                 .clamp(1_000.0, f64::from(MAX_SCAN_TUPLES)) as u32
         });
@@ -101,7 +107,9 @@ mod tests {
         Tuning {
             ef_search: 100,
             adaptive: true,
-            exact_max_rows: 2_000,
+            exact_max_rows: 4_000,
+            ef_search_max: 250,
+            scan_tuples_factor: 1,
         }
     }
 
@@ -116,38 +124,63 @@ mod tests {
     #[test]
     fn small_tenants_are_searched_exactly_on_every_version() {
         assert_eq!(route(facts(OLD, 1_500.0), 10, tuning()), Route::Exact);
-        assert_eq!(route(facts(NEW, 2_000.0), 10, tuning()), Route::Exact);
-        assert_ne!(route(facts(NEW, 2_001.0), 10, tuning()), Route::Exact);
+        assert_eq!(route(facts(NEW, 4_000.0), 10, tuning()), Route::Exact);
+        assert_ne!(route(facts(NEW, 4_001.0), 10, tuning()), Route::Exact);
     }
 
     #[test]
-    fn ef_search_grows_with_the_share_the_filter_rejects() {
+    fn ef_search_grows_with_the_share_the_filter_rejects_up_to_the_cap() {
         assert_eq!(
-            route(facts(OLD, 40_000.0), 10, tuning()),
+            route(facts(OLD, 50_000.0), 10, tuning()),
+            Route::Index {
+                ef_search: 200,
+                iterative: None
+            }
+        );
+        assert_eq!(
+            route(facts(OLD, 5_000.0), 10, tuning()),
             Route::Index {
                 ef_search: 250,
                 iterative: None
             }
         );
+        // max_scan_tuples = ef / share: 200 / 0.5, raised to the floor of 1,000.
         assert_eq!(
-            route(facts(OLD, 4_000.0), 10, tuning()),
+            route(facts(NEW, 50_000.0), 10, tuning()),
             Route::Index {
-                ef_search: 1000,
-                iterative: None
+                ef_search: 200,
+                iterative: Some(1_000)
             }
         );
         assert_eq!(
-            route(facts(NEW, 40_000.0), 10, tuning()),
+            route(facts(NEW, 5_000.0), 10, tuning()),
             Route::Index {
                 ef_search: 250,
-                iterative: Some(1_250)
+                iterative: Some(5_000)
             }
         );
+        let wide = Tuning {
+            ef_search_max: 1000,
+            scan_tuples_factor: 2,
+            ..tuning()
+        };
         assert_eq!(
-            route(facts(NEW, 4_000.0), 10, tuning()),
+            route(facts(NEW, 5_000.0), 10, wide),
             Route::Index {
                 ef_search: 1000,
                 iterative: Some(MAX_SCAN_TUPLES)
+            }
+        );
+        // A cap below the base: the base wins (the cap never lowers the candidate list).
+        let unscaled = Tuning {
+            ef_search_max: 40,
+            ..tuning()
+        };
+        assert_eq!(
+            route(facts(OLD, 5_000.0), 10, unscaled),
+            Route::Index {
+                ef_search: 100,
+                iterative: None
             }
         );
     }

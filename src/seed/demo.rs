@@ -81,6 +81,10 @@ pub struct DemoReport {
     pub rows: u64,
     /// Chunks copied.
     pub chunks: u64,
+    /// Time spent generating the rows on the client (vectors included).
+    pub generate_time: Duration,
+    /// Time spent inserting the rows other than chunks (users, usage, sources...).
+    pub rows_time: Duration,
     /// Time spent in COPY.
     pub copy_time: Duration,
     /// Time spent building the HNSW index, when this run rebuilt it (a bulk load).
@@ -174,8 +178,12 @@ pub async fn generate(
         progress(organizations(done));
     }
     for i in todo {
+        let started = Instant::now();
         let org = OrgData::generate(options, i, &centroids);
+        report.generate_time += started.elapsed();
+        let started = Instant::now();
         report.rows += org.insert_rows(db).await?;
+        report.rows_time += started.elapsed();
         let started = Instant::now();
         report.chunks += copy_chunks(&mut txn, &org.chunks).await?;
         report.copy_time += started.elapsed();

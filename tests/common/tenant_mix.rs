@@ -133,6 +133,8 @@ pub async fn load(db: &DatabaseConnection, total: usize, topics: usize, spread: 
 pub struct ClassResult {
     pub class: &'static str,
     pub recall: f64,
+    /// Recall of each query.
+    pub recalls: Vec<f64>,
     pub latencies: Vec<Duration>,
     pub route: String,
 }
@@ -147,6 +149,94 @@ impl ClassResult {
     }
 }
 
+/// One seeded query of a class, with its exact answer.
+pub struct Query {
+    pub class: &'static str,
+    pub tenant: String,
+    pub embedding: Vec<f32>,
+    /// The ids `rag::search_exact` returns.
+    pub truth: HashSet<uuid::Uuid>,
+}
+
+/// `per_class` seeded queries per class (a fresh point near a random centroid, spread over the
+/// class's tenants), each with its exact top `k`, computed once so that several searches can be
+/// measured against the same set.
+pub async fn queries(
+    db: &DatabaseConnection,
+    loaded: &Loaded,
+    per_class: usize,
+    k: u64,
+) -> Vec<Query> {
+    let mut rng = Rng::new(7);
+    let mut out = Vec::new();
+    for class in CLASSES {
+        let members: Vec<&Tenant> = loaded.tenants.iter().filter(|t| t.class == class).collect();
+        if members.is_empty() {
+            continue;
+        }
+        for q in 0..per_class {
+            let tenant = members[q % members.len()];
+            let topic = rng.below(loaded.centroids.len() as u64) as usize;
+            let embedding = near(&mut rng, &loaded.centroids[topic], loaded.spread);
+            let truth = rag::search_exact(db, &tenant.id, &embedding, k)
+                .await
+                .expect("exact search")
+                .iter()
+                .map(|h| h.id)
+                .collect();
+            out.push(Query {
+                class,
+                tenant: tenant.id.clone(),
+                embedding,
+                truth,
+            });
+        }
+    }
+    out
+}
+
+/// Recall@k against the exact answers and each search's latency, per class, for `options`.
+pub async fn measure_queries(
+    db: &DatabaseConnection,
+    queries: &[Query],
+    k: u64,
+    options: SearchOptions,
+) -> Vec<ClassResult> {
+    let mut out = Vec::new();
+    for class in CLASSES {
+        let mut recalls = Vec::new();
+        let mut latencies = Vec::new();
+        let mut routes = HashSet::new();
+        for query in queries.iter().filter(|q| q.class == class) {
+            let route = rag::route_for(db, &query.tenant, k, options)
+                .await
+                .expect("route");
+            routes.insert(format!("{route:?}"));
+            let started = Instant::now();
+            let hits = rag::search_with(db, &query.tenant, &query.embedding, k, options)
+                .await
+                .expect("search");
+            latencies.push(started.elapsed());
+            assert!(hits.iter().all(|h| h.distance.is_finite()));
+            let found = hits.iter().filter(|h| query.truth.contains(&h.id)).count();
+            recalls.push(found as f64 / query.truth.len().max(1) as f64);
+        }
+        if recalls.is_empty() {
+            continue;
+        }
+        let mut routes: Vec<String> = routes.into_iter().collect();
+        routes.sort();
+        out.push(ClassResult {
+            class,
+            recall: recalls.iter().sum::<f64>() / recalls.len() as f64,
+            recalls,
+            latencies,
+            route: routes.join(" / "),
+        });
+    }
+    out
+}
+
 /// Runs `queries` seeded queries per class (spread over the class's tenants) with `options`,
 /// measuring recall@k against `rag::search_exact` and each search's latency.
 pub async fn measure(
@@ -156,47 +246,6 @@ pub async fn measure(
     k: u64,
     options: SearchOptions,
 ) -> Vec<ClassResult> {
-    let mut rng = Rng::new(7);
-    let mut out = Vec::new();
-    for class in CLASSES {
-        let members: Vec<&Tenant> = loaded.tenants.iter().filter(|t| t.class == class).collect();
-        if members.is_empty() {
-            continue;
-        }
-        let mut recall_sum = 0.0;
-        let mut latencies = Vec::with_capacity(queries);
-        let mut routes = HashSet::new();
-        for q in 0..queries {
-            let tenant = members[q % members.len()];
-            let topic = rng.below(loaded.centroids.len() as u64) as usize;
-            let query = near(&mut rng, &loaded.centroids[topic], loaded.spread);
-            let truth: HashSet<_> = rag::search_exact(db, &tenant.id, &query, k)
-                .await
-                .expect("exact search")
-                .iter()
-                .map(|h| h.id)
-                .collect();
-            let route = rag::route_for(db, &tenant.id, k, options)
-                .await
-                .expect("route");
-            routes.insert(format!("{route:?}"));
-            let started = Instant::now();
-            let hits = rag::search_with(db, &tenant.id, &query, k, options)
-                .await
-                .expect("search");
-            latencies.push(started.elapsed());
-            assert!(hits.iter().all(|h| h.distance.is_finite()));
-            let found = hits.iter().filter(|h| truth.contains(&h.id)).count();
-            recall_sum += found as f64 / truth.len().max(1) as f64;
-        }
-        let mut routes: Vec<String> = routes.into_iter().collect();
-        routes.sort();
-        out.push(ClassResult {
-            class,
-            recall: recall_sum / queries as f64,
-            latencies,
-            route: routes.join(" / "),
-        });
-    }
-    out
+    let set = self::queries(db, loaded, queries, k).await;
+    measure_queries(db, &set, k, options).await
 }

@@ -63,13 +63,16 @@ pub async fn run(global: &GlobalArgs, args: &SeedArgs) -> Result<u8, Error> {
     let report = report?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "demo data: {} organization(s) created, {} already present, {} repaired; {} rows ({} chunks) in {:.1} s; COPY {:.0} chunks/s{}",
+        "demo data: {} organization(s) created, {} already present, {} repaired; {} rows ({} chunks) in {:.1} s; generation {:.1} s, other rows {:.1} s, COPY {:.1} s ({:.0} chunks/s){}",
         report.orgs_created,
         report.orgs_skipped,
         report.orgs_repaired,
         report.rows,
         report.chunks,
         secs,
+        report.generate_time.as_secs_f64(),
+        report.rows_time.as_secs_f64(),
+        report.copy_time.as_secs_f64(),
         if report.copy_time.is_zero() {
             0.0
         } else {
