@@ -47,27 +47,7 @@ fn drizzle_kit() -> Folder {
     }
 }
 
-type Row = (i32, String, Option<i64>);
-
-/// The end state of a database: bookkeeping rows and the schema dump.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct EndState {
-    rows: Vec<Row>,
-    dump: String,
-}
-
-async fn end_state(db: &TestDatabase) -> EndState {
-    let mut conn = connect(&db.url).await;
-    let rows =
-        sqlx::query_as("select id, hash, created_at from drizzle.__drizzle_migrations order by id")
-            .fetch_all(&mut conn)
-            .await
-            .expect("read the bookkeeping rows");
-    EndState {
-        rows,
-        dump: drizzle::schema_dump(&db.url),
-    }
-}
+use drizzle::{EndState, end_state, first_difference};
 
 /// drizzle-orm applying the whole folder alone: what every mix must reproduce. Computed once per
 /// folder and process.
@@ -82,7 +62,7 @@ async fn all_drizzle(folder: Folder) -> &'static EndState {
     cell.get_or_init(|| async {
         let db = TestDatabase::empty().await.unwrap();
         drizzle::drizzle_migrate(folder.dir, &db.url, None);
-        let state = end_state(&db).await;
+        let state = end_state(&db.url).await;
         assert_eq!(
             state.rows.len(),
             folder.migrations.len(),
@@ -112,7 +92,7 @@ fn tags(folder: Folder, range: std::ops::Range<usize>) -> Vec<&'static str> {
 /// nothing to do and nothing to complain about in the rows it now shares with drizzle-orm.
 async fn assert_like_all_drizzle(folder: Folder, db: &TestDatabase, how: &str) {
     let expected = all_drizzle(folder).await;
-    let got = end_state(db).await;
+    let got = end_state(&db.url).await;
     assert_eq!(
         got.rows, expected.rows,
         "{}: {how}: __drizzle_migrations differs from drizzle-orm applying everything",
@@ -135,21 +115,6 @@ async fn assert_like_all_drizzle(folder: Folder, db: &TestDatabase, how: &str) {
         !report.locked,
         "{how}: an up-to-date database takes the fast path"
     );
-}
-
-fn first_difference(expected: &str, got: &str) -> String {
-    let (e, g): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), got.lines().collect());
-    let at = e
-        .iter()
-        .zip(&g)
-        .position(|(a, b)| a != b)
-        .unwrap_or(e.len().min(g.len()));
-    format!(
-        "first difference at line {}:\n  all drizzle: {:?}\n  this run:    {:?}",
-        at + 1,
-        e.get(at),
-        g.get(at)
-    )
 }
 
 /// Scenario 1: drizzle-orm applies everything; app-db then has nothing to do.

@@ -145,18 +145,7 @@ async fn generate_on(
     .sql()
 }
 
-type Row = (i32, String, Option<i64>);
-
-/// Bookkeeping rows and the schema dump of a database.
-async fn end_state(db: &TestDatabase) -> (Vec<Row>, String) {
-    let mut conn = connect(&db.url).await;
-    let rows =
-        sqlx::query_as("select id, hash, created_at from drizzle.__drizzle_migrations order by id")
-            .fetch_all(&mut conn)
-            .await
-            .expect("read the bookkeeping rows");
-    (rows, drizzle::schema_dump(&db.url))
-}
+use drizzle::{BookkeepingRow, EndState, end_state, first_difference};
 
 #[test]
 fn the_journal_is_written_as_drizzle_kit_writes_it() {
@@ -229,10 +218,10 @@ async fn generated_folders_apply_alike_with_drizzle_orm_and_app_db() {
 
     let by_drizzle = TestDatabase::empty().await.expect("a database");
     drizzle::drizzle_migrate(&dir, &by_drizzle.url, None);
-    let expected = end_state(&by_drizzle).await;
+    let expected = end_state(&by_drizzle.url).await;
     // The rows are drizzle's: the hash of each file's bytes and the journal's `when`.
     let (_, journal) = read_journal(&dir);
-    let files: Vec<Row> = journal
+    let files: Vec<BookkeepingRow> = journal
         .entries
         .iter()
         .zip(1..)
@@ -241,7 +230,7 @@ async fn generated_folders_apply_alike_with_drizzle_orm_and_app_db() {
             (id, sha256_hex(&sql), Some(entry.when))
         })
         .collect();
-    assert_eq!(expected.0, files, "drizzle-orm's rows");
+    assert_eq!(expected.rows, files, "drizzle-orm's rows");
     for object in [
         "CREATE TABLE public.invoice",
         "billing_email text",
@@ -251,15 +240,15 @@ async fn generated_folders_apply_alike_with_drizzle_orm_and_app_db() {
         "REFERENCES public.organization(id) ON DELETE CASCADE",
     ] {
         assert!(
-            expected.1.contains(object),
+            expected.dump.contains(object),
             "drizzle-orm's schema lacks {object:?}:\n{}",
-            expected.1
+            expected.dump
         );
     }
     assert!(
-        !expected.1.contains("logo"),
+        !expected.dump.contains("logo"),
         "logo was dropped:\n{}",
-        expected.1
+        expected.dump
     );
 
     let by_app_db = TestDatabase::empty().await.expect("a database");
@@ -269,7 +258,7 @@ async fn generated_folders_apply_alike_with_drizzle_orm_and_app_db() {
         .await
         .expect("app-db applies the generated folder");
     assert_eq!(report.applied.len(), migrations.len());
-    assert_same(&expected, &end_state(&by_app_db).await, "app-db alone");
+    assert_same(&expected, &end_state(&by_app_db.url).await, "app-db alone");
 
     // A database of the project as it is (app-db's compiled migrations), upgraded by
     // drizzle-orm with the generated ones.
@@ -282,41 +271,21 @@ async fn generated_folders_apply_alike_with_drizzle_orm_and_app_db() {
     drizzle::drizzle_migrate(&dir, &upgraded.url, None);
     assert_same(
         &expected,
-        &end_state(&upgraded).await,
+        &end_state(&upgraded.url).await,
         "app-db for the project's migrations, then drizzle-orm",
     );
 
     std::fs::remove_dir_all(&dir).expect("remove the folder");
 }
 
-fn assert_same(expected: &(Vec<Row>, String), got: &(Vec<Row>, String), how: &str) {
+fn assert_same(expected: &EndState, got: &EndState, how: &str) {
     assert_eq!(
-        got.0, expected.0,
+        got.rows, expected.rows,
         "{how}: __drizzle_migrations differs from drizzle-orm's"
     );
-    if got.1 != expected.1 {
-        let line = expected
-            .1
-            .lines()
-            .zip(got.1.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or(0);
-        panic!(
-            "{how}: the schema differs from drizzle-orm's from dump line {}:\n--- drizzle-orm\n{}\n--- {how}\n{}",
-            line + 1,
-            expected
-                .1
-                .lines()
-                .skip(line)
-                .take(8)
-                .collect::<Vec<_>>()
-                .join("\n"),
-            got.1
-                .lines()
-                .skip(line)
-                .take(8)
-                .collect::<Vec<_>>()
-                .join("\n"),
-        );
-    }
+    assert!(
+        got.dump == expected.dump,
+        "{how}: the schema differs from drizzle-orm's (expected: drizzle-orm)\n{}",
+        first_difference(&expected.dump, &got.dump)
+    );
 }

@@ -273,3 +273,56 @@ pub fn scratch_dir(label: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
     dir
 }
+
+/// A bookkeeping row as drizzle-orm writes it: id, hash, created_at.
+pub type BookkeepingRow = (i32, String, Option<i64>);
+
+/// What a migrator leaves in a database: the bookkeeping rows and the schema dump. Two
+/// migrators agree when their end states are equal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndState {
+    pub rows: Vec<BookkeepingRow>,
+    pub dump: String,
+}
+
+/// The end state of the database at `url`.
+pub async fn end_state(url: &str) -> EndState {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to read the end state");
+    let rows =
+        sqlx::query_as("select id, hash, created_at from drizzle.__drizzle_migrations order by id")
+            .fetch_all(&mut conn)
+            .await
+            .expect("read the bookkeeping rows");
+    EndState {
+        rows,
+        dump: schema_dump(url),
+    }
+}
+
+/// Where two schema dumps first differ, with a few lines of each side from there.
+pub fn first_difference(expected: &str, got: &str) -> String {
+    let (e, g): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), got.lines().collect());
+    let at = e
+        .iter()
+        .zip(&g)
+        .position(|(a, b)| a != b)
+        .unwrap_or(e.len().min(g.len()));
+    let around = |lines: &[&str]| {
+        lines
+            .iter()
+            .skip(at)
+            .take(8)
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    format!(
+        "first difference at dump line {}:\n--- expected\n{}\n--- got\n{}",
+        at + 1,
+        around(&e),
+        around(&g)
+    )
+}
