@@ -190,12 +190,8 @@ pub async fn connect_one(
 
 /// Gives the connection just made to `url` its TCP keepalives ([`crate::keepalive`]).
 async fn arm_keepalive(url: &DbUrl) {
-    let options = url.options();
-    if options.get_socket().is_some() {
-        return; // a Unix-domain socket: no TCP to keep alive
-    }
     if let Some(settings) = url.keepalive() {
-        let armed = crate::keepalive::arm(options.get_host(), options.get_port(), settings).await;
+        let armed = crate::keepalive::arm(url.options(), settings).await;
         tracing::trace!(armed, "tcp keepalive set on the connection's socket");
     }
 }

@@ -137,11 +137,12 @@ impl Keepalive {
     }
 }
 
-/// Sets `settings` on every TCP socket of this process whose peer is `host`:`port`, and returns
-/// how many it armed. Call it right after a connection to that server is made. A Unix-socket
-/// host (a path) has nothing to arm.
-pub async fn arm(host: &str, port: u16, settings: &Keepalive) -> usize {
-    if host.starts_with('/') || host.is_empty() {
+/// Sets `settings` on every TCP socket of this process connected to the server of `options`,
+/// and returns how many it armed. Call it right after a connection to that server is made. A
+/// Unix-domain socket has nothing to arm.
+pub async fn arm(options: &sqlx::postgres::PgConnectOptions, settings: &Keepalive) -> usize {
+    let (host, port) = (options.get_host(), options.get_port());
+    if options.get_socket().is_some() || host.starts_with('/') || host.is_empty() {
         return 0;
     }
     let peers: Vec<std::net::SocketAddr> = match tokio::net::lookup_host((host, port)).await {

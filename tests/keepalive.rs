@@ -74,6 +74,11 @@ fn keepalive_of(fd: RawFd) -> (bool, Duration, Duration, u32, Option<Duration>) 
     )
 }
 
+/// Arming sets every socket of the process that goes to the same server (by design: see
+/// src/keepalive.rs), so the in-process tests, which all talk to this process's server, run one
+/// at a time: otherwise one test's settings land on another's `keepalives=0` socket.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 const EXPECTED: (bool, Duration, Duration, u32, Option<Duration>) = (
     true,
     Duration::from_secs(7),
@@ -84,6 +89,7 @@ const EXPECTED: (bool, Duration, Duration, u32, Option<Duration>) = (
 
 #[tokio::test]
 async fn the_migrators_connection_carries_the_urls_keepalive() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let db = TestServer::get().unwrap().fresh_database().await.unwrap();
     let url = DbUrl::parse(&with_params(&db.url, SETTINGS), "DATABASE_URL").unwrap();
     let mut conn = app_db::init::connect_one(&url, Duration::from_secs(10), "X")
@@ -103,6 +109,7 @@ async fn the_migrators_connection_carries_the_urls_keepalive() {
 
 #[tokio::test]
 async fn the_app_pool_connections_carry_the_urls_keepalive() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let db = TestServer::get().unwrap().fresh_database().await.unwrap();
     let url = DbUrl::parse(&with_params(&db.url, SETTINGS), "DATABASE_URL").unwrap();
     let mut config = app_db::Config::default();
@@ -123,6 +130,7 @@ async fn the_app_pool_connections_carry_the_urls_keepalive() {
 
 #[tokio::test]
 async fn the_server_side_gets_the_same_bounds_for_the_migration_only() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let db = TestServer::get().unwrap().fresh_database().await.unwrap();
     let url = DbUrl::parse(&with_params(&db.url, SETTINGS), "DATABASE_URL").unwrap();
     let mut conn = app_db::init::connect_one(&url, Duration::from_secs(10), "X")

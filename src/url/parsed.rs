@@ -78,7 +78,7 @@ impl DbUrl {
                     "fix the parameter, or leave it out for the default (see docs/cli.md, Connection settings)",
                 )
             })?;
-        drop_unknown_parameters(&mut url, setting);
+        drop_unknown_parameters(&mut url, &pairs, setting);
         let options = PgConnectOptions::from_str(url.as_str()).map_err(|e| {
             let problem = secrets
                 .iter()
@@ -148,8 +148,7 @@ fn wrong_scheme(setting: &'static str, redacted: &str, scheme: &str) -> Error {
 }
 
 /// The driver logs an unknown parameter with its value, which could be (part of) a password.
-fn drop_unknown_parameters(url: &mut url::Url, setting: &str) {
-    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+fn drop_unknown_parameters(url: &mut url::Url, pairs: &[(String, String)], setting: &str) {
     let known: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| is_driver_key(k)).collect();
     // Read by app-db itself (`keepalive`), not passed to the driver.
     let ours = pairs
