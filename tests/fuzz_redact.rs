@@ -2,8 +2,9 @@
 //! printable ASCII character plus some non-ASCII, in every connection-string form, never
 //! survive `redact`, `scrub` or `DbUrl`'s messages, and nothing panics.
 //!
-//! 2,048 generated cases per run (`CASES`), each in eight forms (16,384 strings, about ten
-//! seconds in a debug build); a finding becomes a regression case in `src/url/redact.rs`
+//! 2,048 generated cases per run (`CASES`), each in fourteen forms (28,672 strings, about
+//! fifteen seconds in a debug build): `password` in every place, libpq's `sslpassword`, and a
+//! parameter named like a secret; a finding becomes a regression case in `src/url/redact.rs`
 //! (the first one did: a raw password must also be scrubbed in its percent-encoded form).
 
 #[path = "common/secrets.rs"]
@@ -42,6 +43,13 @@ fn forms(user: &str, host: &str, password: &str) -> Vec<String> {
         format!("host={host} user={user} password='{quoted}' dbname=app"),
         format!("host={host} user={user} password={unquoted} dbname=app"),
         format!("mysql://{user}:{password}@{host}/app"),
+        // libpq's passphrase of the client key, and any parameter named like a secret.
+        format!("postgres://{user}@{host}/app?sslmode=verify-full&sslpassword={password}"),
+        format!("postgres://{user}@{host}/app?sslpassword={encoded}&sslmode=require"),
+        format!("postgres://{user}@{host}/app?SSLPassword={encoded}"),
+        format!("postgres://{user}@{host}/app?client_secret={password}"),
+        format!("host={host} user={user} sslpassword='{quoted}' sslmode=require"),
+        format!("host={host} user={user} sslpassword={unquoted} dbname=app"),
     ]
 }
 

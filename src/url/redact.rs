@@ -8,11 +8,13 @@
 //! - URLs (`scheme://user:password@host/db`): everything between the first `:` of the user
 //!   information and the *last* `@` is the password, so raw `/ ? # @ :` in it are covered
 //!   (the driver would mis-split such a URL; the person who wrote it meant a password).
-//! - `password=` query parameters: the value runs to the end of the string (a raw `&` or `#`
-//!   may be part of the password, and no later parameter can be told apart from one). Keys are
-//!   compared percent-decoded, as the driver decodes them.
+//! - secret query parameters (`password=`, libpq's `sslpassword=`, and any key whose name holds
+//!   `password` or `secret`, see [`is_secret_key`]): the value runs to the end of the string (a
+//!   raw `&` or `#` may be part of the secret, and no later parameter can be told apart from
+//!   one). Keys are compared percent-decoded and case-insensitively.
 //! - key/value strings (`host=db user=app password='it''s' dbname=app`), with libpq's quoting:
-//!   single quotes, backslash escapes; anything malformed hides the rest of the string.
+//!   single quotes, backslash escapes; anything malformed hides the rest of the string. Every
+//!   secret key is masked, as in URLs.
 
 use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
@@ -40,6 +42,14 @@ pub(crate) const DRIVER_KEYS: &[&str] = &[
     "application_name",
     "options",
 ];
+
+/// Whether a (decoded) parameter name carries a secret: libpq's `password` and `sslpassword`
+/// (the passphrase of the client key), and, so that a parameter a later libpq or driver adds is
+/// covered before anyone lists it, every name containing `password` or `secret`.
+pub(crate) fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.contains("password") || key.contains("secret")
+}
 
 /// Whether the driver reads the (decoded) query key.
 pub(crate) fn is_driver_key(key: &str) -> bool {
@@ -89,7 +99,7 @@ pub fn secrets(text: &str) -> Vec<String> {
                     push(password);
                 }
                 for (key, value) in parsed.query_pairs() {
-                    if key == "password" {
+                    if is_secret_key(&key) {
                         push(&value);
                     }
                 }
@@ -176,8 +186,9 @@ fn bad_port(rest: &str) -> Option<&str> {
     (!port.is_empty() && !port.bytes().all(|b| b.is_ascii_digit())).then_some(port)
 }
 
-/// The byte span of the first `password=` parameter's value, to the end. Every `?` and `&` may
-/// start a parameter (a raw `?` in a user-info password still leaves the real query after it).
+/// The byte span of the first secret parameter's value, to the end (which covers any later
+/// one). Every `?` and `&` may start a parameter (a raw `?` in a user-info password still
+/// leaves the real query after it).
 fn query_password_spans(rest: &str) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
     let mut from = 0;
@@ -188,7 +199,7 @@ fn query_password_spans(rest: &str) -> Vec<(usize, usize)> {
             break;
         };
         let key = &rest[param..param + eq];
-        if key.contains(['&', '?']) || decode(key, true) != "password" {
+        if key.contains(['&', '?']) || !is_secret_key(&decode(key, true)) {
             continue;
         }
         spans.push((param + eq + 1, rest.len()));
@@ -220,7 +231,7 @@ fn redact_key_value(text: &str) -> String {
     out
 }
 
-/// Byte spans of `password` values in a libpq key/value string. A malformed string (a key
+/// Byte spans of secret values ([`is_secret_key`]) in a libpq key/value string. A malformed string (a key
 /// without `=`, an unterminated quote) makes the rest of it one span: it cannot be told apart.
 fn key_value_password_spans(text: &str) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
@@ -270,7 +281,7 @@ fn key_value_password_spans(text: &str) -> Vec<(usize, usize)> {
             spans.push((value_start, text.len()));
             break;
         }
-        if key == "password" {
+        if is_secret_key(key) {
             spans.push((value_start, value_end));
         }
         i = skip_ws(value_end);
@@ -349,6 +360,49 @@ mod tests {
             redact("postgres:///app?host=db&password=p@ss#x"),
             "postgres:///app?host=db&password=***"
         );
+    }
+
+    #[test]
+    fn every_secret_parameter_is_masked() {
+        // libpq's passphrase of the client key, in a URL, percent-encoded, in another case,
+        // and in a key/value string; and any parameter named like a secret.
+        for (text, shown) in [
+            (
+                "postgres://app@db/app?sslmode=verify-full&sslpassword=k3y-pass",
+                "postgres://app@db/app?sslmode=verify-full&sslpassword=***",
+            ),
+            (
+                "postgres://app:pw@db/app?sslpassword=k3y-pass&sslmode=require",
+                "postgres://app:***@db/app?sslpassword=***",
+            ),
+            (
+                "postgres://app@db/app?ssl%70assword=k3y-pass",
+                "postgres://app@db/app?ssl%70assword=***",
+            ),
+            (
+                "postgres://app@db/app?SSLPassword=k3y-pass",
+                "postgres://app@db/app?SSLPassword=***",
+            ),
+            (
+                "postgres://app@db/app?client_secret=k3y-pass",
+                "postgres://app@db/app?client_secret=***",
+            ),
+            (
+                "host=db sslpassword='k3y pass' sslmode=require",
+                "host=db sslpassword=*** sslmode=require",
+            ),
+        ] {
+            assert_eq!(redact(text), shown, "{text}");
+            let secret = if text.contains("k3y pass") {
+                "k3y pass"
+            } else {
+                "k3y-pass"
+            };
+            assert_eq!(scrub(text, &format!("bad: {secret}")), "bad: ***", "{text}");
+        }
+        // Neither a path nor a mode is a secret.
+        let paths = "postgres://app@db/app?sslkey=/k.pem&passfile=/p&sslmode=require";
+        assert_eq!(redact(paths), paths);
     }
 
     #[test]
