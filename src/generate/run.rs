@@ -30,7 +30,7 @@ impl Migrations<'_> {
     fn load(self) -> Result<Vec<Migration>, Error> {
         match self {
             Migrations::List(list) => Ok(list.to_vec()),
-            Migrations::Folder(dir) => load_folder(dir),
+            Migrations::Folder(dir) => crate::migrations::load_folder(dir),
         }
     }
 }
@@ -170,24 +170,4 @@ async fn prove(conn: &mut PgConnection, plan: &Plan, desired: &Schema) -> Result
         sql: plan.sql().join("\n"),
         remaining: remaining.sql(),
     })
-}
-
-/// The folder's migrations as [`Migration`]s. Their texts are leaked: `Migration` borrows
-/// `'static` text (it describes the compiled-in folder), and a generate run reads one folder.
-fn load_folder(dir: &Path) -> Result<Vec<Migration>, Error> {
-    let loaded = crate::journal::load_dir(dir)?;
-    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
-    Ok(loaded
-        .migrations
-        .into_iter()
-        .map(|m| Migration {
-            idx: m.idx,
-            tag: leak(m.tag),
-            when: m.when,
-            breakpoints: m.breakpoints,
-            transaction: m.transaction,
-            sql: leak(m.sql),
-            hash: leak(m.hash),
-        })
-        .collect())
 }
