@@ -188,6 +188,29 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         dir: Option<PathBuf>,
     },
+    /// Judge migrations for what they do to a table with rows and traffic (squawk's rules plus
+    /// app-db's; docs/cli.md lists the rule set): the ones pending on the database by default,
+    /// every one with --all, or the TAGs given. Exit 2 when a finding is not allowed, 0 when
+    /// clean. Accept a risk with `-- app-db:allow <rule> <reason>` on the line above the
+    /// statement.
+    #[command(
+        after_help = "Examples:\n  migration lint                          (the migrations pending on -u/DATABASE_URL: the CI gate)\n  migration lint 0009_add_invoice_index   (these migrations, no database)\n  migration lint --all                    (every migration, applied history included: a report)"
+    )]
+    Lint {
+        /// Migrations to lint, by tag (e.g. 0009_add_invoice_index); no database is read.
+        #[arg(value_name = "TAG", conflicts_with = "all")]
+        tags: Vec<String>,
+        /// Every migration, applied ones included. Applied migrations are history: never edit
+        /// one to add an allow (its hash would change); this is a report.
+        #[arg(long)]
+        all: bool,
+        /// Lint the migration folder at PATH instead of the migrations compiled in.
+        #[arg(long, value_name = "PATH")]
+        dir: Option<PathBuf>,
+        /// Print the JSON shape documented in docs/cli.md instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Refuses: Drizzle migrations are forward-only (write a fix-up migration instead).
     Down {
         /// Accepted for compatibility with sea-orm-migration; ignored.

@@ -5,6 +5,7 @@ mod db;
 mod down;
 mod fresh;
 mod generate;
+mod lint;
 mod mark_applied;
 mod recording;
 mod seed;
@@ -31,6 +32,21 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Status { json } => status::run(global, *json).await,
         Command::Verify { allow_pending, dir } => {
             verify::run(global, *allow_pending, dir.as_deref()).await
+        }
+        Command::Lint {
+            tags,
+            all,
+            dir,
+            json,
+        } => {
+            let selection = if *all {
+                lint::Selection::All
+            } else if !tags.is_empty() {
+                lint::Selection::Tags(tags)
+            } else {
+                lint::Selection::Pending
+            };
+            lint::run(global, selection, dir.as_deref(), *json).await
         }
         Command::Down { .. } => down::run(),
         Command::Fresh {
