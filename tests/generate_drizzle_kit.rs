@@ -76,7 +76,10 @@ async fn matches_drizzle_kit(
         Migrations::List(&migrations),
         entities_by_prefix(prefix),
         supplement,
-        &Options { allow_drop },
+        &Options {
+            allow_drop,
+            ..Options::default()
+        },
     )
     .await
     .unwrap_or_else(|e| panic!("{class}: generate failed: {e}"));

@@ -137,7 +137,10 @@ async fn generate_on(
         Migrations::Folder(dir),
         entities,
         supplement,
-        &Options { allow_drop },
+        &Options {
+            allow_drop,
+            ..Options::default()
+        },
     )
     .await
     .unwrap_or_else(|e| panic!("generate on {}: {e}", dir.display()))

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use super::model::{Column, Schema, Table};
+use super::model::{Check, Column, ForeignKey, Index, Schema, Table, Unique};
 use super::render;
 use crate::Error;
 
@@ -22,6 +22,52 @@ pub struct Statement {
     pub sql: String,
     /// Why it can lose data (a drop or a narrowing), if it can.
     pub loses_data: Option<String>,
+    /// What it does, where `generate --safe` writes another form for it.
+    pub change: Change,
+}
+
+/// What a statement does to a table that exists already (and so may have rows and readers),
+/// for the kinds `generate --safe` rewrites ([`super::safe`]); everything else is `Other`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Change {
+    /// Anything else.
+    #[default]
+    Other,
+    /// `CREATE INDEX` on an existing table.
+    Index {
+        /// The table.
+        table: String,
+        /// The index.
+        index: Index,
+    },
+    /// `ADD CONSTRAINT … FOREIGN KEY` on an existing table.
+    ForeignKey {
+        /// The table.
+        table: String,
+        /// The key.
+        foreign_key: ForeignKey,
+    },
+    /// `ADD CONSTRAINT … CHECK` on an existing table.
+    Check {
+        /// The table.
+        table: String,
+        /// The check.
+        check: Check,
+    },
+    /// `ADD CONSTRAINT … UNIQUE` on an existing table.
+    Unique {
+        /// The table.
+        table: String,
+        /// The constraint.
+        unique: Unique,
+    },
+    /// `ALTER COLUMN … SET NOT NULL` on an existing column.
+    SetNotNull {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
 }
 
 /// The statements that turn the current schema into the desired one.
@@ -99,6 +145,7 @@ fn safe(sql: String) -> Statement {
     Statement {
         sql,
         loses_data: None,
+        change: Change::Other,
     }
 }
 
@@ -106,6 +153,16 @@ fn losing(sql: String, why: String) -> Statement {
     Statement {
         sql,
         loses_data: Some(why),
+        change: Change::Other,
+    }
+}
+
+/// A statement `generate --safe` may rewrite.
+fn changing(sql: String, change: Change) -> Statement {
+    Statement {
+        sql,
+        loses_data: None,
+        change,
     }
 }
 
@@ -297,7 +354,13 @@ fn alter_table(b: &mut Buckets, found: &Table, wanted: &Table, desired: &Schema)
     }
     for fk in &wanted.foreign_keys {
         if !found.foreign_keys.contains(fk) {
-            b.foreign_keys.push(safe(render::add_foreign_key(name, fk)));
+            b.foreign_keys.push(changing(
+                render::add_foreign_key(name, fk),
+                Change::ForeignKey {
+                    table: name.clone(),
+                    foreign_key: fk.clone(),
+                },
+            ));
         }
     }
     for index in &wanted.indexes {
@@ -306,7 +369,13 @@ fn alter_table(b: &mut Buckets, found: &Table, wanted: &Table, desired: &Schema)
             .iter()
             .any(|i| i.name == index.name && i.same_definition(index))
         {
-            b.indexes.push(safe(render::create_index(name, index)));
+            b.indexes.push(changing(
+                render::create_index(name, index),
+                Change::Index {
+                    table: name.clone(),
+                    index: index.clone(),
+                },
+            ));
         }
     }
     for column in &found.columns {
@@ -319,8 +388,13 @@ fn alter_table(b: &mut Buckets, found: &Table, wanted: &Table, desired: &Schema)
     }
     for unique in &wanted.uniques {
         if !found.uniques.contains(unique) {
-            b.add_constraints
-                .push(safe(render::add_unique(name, unique)));
+            b.add_constraints.push(changing(
+                render::add_unique(name, unique),
+                Change::Unique {
+                    table: name.clone(),
+                    unique: unique.clone(),
+                },
+            ));
         }
     }
     for check in &wanted.checks {
@@ -329,7 +403,13 @@ fn alter_table(b: &mut Buckets, found: &Table, wanted: &Table, desired: &Schema)
             .iter()
             .any(|c| c.name == check.name && c.definition == check.definition)
         {
-            b.add_constraints.push(safe(render::add_check(name, check)));
+            b.add_constraints.push(changing(
+                render::add_check(name, check),
+                Change::Check {
+                    table: name.clone(),
+                    check: check.clone(),
+                },
+            ));
         }
     }
 }
@@ -383,13 +463,17 @@ fn alter_column(
             .push(safe(render::alter_column(table, &new.name, &change)));
     }
     if old.not_null != new.not_null {
-        let change = if new.not_null {
-            "SET NOT NULL"
+        b.alter_columns.push(if new.not_null {
+            changing(
+                render::alter_column(table, &new.name, "SET NOT NULL"),
+                Change::SetNotNull {
+                    table: table.to_string(),
+                    column: new.name.clone(),
+                },
+            )
         } else {
-            "DROP NOT NULL"
-        };
-        b.alter_columns
-            .push(safe(render::alter_column(table, &new.name, change)));
+            safe(render::alter_column(table, &new.name, "DROP NOT NULL"))
+        });
     }
     if old.identity != new.identity {
         let change = match (&old.identity, &new.identity) {

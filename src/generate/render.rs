@@ -345,6 +345,71 @@ pub fn create_index(table: &str, index: &Index) -> String {
     sql
 }
 
+/// `CREATE [UNIQUE ]INDEX CONCURRENTLY IF NOT EXISTS "n" ON "t" USING m (keys)[ WHERE p];`,
+/// the `generate --safe` form of [`create_index`].
+pub fn create_index_concurrently(table: &str, index: &Index) -> String {
+    create_index(table, index).replacen(" INDEX ", " INDEX CONCURRENTLY IF NOT EXISTS ", 1)
+}
+
+/// `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "n" ON "t" USING btree (…)[ NULLS NOT
+/// DISTINCT];`: the index a unique constraint is then added with (`generate --safe`).
+pub fn create_unique_index_concurrently(table: &str, unique: &Unique) -> String {
+    format!(
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} USING btree ({}){};",
+        quote_ident(&unique.name),
+        quote_ident(table),
+        column_list(&unique.columns),
+        if unique.nulls_not_distinct {
+            " NULLS NOT DISTINCT"
+        } else {
+            ""
+        }
+    )
+}
+
+/// `DROP INDEX CONCURRENTLY IF EXISTS "n";`: clears what a failed concurrent build left (an
+/// INVALID index, which `IF NOT EXISTS` would keep).
+pub fn drop_index_concurrently(name: &str) -> String {
+    format!("DROP INDEX CONCURRENTLY IF EXISTS {};", quote_ident(name))
+}
+
+/// `ALTER TABLE "t" ADD CONSTRAINT "n" UNIQUE USING INDEX "n";`
+pub fn add_unique_using_index(table: &str, name: &str) -> String {
+    alter(
+        table,
+        &format!(
+            "ADD CONSTRAINT {} UNIQUE USING INDEX {}",
+            quote_ident(name),
+            quote_ident(name)
+        ),
+    )
+}
+
+/// An `ADD CONSTRAINT …;` statement with `NOT VALID` before its semicolon.
+pub fn not_valid(add_constraint: &str) -> String {
+    format!(
+        "{} NOT VALID;",
+        add_constraint.trim_end().trim_end_matches(';')
+    )
+}
+
+/// `ALTER TABLE "t" VALIDATE CONSTRAINT "n";`
+pub fn validate_constraint(table: &str, name: &str) -> String {
+    alter(table, &format!("VALIDATE CONSTRAINT {}", quote_ident(name)))
+}
+
+/// `ALTER TABLE "t" ADD CONSTRAINT "n" CHECK ("c" IS NOT NULL) NOT VALID;`
+pub fn add_not_null_check(table: &str, name: &str, column: &str) -> String {
+    alter(
+        table,
+        &format!(
+            "ADD CONSTRAINT {} CHECK ({} IS NOT NULL) NOT VALID",
+            quote_ident(name),
+            quote_ident(column)
+        ),
+    )
+}
+
 /// `DROP INDEX "n";`
 pub fn drop_index(name: &str) -> String {
     format!("DROP INDEX {};", quote_ident(name))

@@ -11,6 +11,7 @@ use super::desired::build_desired;
 use super::model::Schema;
 use super::plan::{Plan, diff};
 use super::read::read_schema;
+use super::safe::{GeneratedMigration, plain, safe_forms};
 use crate::Error;
 use crate::migrations::Migration;
 use crate::recovery::scratch::ScratchDatabase;
@@ -40,13 +41,19 @@ impl Migrations<'_> {
 pub struct Options {
     /// Accept statements that drop or narrow (tables, columns, enum values, type changes).
     pub allow_drop: bool,
+    /// Write the forms that take no long lock on a table with rows ([`super::safe`]) instead
+    /// of drizzle-kit's one file.
+    pub safe: bool,
 }
 
 /// A verified plan and the two schemas it was computed from.
 #[derive(Debug, Clone)]
 pub struct Generated {
-    /// The statements; applying them to the replayed migrations gives the desired schema.
+    /// The statements in drizzle-kit's form and order.
     pub plan: Plan,
+    /// The files to write: applied in order after the replayed migrations, as the migrator
+    /// applies them, they give the desired schema. Empty when nothing changes.
+    pub migrations: Vec<GeneratedMigration>,
     /// The schema the migrations produce.
     pub current: Schema,
     /// The schema the entities and the supplement describe.
@@ -106,12 +113,18 @@ async fn compute(
     let desired = build_desired(desired_db, entities, supplement).await?;
     let plan = diff(&current, &desired);
     plan.refuse_drops(options.allow_drop)?;
-    if !plan.is_empty() {
-        prove(&mut conn, &plan, &desired).await?;
+    let migrations = match (plan.is_empty(), options.safe) {
+        (true, _) => Vec::new(),
+        (false, false) => plain(&plan),
+        (false, true) => safe_forms(&plan),
+    };
+    if !migrations.is_empty() {
+        prove(&mut conn, &migrations, &desired).await?;
     }
     let _ = conn.close().await;
     Ok(Generated {
         plan,
+        migrations,
         current,
         desired,
     })
@@ -147,27 +160,50 @@ pub async fn scratch_after(
     }
 }
 
-/// Applies the plan to the replayed migrations (one transaction, as the migrator would) and
-/// requires the result to equal the desired schema.
-async fn prove(conn: &mut PgConnection, plan: &Plan, desired: &Schema) -> Result<(), Error> {
-    let mut tx = conn.begin().await?;
-    for statement in &plan.statements {
-        if let Err(e) = execute_raw(&mut tx, statement.sql.clone()).await {
-            let _ = tx.rollback().await;
-            return Err(Error::GenerateUnverified {
-                sql: plan.sql().join("\n"),
-                remaining: vec![format!("{} failed: {e}", statement.sql.trim_end())],
-            });
+/// Applies the migrations to the replayed ones as the migrator would (a transactional one in a
+/// transaction, a no-transaction one statement by statement) and requires the result to
+/// equal the desired schema. The scratch database is thrown away afterwards.
+async fn prove(
+    conn: &mut PgConnection,
+    migrations: &[GeneratedMigration],
+    desired: &Schema,
+) -> Result<(), Error> {
+    let all_sql = || {
+        migrations
+            .iter()
+            .map(GeneratedMigration::text)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let failed = |statement: &str, e: sqlx::Error| Error::GenerateUnverified {
+        sql: all_sql(),
+        remaining: vec![format!("{} failed: {e}", statement.trim_end())],
+    };
+    for migration in migrations {
+        if migration.transaction {
+            let mut tx = conn.begin().await?;
+            for statement in &migration.statements {
+                if let Err(e) = execute_raw(&mut tx, statement.clone()).await {
+                    let _ = tx.rollback().await;
+                    return Err(failed(statement, e));
+                }
+            }
+            tx.commit().await?;
+        } else {
+            for statement in &migration.statements {
+                execute_raw(&mut *conn, statement.clone())
+                    .await
+                    .map_err(|e| failed(statement, e))?;
+            }
         }
     }
-    let after = read_schema(&mut tx).await?;
-    tx.rollback().await?;
+    let after = read_schema(&mut *conn).await?;
     let remaining = diff(&after, desired);
     if remaining.is_empty() {
         return Ok(());
     }
     Err(Error::GenerateUnverified {
-        sql: plan.sql().join("\n"),
+        sql: all_sql(),
         remaining: remaining.sql(),
     })
 }
