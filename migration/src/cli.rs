@@ -173,10 +173,11 @@ pub enum Command {
         json: bool,
     },
     /// Exit 2 on any drift (modified files, out-of-order entries, unknown or duplicate rows, a
-    /// migration folder on disk that differs from the compiled one); exit 3 if migrations are
-    /// pending, unless --allow-pending.
+    /// migration folder on disk that differs from the compiled one) or, with --lint, on a lint
+    /// finding in a pending migration that is not allowed; exit 3 if migrations are pending,
+    /// unless --allow-pending.
     #[command(
-        after_help = "Example (deploy pipeline, before migrating): migration verify --allow-pending"
+        after_help = "Example (deploy pipeline, before migrating): migration verify --allow-pending --lint"
     )]
     Verify {
         /// Pending migrations are fine (exit 0): use before `up`; without it, verify asserts
@@ -187,6 +188,10 @@ pub enum Command {
         /// compiled in, when it exists on this machine (skipped otherwise).
         #[arg(long, value_name = "PATH")]
         dir: Option<PathBuf>,
+        /// Also lint the pending migrations (as `migration lint` does) and exit 2 when a
+        /// finding is not allowed: the CI gate before `up`.
+        #[arg(long)]
+        lint: bool,
     },
     /// Judge migrations for what they do to a table with rows and traffic (squawk's rules plus
     /// app-db's; docs/cli.md lists the rule set): the ones pending on the database by default,
@@ -235,7 +240,7 @@ pub enum Command {
     /// supplement) and the migration folder, in drizzle-kit's SQL, verified on scratch
     /// databases before it is written; or, with --custom, an empty one for hand-written SQL.
     #[command(
-        after_help = "Examples:\n  migration generate add_invoice             (writes NNNN_add_invoice.sql + journal entry)\n  migration generate add_invoice --dry-run   (prints the SQL, writes nothing)\n  migration generate --check                 (CI: exit 2 when entities and migrations disagree)\n  migration generate add_invoice_index --custom"
+        after_help = "Examples:\n  migration generate add_invoice             (writes NNNN_add_invoice.sql + journal entry)\n  migration generate add_invoice --dry-run   (prints the SQL, writes nothing)\n  migration generate add_invoice --safe      (concurrent indexes, NOT VALID + VALIDATE: no long locks)\n  migration generate --check                 (CI: exit 2 when entities and migrations disagree)\n  migration generate add_invoice_index --custom"
     )]
     Generate {
         /// The migration's name; the file becomes NNNN_<name>.sql (letters, digits, _ and -).
@@ -255,6 +260,12 @@ pub enum Command {
         /// changes); without it they are refused and listed.
         #[arg(long)]
         allow_drop: bool,
+        /// Write the forms that take no long lock on a table with rows: indexes built
+        /// CONCURRENTLY and constraints added NOT VALID then validated, in `-- app-db:no-transaction`
+        /// migrations of their own (several files). Refused in a folder with drizzle-kit
+        /// snapshots, which drizzle-orm runs too.
+        #[arg(long, conflicts_with_all = ["custom", "check"])]
+        safe: bool,
         /// The migration folder to diff against and write into.
         #[arg(long, value_name = "PATH", default_value = app_db::migrations::MIGRATIONS_DIR)]
         dir: PathBuf,

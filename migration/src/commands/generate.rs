@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use app_db::generate::{Migrations, Options, entities_by_prefix, render};
-use app_db::{Error, journal};
+use app_db::generate::{GeneratedMigration, Migrations, Options, entities_by_prefix};
+use app_db::{Error, journal, lint};
 use serde_json::{Value, json};
 
 use crate::cli::GlobalArgs;
@@ -26,6 +26,7 @@ pub struct Mode {
     pub dry_run: bool,
     pub check: bool,
     pub allow_drop: bool,
+    pub safe: bool,
 }
 
 pub async fn run(
@@ -39,7 +40,7 @@ pub async fn run(
         check_name(name)?;
     }
     // The same rules as the build: adding to a folder the build rejects would only hide why.
-    journal::load_dir(dir)?;
+    let existing = journal::load_dir(dir)?.migrations.len();
     if mode.custom {
         let snapshot = custom_snapshot(dir)?;
         let added = add_migration(dir, name, CUSTOM_PLACEHOLDER, snapshot)?;
@@ -50,10 +51,14 @@ pub async fn run(
         );
         return Ok(exit::OK);
     }
+    if mode.safe && snapshot::has_snapshots(dir) {
+        return Err(refuse_safe_with_snapshots(dir));
+    }
     let target = Target::resolve(global).await?;
     let options = Options {
         // --check reports every difference; refusing would hide the drops it must show.
         allow_drop: mode.allow_drop || mode.check,
+        safe: mode.safe,
     };
     let generated = app_db::generate::generate(
         &target.options()?,
@@ -63,37 +68,133 @@ pub async fn run(
         &options,
     )
     .await?;
-    let statements = generated.plan.sql();
-    if statements.is_empty() {
+    if generated.migrations.is_empty() {
         println!("no schema changes");
         return Ok(exit::OK);
     }
-    let text = render::file_text(&statements);
-    if mode.check {
-        println!("{text}");
+    let files: Vec<(String, &GeneratedMigration)> = generated
+        .migrations
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let name = match &m.suffix {
+                Some(suffix) => format!("{name}_{suffix}"),
+                None => name.to_string(),
+            };
+            (format!("{:04}_{name}", existing + i), m)
+        })
+        .collect();
+    let report = lint_files(dir, &files);
+    if mode.check || mode.dry_run {
+        print_sql(&files);
+        print_findings_as_comments(&report);
+        if mode.check {
+            eprintln!(
+                "the entities and the migrations disagree: the SQL above (verified on scratch databases) reconciles them\n  fix: run `migration generate <name>` and commit the new migration"
+            );
+            return Ok(exit::DRIFT);
+        }
+        let statements: usize = files.iter().map(|(_, m)| m.statements.len()).sum();
         eprintln!(
-            "the entities and the migrations disagree: the SQL above (verified on scratch databases) reconciles them\n  fix: run `migration generate <name>` and commit the new migration"
-        );
-        return Ok(exit::DRIFT);
-    }
-    if mode.dry_run {
-        println!("{text}");
-        eprintln!(
-            "dry run: {} statement(s), verified on scratch databases; nothing written",
-            statements.len()
+            "dry run: {} migration(s), {statements} statement(s), verified on scratch databases; nothing written",
+            files.len()
         );
         return Ok(exit::OK);
     }
-    // Built before anything is written: a failure here leaves the folder as it was.
-    let snapshot = schema_snapshot(&target.options()?, dir, &statements).await?;
-    let added = add_migration(dir, name, &text, snapshot)?;
-    print_added(&added, dir);
+    // Built before anything is written: a failure here leaves the folder as it was (never for
+    // --safe, refused in a folder with snapshots).
+    let all_statements: Vec<String> = files
+        .iter()
+        .flat_map(|(_, m)| m.statements.iter().cloned())
+        .collect();
+    let snapshot = schema_snapshot(&target.options()?, dir, &all_statements).await?;
+    let added = add_migrations(dir, name, &files, snapshot)?;
+    for added in &added {
+        print_added(added, dir);
+    }
     println!(
         "{} statement(s), verified: applied after the existing migrations they give the entities' schema",
-        statements.len()
+        all_statements.len()
     );
-    println!("next: review {}.sql, then build and commit it", added.tag);
+    print!("{}", report.render());
+    if !report.passes() && !mode.safe {
+        println!(
+            "the lint findings above fail `migration lint` until each statement is rewritten or allowed: `migration generate <name> --safe` writes the safe forms for indexes, foreign keys, CHECKs, NOT NULL and unique constraints"
+        );
+    }
+    let tags: Vec<&str> = added.iter().map(|a| a.tag.as_str()).collect();
+    println!(
+        "next: review {}, then build and commit {}",
+        tags.iter()
+            .map(|t| format!("{t}.sql"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if tags.len() == 1 { "it" } else { "them" }
+    );
     Ok(exit::OK)
+}
+
+/// `--safe` in a folder drizzle-kit (and so drizzle-orm) also works on.
+fn refuse_safe_with_snapshots(dir: &Path) -> Error {
+    Error::Refused {
+        reason: format!(
+            "--safe refused: {} carries drizzle-kit snapshots (meta/*_snapshot.json), so the TypeScript app's drizzle-orm runs this folder too, and drizzle-orm's migrator runs every migration inside one transaction: CREATE INDEX CONCURRENTLY fails there, and a VALIDATE right after its NOT VALID would keep the strong lock through the scan",
+            dir.display()
+        ),
+        fix: "generate without --safe (drizzle-kit's forms, which drizzle-orm runs), or apply this folder with app-db only and remove the snapshots; nothing was written".into(),
+    }
+}
+
+/// The lint of the files about to be written, named as they will be.
+fn lint_files(dir: &Path, files: &[(String, &GeneratedMigration)]) -> lint::LintReport {
+    let shown = super::lint::shown(dir);
+    lint::LintReport {
+        migrations: files
+            .iter()
+            .map(|(tag, m)| {
+                let file = shown.join(format!("{tag}.sql"));
+                lint::lint_sql(tag, &file.display().to_string(), &m.text(), m.transaction)
+            })
+            .collect(),
+    }
+}
+
+/// The SQL on stdout: drizzle-kit's one file as it is; several files each under a comment
+/// naming it.
+fn print_sql(files: &[(String, &GeneratedMigration)]) {
+    if let [(_, only)] = files {
+        println!("{}", only.text());
+        return;
+    }
+    for (i, (tag, m)) in files.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        println!(
+            "-- {tag}.sql ({}):",
+            if m.transaction {
+                "one transaction"
+            } else {
+                "no transaction: each statement commits on its own"
+            }
+        );
+        println!("{}", m.text());
+    }
+}
+
+/// Findings under the SQL as SQL comments, so the output stays valid SQL; nothing when clean.
+fn print_findings_as_comments(report: &lint::LintReport) {
+    if report
+        .migrations
+        .iter()
+        .all(|m| m.findings.is_empty() && m.directives.is_empty() && m.unparsed.is_empty())
+    {
+        return;
+    }
+    println!();
+    for line in report.render().lines() {
+        println!("-- lint: {line}");
+    }
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
@@ -254,6 +355,45 @@ fn add_migration(
         idx,
         when,
     })
+}
+
+/// Writes the generated files one after the other (the snapshot, in a folder that has them, with
+/// the only one: `--safe` is refused there); if one fails, takes back the ones written before
+/// it and restores the journal, so the folder is as it was.
+fn add_migrations(
+    dir: &Path,
+    name: &str,
+    files: &[(String, &GeneratedMigration)],
+    snapshot: Option<NextSnapshot>,
+) -> Result<Vec<Added>, Error> {
+    let journal_path = dir.join(journal::JOURNAL_PATH);
+    let journal_before = std::fs::read(&journal_path).map_err(|source| Error::Io {
+        action: "read",
+        path: journal_path.clone(),
+        source,
+    })?;
+    let mut snapshot = snapshot;
+    let mut added: Vec<Added> = Vec::new();
+    for (_, migration) in files {
+        let name = match &migration.suffix {
+            Some(suffix) => format!("{name}_{suffix}"),
+            None => name.to_string(),
+        };
+        match add_migration(dir, &name, &migration.text(), snapshot.take()) {
+            Ok(done) => added.push(done),
+            Err(e) => {
+                for done in &added {
+                    let _ = std::fs::remove_file(&done.sql_path);
+                    if let Some(path) = &done.snapshot_path {
+                        let _ = std::fs::remove_file(path);
+                    }
+                }
+                let _ = std::fs::write(&journal_path, &journal_before);
+                return Err(e);
+            }
+        }
+    }
+    Ok(added)
 }
 
 /// The newest snapshot of a folder with drizzle-kit snapshots and its `id`; `None` without.

@@ -5,7 +5,7 @@ mod db;
 mod down;
 mod fresh;
 mod generate;
-mod lint;
+pub mod lint;
 mod mark_applied;
 mod recording;
 mod seed;
@@ -30,9 +30,11 @@ pub async fn run(cli: Cli) -> u8 {
             policy,
         } => up::run(global, *num, *dry_run, policy).await,
         Command::Status { json } => status::run(global, *json).await,
-        Command::Verify { allow_pending, dir } => {
-            verify::run(global, *allow_pending, dir.as_deref()).await
-        }
+        Command::Verify {
+            allow_pending,
+            dir,
+            lint,
+        } => verify::run(global, *allow_pending, dir.as_deref(), *lint).await,
         Command::Lint {
             tags,
             all,
@@ -60,6 +62,7 @@ pub async fn run(cli: Cli) -> u8 {
             dry_run,
             check,
             allow_drop,
+            safe,
             dir,
         } => {
             let mode = generate::Mode {
@@ -67,6 +70,7 @@ pub async fn run(cli: Cli) -> u8 {
                 dry_run: *dry_run,
                 check: *check,
                 allow_drop: *allow_drop,
+                safe: *safe,
             };
             generate::run(global, name.as_deref(), mode, dir).await
         }
