@@ -18,7 +18,7 @@ pub mod rules;
 pub mod squawk;
 pub mod statements;
 
-pub use check::{lint_migrations, lint_sql};
+pub use check::{lint_migrations, lint_pending, lint_sql};
 pub use policy::{DirectiveIssue, Verdict};
 pub use report::{Finding, LintReport, MigrationLint};
 pub use rules::{RULES, RuleSpec, State};

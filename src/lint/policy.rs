@@ -21,8 +21,9 @@ pub enum Verdict {
         /// The directive's 1-based line.
         line: usize,
     },
-    /// The statement concerns a table created earlier in the same migration: no rows, no
-    /// readers, nothing to fear.
+    /// The statement concerns a table created earlier in the same migration (or, when the
+    /// pending migrations are linted together, by an earlier one of them, which the same `up`
+    /// applies first): no rows, no readers, nothing to fear.
     NewTable {
         /// The table.
         table: String,
@@ -94,11 +95,14 @@ impl std::fmt::Display for DirectiveIssue {
     }
 }
 
-/// Judges `violations` of the migration text `sql`, whose statements are `statements`.
+/// Judges `violations` of the migration text `sql`, whose statements are `statements`;
+/// `created_before` are tables that will be new when it runs (created by earlier migrations of
+/// the same run).
 pub fn judge(
     sql: &str,
     statements: &Statements,
     violations: &[Violation],
+    created_before: &BTreeSet<String>,
 ) -> (Vec<Judged>, Vec<DirectiveIssue>) {
     let mut judged = Vec::new();
     let mut used: BTreeSet<usize> = BTreeSet::new();
@@ -109,7 +113,7 @@ pub fn judge(
         let Some(statement) = statements.at(violation.start) else {
             continue;
         };
-        let verdict = verdict(sql, statements, statement, spec, &mut used);
+        let verdict = verdict(sql, statements, statement, spec, created_before, &mut used);
         judged.push(Judged {
             rule: spec,
             statement: statement.clone(),
@@ -141,6 +145,7 @@ fn verdict(
     statements: &Statements,
     statement: &SqlStatement,
     spec: &RuleSpec,
+    created_before: &BTreeSet<String>,
     used: &mut BTreeSet<usize>,
 ) -> Verdict {
     let exempt = matches!(
@@ -152,11 +157,12 @@ fn verdict(
     );
     if exempt
         && let Some(table) = &statement.target
-        && statements
-            .list
-            .iter()
-            .take_while(|s| s.start < statement.start)
-            .any(|s| s.creates.as_ref() == Some(table))
+        && (created_before.contains(table)
+            || statements
+                .list
+                .iter()
+                .take_while(|s| s.start < statement.start)
+                .any(|s| s.creates.as_ref() == Some(table)))
     {
         return Verdict::NewTable {
             table: table.clone(),
@@ -190,7 +196,7 @@ mod tests {
             rule: rule_name.into(),
             start: sql.find(at).expect("flagged text"),
         };
-        let (judged, issues) = judge(sql, &statements, &[violation]);
+        let (judged, issues) = judge(sql, &statements, &[violation], &BTreeSet::new());
         (judged.into_iter().map(|j| j.verdict).collect(), issues)
     }
 
@@ -243,6 +249,19 @@ mod tests {
     }
 
     #[test]
+    fn a_table_an_earlier_migration_of_the_run_creates_is_new_too() {
+        let sql = "CREATE INDEX i ON \"t\" (c);";
+        let statements = read(sql);
+        let violation = Violation {
+            rule: INDEX_RULE.into(),
+            start: 0,
+        };
+        let created = BTreeSet::from(["t".to_string()]);
+        let (judged, _) = judge(sql, &statements, &[violation], &created);
+        assert_eq!(judged[0].verdict, Verdict::NewTable { table: "t".into() });
+    }
+
+    #[test]
     fn rules_about_failing_are_not_excused_by_a_new_table() {
         let sql = "CREATE TABLE t (c int);\nCREATE INDEX CONCURRENTLY i ON t (c);";
         let (verdicts, _) = judge_one(
@@ -256,7 +275,7 @@ mod tests {
     #[test]
     fn bad_directives_fail() {
         let sql = "-- app-db:allow require-concurent-index-creation typo\n-- app-db:allow ban-drop-table\n-- app-db:allow require-lock-timeout set by app-db\nSELECT 1;";
-        let (_, issues) = judge(sql, &read(sql), &[]);
+        let (_, issues) = judge(sql, &read(sql), &[], &BTreeSet::new());
         assert_eq!(issues.len(), 3, "{issues:?}");
         assert!(issues[0].fails() && issues[1].fails() && !issues[2].fails());
         assert!(

@@ -161,7 +161,7 @@ impl LintReport {
             .filter(|d| d.fails())
             .count();
         let mut line = format!(
-            "linted {} migration(s): {} finding(s) not allowed, {} allowed, {} on tables created in the same migration (not flagged)",
+            "linted {} migration(s): {} finding(s) not allowed, {} allowed, {} on tables new in the same migration or run (not flagged)",
             self.migrations.len(),
             self.not_allowed(),
             self.allowed(),

@@ -35,9 +35,10 @@ pub async fn run(
         ),
         None => (MIGRATIONS, PathBuf::from(MIGRATIONS_DIR)),
     };
-    let selected: Vec<&Migration> = match selection {
-        Selection::All => migrations.iter().collect(),
-        Selection::Tags(tags) => by_tags(migrations, tags)?,
+    let shown = shown(&folder);
+    let report = match selection {
+        Selection::All => lint::lint_migrations(migrations, &shown),
+        Selection::Tags(tags) => lint::lint_migrations(by_tags(migrations, tags)?, &shown),
         Selection::Pending => {
             let target = Target::resolve(global).await?;
             let migrator = Migrator::with_migrations(migrations).bookkeeping(
@@ -54,10 +55,9 @@ pub async fn run(
                 );
                 return Ok(exit::OK);
             }
-            pending
+            lint::lint_pending(pending, &shown)
         }
     };
-    let report = lint::lint_migrations(selected, &shown(&folder));
     print(&report, as_json);
     Ok(if report.passes() {
         exit::OK

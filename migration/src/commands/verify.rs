@@ -90,7 +90,7 @@ pub async fn run(
         // Only what is still to run: applied migrations are history and never re-judged.
         let to_run = super::lint::not_applied(&migrator, &rows);
         let report =
-            app_db::lint::lint_migrations(to_run, &super::lint::shown(Path::new(MIGRATIONS_DIR)));
+            app_db::lint::lint_pending(to_run, &super::lint::shown(Path::new(MIGRATIONS_DIR)));
         super::lint::print(&report, false);
         if !report.passes() {
             eprintln!(
