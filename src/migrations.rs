@@ -8,8 +8,7 @@
 
 use std::path::Path;
 
-use crate::Error;
-use crate::journal::split;
+use crate::journal::{JournalError, split};
 
 /// One migration embedded at build time, in journal order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,9 +66,10 @@ pub const MIGRATIONS_DIR: &str = EMBEDDED.dir;
 /// The migrations of a folder on disk, read and validated as the build does, as [`Migration`]s
 /// (for tools that work on a folder rather than the compiled list: `generate`, `lint --dir`).
 ///
-/// Their texts are leaked: `Migration` borrows `'static` text (it describes the compiled-in
+/// Their texts are leaked (this file is also compiled into the build-check fixture crate, hence
+/// the journal's own error type): `Migration` borrows `'static` text (it describes the compiled-in
 /// folder), and a command reads one folder once.
-pub fn load_folder(dir: &Path) -> Result<Vec<Migration>, Error> {
+pub fn load_folder(dir: &Path) -> Result<Vec<Migration>, JournalError> {
     let loaded = crate::journal::load_dir(dir)?;
     let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
     Ok(loaded

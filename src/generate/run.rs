@@ -31,7 +31,7 @@ impl Migrations<'_> {
     fn load(self) -> Result<Vec<Migration>, Error> {
         match self {
             Migrations::List(list) => Ok(list.to_vec()),
-            Migrations::Folder(dir) => crate::migrations::load_folder(dir),
+            Migrations::Folder(dir) => Ok(crate::migrations::load_folder(dir)?),
         }
     }
 }
