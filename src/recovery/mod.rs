@@ -22,4 +22,4 @@ pub use catalog::{SchemaObject, SchemaSnapshot};
 pub use diff::{Difference, SchemaDiff};
 pub use record::{RecordOptions, RecordReport, Recorder};
 pub use reset::{ResetReport, reset_schemas};
-pub use scratch::ScratchDatabase;
+pub use scratch::{ScratchDatabase, ScratchServer};

@@ -55,8 +55,8 @@ pub async fn run(
         // --check reports every difference; refusing would hide the drops it must show.
         allow_drop: mode.allow_drop || mode.check,
     };
-    let generated = app_db::generate::generate(
-        &target.options()?,
+    let generated = app_db::generate::generate_on(
+        &target.url().into(),
         Migrations::Folder(dir),
         entities_by_prefix(ENTITIES),
         &app_db::supplement::PROJECT,
@@ -85,7 +85,7 @@ pub async fn run(
         return Ok(exit::OK);
     }
     // Built before anything is written: a failure here leaves the folder as it was.
-    let snapshot = schema_snapshot(&target.options()?, dir, &statements).await?;
+    let snapshot = schema_snapshot(target.url(), dir, &statements).await?;
     let added = add_migration(dir, name, &text, snapshot)?;
     print_added(&added, dir);
     println!(
@@ -279,7 +279,7 @@ fn custom_snapshot(dir: &Path) -> Result<Option<NextSnapshot>, Error> {
 /// migration: read from a scratch database holding the folder's migrations and `statements`
 /// (the verified SQL), so it describes what the files produce. `None` without snapshots.
 async fn schema_snapshot(
-    server: &sqlx::postgres::PgConnectOptions,
+    server: &app_db::url::DbUrl,
     dir: &Path,
     statements: &[String],
 ) -> Result<Option<NextSnapshot>, Error> {
