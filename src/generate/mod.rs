@@ -7,6 +7,7 @@
 //! [`run::generate`] refuses drops without `allow_drop` and applies the statements to the
 //! replayed database, accepting them only if the result equals the desired schema.
 
+pub mod casts;
 pub mod desired;
 pub mod model;
 pub mod plan;
