@@ -176,7 +176,11 @@ async fn prove(conn: &mut PgConnection, plan: &Plan, desired: &Schema) -> Result
             let _ = tx.rollback().await;
             return Err(Error::GenerateUnverified {
                 sql: plan.sql().join("\n"),
-                remaining: vec![format!("{} failed: {e}", statement.sql.trim_end())],
+                remaining: vec![format!(
+                    "{} failed: {}",
+                    statement.sql.trim_end(),
+                    crate::error::describe_sqlx(&e)
+                )],
             });
         }
     }
