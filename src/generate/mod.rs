@@ -9,6 +9,7 @@
 //! `safe`, [`safe::safe_forms`] cuts the plan into the forms that take no long lock on a table
 //! with rows, and those are what is applied and proved.
 
+pub mod casts;
 pub mod desired;
 pub mod model;
 pub mod plan;
@@ -19,5 +20,5 @@ pub mod safe;
 
 pub use desired::entities_by_prefix;
 pub use plan::{Plan, Statement, diff};
-pub use run::{Generated, Migrations, Options, generate, scratch_after};
+pub use run::{Generated, Migrations, Options, generate, generate_on, scratch_after};
 pub use safe::GeneratedMigration;

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use app_db::generate::{GeneratedMigration, Migrations, Options, entities_by_prefix};
+use app_db::generate::{
+    Generated, GeneratedMigration, Migrations, Options, entities_by_prefix, render,
+};
 use app_db::{Error, journal, lint};
 use serde_json::{Value, json};
 
@@ -60,14 +62,18 @@ pub async fn run(
         allow_drop: mode.allow_drop || mode.check,
         safe: mode.safe,
     };
-    let generated = app_db::generate::generate(
-        &target.options()?,
+    let generated = app_db::generate::generate_on(
+        &target.url().into(),
         Migrations::Folder(dir),
         entities_by_prefix(ENTITIES),
         &app_db::supplement::PROJECT,
         &options,
     )
-    .await?;
+    .await;
+    if mode.check {
+        return check(generated, dir, existing);
+    }
+    let generated = generated?;
     if generated.migrations.is_empty() {
         println!("no schema changes");
         return Ok(exit::OK);
@@ -85,15 +91,9 @@ pub async fn run(
         })
         .collect();
     let report = lint_files(dir, &files);
-    if mode.check || mode.dry_run {
+    if mode.dry_run {
         print_sql(&files);
         print_findings_as_comments(&report);
-        if mode.check {
-            eprintln!(
-                "the entities and the migrations disagree: the SQL above (verified on scratch databases) reconciles them\n  fix: run `migration generate <name>` and commit the new migration"
-            );
-            return Ok(exit::DRIFT);
-        }
         let statements: usize = files.iter().map(|(_, m)| m.statements.len()).sum();
         eprintln!(
             "dry run: {} migration(s), {statements} statement(s), verified on scratch databases; nothing written",
@@ -107,7 +107,7 @@ pub async fn run(
         .iter()
         .flat_map(|(_, m)| m.statements.iter().cloned())
         .collect();
-    let snapshot = schema_snapshot(&target.options()?, dir, &all_statements).await?;
+    let snapshot = schema_snapshot(target.url(), dir, &all_statements).await?;
     let added = add_migrations(dir, name, &files, snapshot)?;
     for added in &added {
         print_added(added, dir);
@@ -195,6 +195,67 @@ fn print_findings_as_comments(report: &lint::LintReport) {
     for line in report.render().lines() {
         println!("-- lint: {line}");
     }
+}
+
+/// What `--check` found.
+#[derive(Debug)]
+enum Check {
+    /// The folder gives the entities' schema.
+    Agree,
+    /// They disagree; this SQL (verified) reconciles them.
+    Reconcile(String),
+    /// They disagree in a way generate cannot write SQL for; why.
+    Inexpressible(Error),
+}
+
+impl Check {
+    /// Any disagreement is drift (2), whether or not generate can express it.
+    fn code(&self) -> u8 {
+        match self {
+            Check::Agree => exit::OK,
+            Check::Reconcile(_) | Check::Inexpressible(_) => exit::DRIFT,
+        }
+    }
+}
+
+/// `--check`'s reading of a generate run: only a failure to compare the two (no database, a
+/// folder or a supplement that does not apply) stays an error (exit 1).
+fn check_outcome(generated: Result<Generated, Error>) -> Result<Check, Error> {
+    match generated {
+        Ok(generated) if generated.plan.is_empty() => Ok(Check::Agree),
+        Ok(generated) => Ok(Check::Reconcile(render::file_text(&generated.plan.sql()))),
+        Err(e @ Error::GenerateUnverified { .. }) => Ok(Check::Inexpressible(e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// `--check`: prints what it found (the reconciling SQL on stdout with its lint findings as
+/// comments, or the reason generate cannot write it) and returns the exit code. `existing` is
+/// the number of migrations in `dir`, to name the file that would be written.
+fn check(generated: Result<Generated, Error>, dir: &Path, existing: usize) -> Result<u8, Error> {
+    let outcome = check_outcome(generated)?;
+    match &outcome {
+        Check::Agree => println!("no schema changes"),
+        Check::Reconcile(text) => {
+            println!("{text}");
+            let file = super::lint::shown(dir).join(format!("{existing:04}_<name>.sql"));
+            print_findings_as_comments(&lint::LintReport {
+                migrations: vec![lint::lint_sql(
+                    &format!("{existing:04}_<name>"),
+                    &file.display().to_string(),
+                    text,
+                    true,
+                )],
+            });
+            eprintln!(
+                "the entities and the migrations disagree: the SQL above (verified on scratch databases) reconciles them\n  fix: run `migration generate <name>` and commit the new migration"
+            );
+        }
+        Check::Inexpressible(e) => eprintln!(
+            "the entities and the migrations disagree, and generate cannot write the SQL that reconciles them: {e}"
+        ),
+    }
+    Ok(outcome.code())
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
@@ -419,7 +480,7 @@ fn custom_snapshot(dir: &Path) -> Result<Option<NextSnapshot>, Error> {
 /// migration: read from a scratch database holding the folder's migrations and `statements`
 /// (the verified SQL), so it describes what the files produce. `None` without snapshots.
 async fn schema_snapshot(
-    server: &sqlx::postgres::PgConnectOptions,
+    server: &app_db::url::DbUrl,
     dir: &Path,
     statements: &[String],
 ) -> Result<Option<NextSnapshot>, Error> {
@@ -443,6 +504,22 @@ async fn schema_snapshot(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_calls_every_disagreement_drift_and_only_failures_errors() {
+        let unverified = Error::GenerateUnverified {
+            sql: "ALTER TABLE \"t\" ALTER COLUMN \"c\" SET DATA TYPE text;".into(),
+            remaining: vec!["cannot alter type of a column used by a view or rule".into()],
+        };
+        let outcome = check_outcome(Err(unverified)).expect("a disagreement, not an error");
+        assert!(matches!(outcome, Check::Inexpressible(_)), "{outcome:?}");
+        assert_eq!(outcome.code(), exit::DRIFT);
+        let failure = Error::Refused {
+            reason: "the entity supplement does not apply".into(),
+            fix: "correct it".into(),
+        };
+        assert!(check_outcome(Err(failure)).is_err());
+    }
 
     #[test]
     fn when_is_later_than_every_entry_and_never_overflows() {
