@@ -176,18 +176,5 @@ async fn prove(conn: &mut PgConnection, plan: &Plan, desired: &Schema) -> Result
 /// `'static` text (it describes the compiled-in folder), and a generate run reads one folder.
 fn load_folder(dir: &Path) -> Result<Vec<Migration>, Error> {
     let loaded = crate::journal::load_dir(dir)?;
-    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
-    Ok(loaded
-        .migrations
-        .into_iter()
-        .map(|m| Migration {
-            idx: m.idx,
-            tag: leak(m.tag),
-            when: m.when,
-            breakpoints: m.breakpoints,
-            transaction: m.transaction,
-            sql: leak(m.sql),
-            hash: leak(m.hash),
-        })
-        .collect())
+    Ok(loaded.migrations.into_iter().map(Migration::leak).collect())
 }

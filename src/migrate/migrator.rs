@@ -483,6 +483,8 @@ mod tests {
         Box::leak(Box::new(Migration {
             idx,
             tag: Box::leak(format!("{idx:04}_x").into_boxed_str()),
+            name: "",
+            layout: crate::journal::Layout::Journal,
             when: i64::from(idx),
             breakpoints: true,
             transaction,

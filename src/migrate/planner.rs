@@ -390,6 +390,11 @@ mod tests {
         Migration {
             idx,
             tag: leak(format!("{idx:04}_m{idx}")),
+            name: leak(crate::journal::timestamp::upgraded_name(
+                &format!("{idx:04}_m{idx}"),
+                when,
+            )),
+            layout: crate::journal::Layout::Journal,
             when,
             breakpoints: true,
             transaction: true,

@@ -38,21 +38,8 @@ pub fn drizzle_kit_fixture_dir() -> PathBuf {
 /// A folder loaded with app-db's own resolver, leaked to the `'static` lifetime that
 /// `Migrator::with_migrations` takes (compiled migrations are `'static`).
 pub fn load_static(dir: &Path) -> &'static [Migration] {
-    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
     let loaded = load_dir(dir).unwrap_or_else(|e| panic!("load {}: {e}", dir.display()));
-    let migrations: Vec<Migration> = loaded
-        .migrations
-        .into_iter()
-        .map(|f| Migration {
-            idx: f.idx,
-            tag: leak(f.tag),
-            when: f.when,
-            breakpoints: f.breakpoints,
-            transaction: f.transaction,
-            sql: leak(f.sql),
-            hash: leak(f.hash),
-        })
-        .collect();
+    let migrations: Vec<Migration> = loaded.migrations.into_iter().map(Migration::leak).collect();
     Box::leak(migrations.into_boxed_slice())
 }
 

@@ -16,6 +16,8 @@ pub fn migration(idx: u32, when: i64, sql: &str) -> Migration {
     Migration {
         idx,
         tag,
+        name: leak(app_db::journal::timestamp::upgraded_name(tag, when)),
+        layout: app_db::migrations::Layout::Journal,
         when,
         breakpoints: true,
         transaction,
