@@ -39,7 +39,16 @@ pub async fn run(
         check_name(name)?;
     }
     // The same rules as the build: adding to a folder the build rejects would only hide why.
-    journal::load_dir(dir)?;
+    let loaded = journal::load_dir(dir)?;
+    if loaded.layout == journal::Layout::Folders {
+        return Err(Error::Refused {
+            reason: format!(
+                "{} is in drizzle-kit 1.0's folder layout, and `generate` writes drizzle-kit 0.31's journal layout",
+                dir.display()
+            ),
+            fix: "write the migration with drizzle-kit 1.0 (`drizzle-kit generate`), or by hand as <YYYYMMDDHHMMSS>_<name>/migration.sql (the current UTC time)".into(),
+        });
+    }
     if mode.custom {
         let snapshot = custom_snapshot(dir)?;
         let added = add_migration(dir, name, CUSTOM_PLACEHOLDER, snapshot)?;

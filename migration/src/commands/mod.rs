@@ -93,7 +93,11 @@ fn scratch_url(command: &Command) -> Option<&str> {
 /// Drift refusals exit 2, an unusable URL 64 (bad usage), everything else 1.
 fn exit_code(e: &Error) -> u8 {
     match e {
-        Error::Modified(_) | Error::OutOfOrder { .. } | Error::SchemaMismatch { .. } => exit::DRIFT,
+        Error::Modified(_)
+        | Error::OutOfOrder { .. }
+        | Error::OutOfOrderFolders { .. }
+        | Error::UpgradeUnmatched { .. }
+        | Error::SchemaMismatch { .. } => exit::DRIFT,
         Error::BadUrl { .. } => exit::USAGE,
         _ => exit::ERROR,
     }
