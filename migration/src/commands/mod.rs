@@ -10,6 +10,7 @@ mod recording;
 mod seed;
 mod status;
 mod up;
+mod upgrade_folder;
 mod verify;
 
 use std::time::Duration;
@@ -54,6 +55,7 @@ pub async fn run(cli: Cli) -> u8 {
             };
             generate::run(global, name.as_deref(), mode, dir).await
         }
+        Command::UpgradeFolder { dry_run, dir } => upgrade_folder::run(dir, *dry_run),
         Command::MarkApplied { tag, verify } => mark_applied::run(global, tag, verify).await,
         Command::Baseline { to, verify } => baseline::run(global, to, verify).await,
         Command::Db { action } => db::run(action).await,
