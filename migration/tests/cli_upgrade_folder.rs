@@ -348,3 +348,97 @@ fn dry_run_and_a_missing_snapshot_change_nothing() {
     assert_eq!(tree(&dir), before);
     assert_eq!(fs::read_dir(&work).expect("readable").count(), 1);
 }
+
+async fn connect(url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(url).await.expect("connect")
+}
+
+/// Bookkeeping rows of either shape: id, hash, created_at, name, whether applied_at is set.
+async fn rows(url: &str) -> Vec<(i32, String, Option<i64>, Option<String>, bool)> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+    sqlx::query_as(
+        "select id, hash, created_at, to_jsonb(t) ->> 'name', (to_jsonb(t) ->> 'applied_at') is not null \
+         from drizzle.__drizzle_migrations t order by id",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("read the bookkeeping rows")
+}
+
+/// The issue's must-show, in the suite: the project's folder converted by upgrade-folder is
+/// applied by app-db (read at run time with the build's resolver; `drizzle1/upgrade-in-copy.sh`
+/// builds a copy from it) and by drizzle-orm 1.0 on two fresh databases, with identical rows
+/// and schema dumps; and a database migrated by app-db on the journal folder, moved to the
+/// converted folder, ends like one drizzle-orm 0.45 migrated and drizzle-orm 1.0 then moved.
+#[tokio::test]
+async fn the_project_s_folder_converted_applies_like_drizzle_orm_1() {
+    use app_db::testing::TestDatabase;
+    drizzle1::ensure_project();
+    let work = temp_dir("up-project");
+    let dir = work.join("migrations");
+    copy_tree(&migrations_dir(), &dir);
+    let run = migration(&["upgrade-folder", "--dir", dir.to_str().expect("UTF-8")]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let converted = drizzle::load_static(&dir);
+    assert_eq!(converted.len(), app_db::MIGRATIONS.len());
+    assert!(
+        converted
+            .iter()
+            .all(|m| m.layout == app_db::journal::Layout::Folders)
+    );
+
+    let app_db_db = TestDatabase::empty().await.expect("a test database");
+    let drizzle_db = TestDatabase::empty().await.expect("a test database");
+    let mut conn = connect(&app_db_db.url).await;
+    let report = app_db::Migrator::with_migrations(converted)
+        .run(&mut conn)
+        .await
+        .expect("app-db applies the converted folder");
+    assert_eq!(report.applied.len(), converted.len());
+    drizzle1::migrate(&dir, &drizzle_db.url, None).expect("drizzle-orm 1.0 applies it");
+    let (app, drizzle) = (rows(&app_db_db.url).await, rows(&drizzle_db.url).await);
+    assert_eq!(app.len(), converted.len());
+    assert!(app.iter().all(|r| r.3.is_some() && r.4), "{app:?}");
+    assert_eq!(app, drizzle, "bookkeeping rows: app-db vs drizzle-orm 1.0");
+    let (app_dump, drizzle_dump) = (
+        drizzle::schema_dump(&app_db_db.url),
+        drizzle::schema_dump(&drizzle_db.url),
+    );
+    assert!(app_dump.contains("CREATE TABLE public.document_chunk"));
+    assert!(
+        app_dump == drizzle_dump,
+        "{}",
+        drizzle::first_difference(&drizzle_dump, &app_dump)
+    );
+
+    // Moving databases: journal first, then the converted folder.
+    let moved_by_app_db = TestDatabase::empty().await.expect("a test database");
+    let moved_by_drizzle = TestDatabase::empty().await.expect("a test database");
+    let mut conn = connect(&moved_by_app_db.url).await;
+    app_db::Migrator::new()
+        .run(&mut conn)
+        .await
+        .expect("app-db on the journal folder");
+    let report = app_db::Migrator::with_migrations(converted)
+        .run(&mut conn)
+        .await
+        .expect("app-db on the converted folder");
+    assert!(report.applied.is_empty());
+    assert_eq!(report.upgraded, Some(converted.len()));
+    drizzle::drizzle_migrate(&migrations_dir(), &moved_by_drizzle.url, None);
+    drizzle1::migrate(&dir, &moved_by_drizzle.url, None).expect("drizzle-orm 1.0 upgrades");
+    let (app, drizzle) = (
+        rows(&moved_by_app_db.url).await,
+        rows(&moved_by_drizzle.url).await,
+    );
+    assert!(app.iter().all(|r| r.3.is_some() && !r.4), "{app:?}");
+    assert_eq!(app, drizzle, "moved databases: app-db vs drizzle-orm");
+    assert!(
+        drizzle::schema_dump(&moved_by_app_db.url) == drizzle_dump,
+        "a moved database has the schema of a new one"
+    );
+    assert!(drizzle::schema_dump(&moved_by_drizzle.url) == drizzle_dump);
+    let _ = fs::remove_dir_all(&work);
+}
