@@ -481,7 +481,9 @@ async fn every_hand_off_order_ends_with_drizzle_s_rows_and_schema() {
     let reference_dump = Arc::new(drizzle::schema_dump(&reference.url));
     assert!(reference_dump.contains("name text,"), "{reference_dump}");
 
-    let mut cells: Vec<(Vec<Actor>, Option<(Actor, usize)>)> = Vec::new();
+    /// The order of actors, then optionally N concurrent boots of an app-db actor.
+    type Cell = (Vec<Actor>, Option<(Actor, usize)>);
+    let mut cells: Vec<Cell> = Vec::new();
     for a in ACTORS {
         for b in ACTORS {
             for c in ACTORS {

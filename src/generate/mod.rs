@@ -16,4 +16,4 @@ pub mod run;
 
 pub use desired::entities_by_prefix;
 pub use plan::{Plan, Statement, diff};
-pub use run::{Generated, Migrations, Options, generate, scratch_after};
+pub use run::{Generated, Migrations, Options, generate, scratch_after, verify_statements};

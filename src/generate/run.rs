@@ -103,7 +103,14 @@ async fn compute(
     let mut conn = current_db.connect().await?;
     ScratchDatabase::replay(&mut conn, migrations).await?;
     let current = read_schema(&mut conn).await?;
-    let desired = build_desired(desired_db, entities, supplement).await?;
+    // The folder's layout decides drizzle-kit's default names (0.31's or 1.0's).
+    let layout = migrations
+        .first()
+        .map_or(crate::journal::Layout::Journal, |m| m.layout);
+    let mut desired = build_desired(desired_db, entities, supplement, layout).await?;
+    if layout == crate::journal::Layout::Folders {
+        super::desired::keep_generated_names(&current, &mut desired);
+    }
     let plan = diff(&current, &desired);
     plan.refuse_drops(options.allow_drop)?;
     if !plan.is_empty() {
@@ -145,6 +152,40 @@ pub async fn scratch_after(
             Err(e)
         }
     }
+}
+
+/// Proves `statements` (another writer's SQL for `desired`, e.g. drizzle-kit 1.0's forms): on a
+/// scratch database on `server` holding `migrations` replayed, they apply in one transaction
+/// and give exactly `desired`; otherwise [`Error::GenerateUnverified`] says what remains.
+pub async fn verify_statements(
+    server: &PgConnectOptions,
+    migrations: Migrations<'_>,
+    statements: &[String],
+    desired: &Schema,
+) -> Result<(), Error> {
+    let owned = migrations.load()?;
+    let list: Vec<&Migration> = owned.iter().collect();
+    let db = ScratchDatabase::create(server).await?;
+    let proved = async {
+        let mut conn = db.connect().await?;
+        ScratchDatabase::replay(&mut conn, &list).await?;
+        let plan = Plan {
+            statements: statements
+                .iter()
+                .map(|sql| super::plan::Statement {
+                    sql: sql.clone(),
+                    loses_data: None,
+                })
+                .collect(),
+        };
+        let proved = prove(&mut conn, &plan, desired).await;
+        let _ = conn.close().await;
+        proved
+    }
+    .await;
+    let dropped = db.drop().await;
+    proved?;
+    dropped
 }
 
 /// Applies the plan to the replayed migrations (one transaction, as the migrator would) and

@@ -5,6 +5,7 @@ mod db;
 mod down;
 mod fresh;
 mod generate;
+mod generate_v1;
 mod mark_applied;
 mod recording;
 mod seed;

@@ -12,7 +12,9 @@
 mod ddl;
 mod diff;
 mod footprint;
+mod from_model;
 mod from_v7;
+pub mod generate;
 mod sql;
 mod statements;
 
