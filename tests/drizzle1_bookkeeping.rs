@@ -260,3 +260,61 @@ async fn a_journal_folder_on_a_1_0_table_writes_the_converted_names() {
     let report = Migrator::with_migrations(v1).run(&mut conn).await.unwrap();
     assert!(report.applied.is_empty() && !report.locked);
 }
+
+/// `mark-applied` with a 1.0 folder on a 0.x table: the table is upgraded as `up` upgrades it,
+/// and the recorded rows are drizzle-orm 1.0's, after the schema was verified.
+#[tokio::test]
+async fn mark_applied_with_a_1_0_folder_writes_drizzle_orm_1_rows() {
+    use app_db::recovery::{RecordOptions, Recorder};
+    let db = TestDatabase::empty().await.unwrap();
+    let mut conn = connect(&db.url).await;
+    let journal = list(three());
+    Migrator::with_migrations(&journal[..1])
+        .run(&mut conn)
+        .await
+        .unwrap();
+    for m in &journal[1..] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql))
+            .execute(&mut conn)
+            .await
+            .expect("applied by hand");
+    }
+    let v1 = list(upgraded_all(journal));
+    let migrator = Migrator::with_migrations(v1);
+    let options: sqlx::postgres::PgConnectOptions = db.url.parse().unwrap();
+    let recorder = Recorder::new(&migrator, options, RecordOptions::default());
+    let report = recorder
+        .mark_applied(&mut conn, v1[2].tag)
+        .await
+        .expect("recorded");
+    assert_eq!(report.recorded.len(), 2);
+    assert_eq!(bookkeeping_columns(&mut conn).await, drizzle1_columns());
+    assert_eq!(
+        any_rows(&mut conn).await,
+        vec![
+            (
+                1,
+                journal[0].hash.into(),
+                Some(journal[0].when),
+                Some(v1[0].name.into()),
+                false
+            ),
+            (
+                2,
+                v1[1].hash.into(),
+                Some(v1[1].when),
+                Some(v1[1].name.into()),
+                true
+            ),
+            (
+                3,
+                v1[2].hash.into(),
+                Some(v1[2].when),
+                Some(v1[2].name.into()),
+                true
+            ),
+        ]
+    );
+    let again = migrator.run(&mut conn).await.unwrap();
+    assert!(again.applied.is_empty() && !again.locked);
+}
