@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::migrate::planner::{ModifiedMigration, PlanError};
+use crate::migrate::planner::{AppliedRow, ModifiedMigration, PlanError};
 use crate::migrations::Migration;
 
 /// Everything app-db can fail with. Messages are lower-case, name the thing at fault and say how
@@ -156,6 +156,30 @@ pub enum Error {
         tags: Vec<String>,
         high_water_mark: i64,
     },
+
+    /// Migrations of a 1.0 folder that never ran although a later one (in name order) did.
+    #[error(
+        "{} never applied, out of order: {} before {last_applied}, which is applied; drizzle-orm 1.0 would run {} now, after the migrations it was written before\n  fix: if {} independent of the migrations applied since, apply {} with --allow-out-of-order (APP_DB_ALLOW_OUT_OF_ORDER=1); otherwise rename {} folder to the current UTC time so it sorts after {last_applied}",
+        tags.join(", "),
+        if tags.len() == 1 { "it sorts" } else { "they sort" },
+        if tags.len() == 1 { "it" } else { "them" },
+        if tags.len() == 1 { "it is" } else { "they are" },
+        if tags.len() == 1 { "it" } else { "them" },
+        if tags.len() == 1 { "its" } else { "their" },
+    )]
+    OutOfOrderFolders {
+        tags: Vec<String>,
+        last_applied: String,
+    },
+
+    /// A drizzle-orm 0.x bookkeeping table with rows that match no migration of the 1.0 folder,
+    /// so it cannot be upgraded to drizzle-orm 1.0's shape.
+    #[error(
+        "cannot upgrade the bookkeeping table to drizzle-orm 1.0's shape: {} row(s) match no migration of this folder (drizzle-orm 1.0 matches a row to the migration of its created_at's second, or else of its hash):\n{}\n  fix: these migrations were applied from a folder this build does not have: build from the folder that has them (a newer checkout, or the TypeScript app's folder converted with `migration upgrade-folder`); if they were removed on purpose, delete their rows after checking the schema; nothing was changed",
+        rows.len(),
+        rows.iter().map(describe_row).collect::<Vec<_>>().join("\n")
+    )]
+    UpgradeUnmatched { rows: Vec<AppliedRow> },
 
     /// A statement of a migration failed.
     #[error("{0}")]
@@ -344,6 +368,21 @@ fn known_tags(known: &[String]) -> String {
     }
 }
 
+/// One bookkeeping row for a message: id, created_at with its UTC time, hash.
+fn describe_row(row: &AppliedRow) -> String {
+    let created_at = match row.created_at {
+        Some(ms) => match chrono::DateTime::from_timestamp_millis(ms) {
+            Some(time) => format!("{ms} ({})", time.format("%Y-%m-%d %H:%M:%S%.3f UTC")),
+            None => ms.to_string(),
+        },
+        None => "null".to_string(),
+    };
+    format!(
+        "    row id {}: created_at {created_at}, hash {}",
+        row.id, row.hash
+    )
+}
+
 fn modified_message(modified: &[ModifiedMigration]) -> String {
     let mut out = String::new();
     for (i, m) in modified.iter().enumerate() {
@@ -378,6 +417,10 @@ impl From<PlanError> for Error {
                 tags,
                 high_water_mark,
             },
+            PlanError::OutOfOrderFolders { tags, last_applied } => {
+                Self::OutOfOrderFolders { tags, last_applied }
+            }
+            PlanError::UpgradeUnmatched { rows } => Self::UpgradeUnmatched { rows },
         }
     }
 }

@@ -5,6 +5,12 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// Quotes a string literal for PostgreSQL (`it's` → `'it''s'`), for run-time SQL text built
+/// from names (never from user values); standard_conforming_strings is on since PostgreSQL 9.1.
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 /// A 64-bit advisory lock key for `label`: the first 8 bytes of its SHA-256. One derivation for
 /// every lock app-db takes (migrations, seeds, the test template), so keys never collide by
 /// construction differences.

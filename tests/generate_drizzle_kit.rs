@@ -134,6 +134,8 @@ async fn matches_drizzle_kit(
     let migration = |idx: u32, tag: &'static str, sql: &'static str| Migration {
         idx,
         tag,
+        name: "",
+        layout: app_db::migrations::Layout::Journal,
         when: i64::from(idx),
         breakpoints: true,
         transaction: true,

@@ -43,10 +43,14 @@ fn leak(s: String) -> &'static str {
 /// A migration after `previous`, as a folder entry would be.
 fn migration(previous: &[Migration], name: &str, sql: &str, transaction: bool) -> Migration {
     let idx = u32::try_from(previous.len()).expect("idx");
+    let tag = leak(format!("{idx:04}_{name}"));
+    let when = previous.last().map_or(0, |m| m.when + 1);
     Migration {
         idx,
-        tag: leak(format!("{idx:04}_{name}")),
-        when: previous.last().map_or(0, |m| m.when + 1),
+        tag,
+        name: leak(app_db::journal::timestamp::upgraded_name(tag, when)),
+        layout: app_db::migrations::Layout::Journal,
+        when,
         breakpoints: true,
         transaction,
         sql: leak(sql.to_string()),

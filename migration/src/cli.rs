@@ -285,6 +285,21 @@ pub enum Command {
         #[arg(long, value_name = "PATH", default_value = app_db::migrations::MIGRATIONS_DIR)]
         dir: PathBuf,
     },
+    /// Convert the migration folder from drizzle-kit 0.x's journal layout to drizzle-kit 1.0's
+    /// `<YYYYMMDDHHMMSS>_<name>/migration.sql` folders, as `drizzle-kit up` does, writing the new
+    /// folder beside the old one and swapping them at the end (a rerun after an interruption
+    /// finishes the conversion).
+    #[command(
+        after_help = "Examples:\n  migration upgrade-folder --dry-run   (prints the new names, writes nothing)\n  migration upgrade-folder             (converts migration/migrations; then rebuild)"
+    )]
+    UpgradeFolder {
+        /// Print what each migration becomes; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The migration folder to convert.
+        #[arg(long, value_name = "PATH", default_value = app_db::migrations::MIGRATIONS_DIR)]
+        dir: PathBuf,
+    },
     /// Record TAG and every earlier migration without a row as applied, without running them,
     /// after verifying that the live schema is exactly what they produce (replayed on a scratch
     /// database). For migrations applied by hand (psql).

@@ -20,5 +20,7 @@ pub mod safe;
 
 pub use desired::entities_by_prefix;
 pub use plan::{Plan, Statement, diff};
-pub use run::{Generated, Migrations, Options, generate, generate_on, scratch_after};
+pub use run::{
+    Generated, Migrations, Options, generate, generate_on, scratch_after, verify_statements,
+};
 pub use safe::GeneratedMigration;

@@ -130,7 +130,14 @@ async fn compute(
     let mut conn = current_db.connect().await?;
     ScratchDatabase::replay(&mut conn, migrations).await?;
     let current = read_schema(&mut conn).await?;
-    let desired = build_desired(desired_db, entities, supplement).await?;
+    // The folder's layout decides drizzle-kit's default names (0.31's or 1.0's).
+    let layout = migrations
+        .first()
+        .map_or(crate::journal::Layout::Journal, |m| m.layout);
+    let mut desired = build_desired(desired_db, entities, supplement, layout).await?;
+    if layout == crate::journal::Layout::Folders {
+        super::desired::keep_generated_names(&current, &mut desired);
+    }
     let plan = diff(&current, &desired);
     plan.refuse_drops(options.allow_drop)?;
     let migrations = match (plan.is_empty(), options.safe) {
@@ -178,6 +185,36 @@ pub async fn scratch_after(
             Err(e)
         }
     }
+}
+
+/// Proves `statements` (another writer's SQL for `desired`, e.g. drizzle-kit 1.0's forms): on a
+/// scratch database on `server` holding `migrations` replayed, they apply in one transaction
+/// and give exactly `desired`; otherwise [`Error::GenerateUnverified`] says what remains.
+pub async fn verify_statements(
+    server: &ScratchServer,
+    migrations: Migrations<'_>,
+    statements: &[String],
+    desired: &Schema,
+) -> Result<(), Error> {
+    let owned = migrations.load()?;
+    let list: Vec<&Migration> = owned.iter().collect();
+    let db = ScratchDatabase::create(server).await?;
+    let proved = async {
+        let mut conn = db.connect().await?;
+        ScratchDatabase::replay(&mut conn, &list).await?;
+        let migration = GeneratedMigration {
+            suffix: None,
+            transaction: true,
+            statements: statements.to_vec(),
+        };
+        let proved = prove(&mut conn, std::slice::from_ref(&migration), desired).await;
+        let _ = conn.close().await;
+        proved
+    }
+    .await;
+    let dropped = db.drop().await;
+    proved?;
+    dropped
 }
 
 /// Applies the migrations to the replayed ones as the migrator would (a transactional one in a

@@ -11,9 +11,12 @@ use std::time::{Duration, Instant};
 use sqlx::{Connection, PgConnection};
 
 use super::driver::Bookkeeping;
+use super::driver_v1::NewRow;
 use super::lock::{MigrationLock, SessionLock};
-use super::planner::{self, AppliedRow, Assessment, Plan, Policy, Position, Warning};
+use super::planner::{self, AppliedTable, Assessment, Plan, Policy, Position, TableShape, Warning};
+use super::upgrade::RowName;
 use crate::Error;
+use crate::journal::Layout;
 use crate::migrations::{MIGRATIONS, Migration};
 
 /// How long to wait for another migrator by default.
@@ -65,6 +68,11 @@ pub struct Report {
     /// Where the database stands after the run, from the rows read under the lock plus what
     /// the run applied.
     pub position: Position,
+    /// The bookkeeping rows named when the run upgraded a 0.x table to drizzle-orm 1.0's shape
+    /// (`None`: no upgrade).
+    pub upgraded: Option<usize>,
+    /// Rows of a 1.0 table without a name (written by drizzle-orm 0.x) that the run named.
+    pub named: usize,
 }
 
 /// Progress of a run, for the CLI's per-migration output.
@@ -129,9 +137,16 @@ impl Migrator {
         self
     }
 
-    /// The migrations this migrator runs, in journal order.
+    /// The migrations this migrator runs, in order.
     pub fn migration_list(&self) -> &'static [Migration] {
         self.migrations
+    }
+
+    /// The layout of the migrations (a journal when there are none).
+    pub fn layout(&self) -> Layout {
+        self.migrations
+            .first()
+            .map_or(Layout::Journal, |m| m.layout)
     }
 
     /// The bookkeeping table.
@@ -144,14 +159,15 @@ impl Migrator {
         MigrationLock::new(&self.bookkeeping, self.lock_timeout).keepalive(self.keepalive)
     }
 
-    /// The bookkeeping rows (empty when the table does not exist). Read-only, no lock.
-    pub async fn applied_rows(&self, conn: &mut PgConnection) -> Result<Vec<AppliedRow>, Error> {
+    /// The bookkeeping table: its shape and rows (no shape and no rows when it does not
+    /// exist). Read-only, no lock.
+    pub async fn applied_rows(&self, conn: &mut PgConnection) -> Result<AppliedTable, Error> {
         Ok(self.bookkeeping.read(conn).await?.unwrap_or_default())
     }
 
     /// Compares the compiled migrations with the database, without changing anything.
-    pub fn assess<'m>(&'m self, rows: &[AppliedRow]) -> Assessment<'m> {
-        planner::assess(self.migrations, rows)
+    pub fn assess<'m>(&'m self, table: &AppliedTable) -> Assessment<'m> {
+        planner::assess(self.migrations, table)
     }
 
     /// What `run` would apply now, under this migrator's policy (a dry run: no lock, no change).
@@ -179,8 +195,8 @@ impl Migrator {
         progress: &mut (dyn FnMut(Progress<'_>) + Send),
     ) -> Result<Report, Error> {
         // Fast path: one round trip, no lock, nothing written.
-        if let Some(rows) = self.bookkeeping.read(conn).await? {
-            let assessment = planner::assess(self.migrations, &rows);
+        if let Some(table) = self.bookkeeping.read(conn).await? {
+            let assessment = planner::assess(self.migrations, &table);
             let plan = planner::plan(&assessment, self.policy, limit).map_err(Error::from)?;
             if plan.is_empty() {
                 log_warnings(&plan.warnings);
@@ -189,6 +205,8 @@ impl Migrator {
                     warnings: plan.warnings,
                     locked: false,
                     position: assessment.after(&[]),
+                    upgraded: None,
+                    named: 0,
                 });
             }
         }
@@ -214,9 +232,9 @@ impl Migrator {
             let holder = lock.holder(conn).await.ok().flatten();
             return Err(lock.timeout_error(holder));
         }
-        self.bookkeeping.ensure(&mut tx).await?;
-        let rows = self.bookkeeping.read(&mut tx).await?.unwrap_or_default();
-        let assessment = planner::assess(self.migrations, &rows);
+        self.bookkeeping.ensure_for(&mut tx, self.layout()).await?;
+        let table = self.bookkeeping.read(&mut tx).await?.unwrap_or_default();
+        let assessment = planner::assess(self.migrations, &table);
         let plan = match planner::plan(&assessment, self.policy, limit) {
             Ok(plan) => plan,
             Err(e) => {
@@ -228,6 +246,13 @@ impl Migrator {
             // A migration must run outside any transaction: start over with the session lock.
             tx.rollback().await?;
             return Ok(Locked::NeedsSession);
+        }
+        if let Err(e) = self
+            .update_bookkeeping(&mut tx, plan.upgrade.as_deref(), &plan.repairs)
+            .await
+        {
+            let _ = tx.rollback().await;
+            return Err(e);
         }
         let total = plan.to_apply.len();
         let mut applied = Vec::with_capacity(total);
@@ -246,8 +271,8 @@ impl Migrator {
         }
         // The rows of the whole batch in one statement, in the same transaction: the same
         // rows, and all-or-nothing as before, for two round trips instead of two per migration.
-        let rows: Vec<(&str, i64)> = plan.to_apply.iter().map(|m| (m.hash, m.when)).collect();
-        if let Err(e) = self.bookkeeping.insert_many(&mut tx, &rows).await {
+        let rows: Vec<NewRow<'_>> = plan.to_apply.iter().map(|m| new_row(m)).collect();
+        if let Err(e) = self.bookkeeping.record(&mut tx, plan.shape, &rows).await {
             let _ = tx.rollback().await;
             return Err(e.into());
         }
@@ -259,6 +284,8 @@ impl Migrator {
             applied,
             warnings: plan.warnings,
             locked: true,
+            upgraded: plan.upgrade.as_ref().map(Vec::len),
+            named: plan.repairs.len(),
         }))
     }
 
@@ -291,11 +318,35 @@ impl Migrator {
         progress: &mut (dyn FnMut(Progress<'_>) + Send),
     ) -> Result<Report, Error> {
         session.check(conn).await?;
-        self.bookkeeping.ensure(conn).await?;
+        self.bookkeeping.ensure_for(conn, self.layout()).await?;
         session.check(conn).await?;
-        let rows = self.bookkeeping.read(conn).await?.unwrap_or_default();
-        let assessment = planner::assess(self.migrations, &rows);
-        let Plan { to_apply, warnings } = planner::plan(&assessment, self.policy, limit)?;
+        let table = self.bookkeeping.read(conn).await?.unwrap_or_default();
+        let assessment = planner::assess(self.migrations, &table);
+        let plan = planner::plan(&assessment, self.policy, limit)?;
+        if plan.upgrade.is_some() || !plan.repairs.is_empty() {
+            // The table's own changes come first, in a transaction of their own.
+            let mut tx = conn.begin().await?;
+            let updated = async {
+                session.check(&mut tx).await?;
+                self.update_bookkeeping(&mut tx, plan.upgrade.as_deref(), &plan.repairs)
+                    .await
+            }
+            .await;
+            match updated {
+                Ok(()) => tx.commit().await?,
+                Err(e) => {
+                    let _ = tx.rollback().await;
+                    return Err(e);
+                }
+            }
+        }
+        let Plan {
+            to_apply,
+            warnings,
+            upgrade,
+            repairs,
+            shape,
+        } = plan;
         let total = to_apply.len();
         let mut applied = Vec::with_capacity(total);
         let mut position = 0;
@@ -310,7 +361,9 @@ impl Migrator {
                 for migration in segment {
                     position += 1;
                     match self
-                        .apply_and_record(&mut tx, None, migration, position, total, progress)
+                        .apply_and_record(
+                            &mut tx, None, shape, migration, position, total, progress,
+                        )
                         .await
                     {
                         Ok(done) => applied.push(done),
@@ -326,7 +379,15 @@ impl Migrator {
                 // Autocommit, one statement at a time, each on the lock's session; recorded
                 // only after every one succeeded.
                 let done = self
-                    .apply_and_record(conn, Some(session), segment[0], position, total, progress)
+                    .apply_and_record(
+                        conn,
+                        Some(session),
+                        shape,
+                        segment[0],
+                        position,
+                        total,
+                        progress,
+                    )
                     .await
                     .map_err(|e| e.with_applied_before(&applied))?;
                 applied.push(done);
@@ -339,7 +400,44 @@ impl Migrator {
             applied,
             warnings,
             locked: true,
+            upgraded: upgrade.as_ref().map(Vec::len),
+            named: repairs.len(),
         })
+    }
+
+    /// Upgrades a 0.x table to drizzle-orm 1.0's shape (`upgrade`), and names the rows of a 1.0
+    /// table that have none (`repairs`); inside the caller's transaction, under the lock.
+    pub(crate) async fn update_bookkeeping(
+        &self,
+        conn: &mut PgConnection,
+        upgrade: Option<&[RowName<'_>]>,
+        repairs: &[RowName<'_>],
+    ) -> Result<(), Error> {
+        if let Some(names) = upgrade {
+            self.bookkeeping.upgrade(conn, names).await?;
+            tracing::info!(
+                rows = names.len(),
+                "upgraded {} to drizzle-orm 1.0's shape (name, applied_at), as drizzle-orm 1.0 does",
+                self.bookkeeping.qualified()
+            );
+        }
+        if !repairs.is_empty() {
+            self.bookkeeping.repair(conn, repairs).await?;
+            tracing::info!(
+                rows = ?repairs.iter().map(|r| r.id).collect::<Vec<_>>(),
+                "named bookkeeping rows written without a name (by drizzle-orm 0.x), so drizzle-orm 1.0 does not run them again"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The row recording `migration`.
+fn new_row(migration: &Migration) -> NewRow<'_> {
+    NewRow {
+        hash: migration.hash,
+        created_at: migration.when,
+        name: migration.name,
     }
 }
 
@@ -348,10 +446,12 @@ impl Migrator {
     /// caller's transaction, or, for a no-transaction migration (`session` given), each
     /// statement in autocommit on the lock's session and then the row in a transaction of its
     /// own (so the insert's Parse and Bind share a server session even behind a pooler).
+    #[allow(clippy::too_many_arguments)]
     async fn apply_and_record(
         &self,
         conn: &mut PgConnection,
         session: Option<&SessionLock>,
+        shape: TableShape,
         migration: &'static Migration,
         position: usize,
         total: usize,
@@ -363,7 +463,7 @@ impl Migrator {
         match session {
             None => {
                 self.bookkeeping
-                    .insert(conn, migration.hash, migration.when)
+                    .record(conn, shape, &[new_row(migration)])
                     .await?
             }
             Some(session) => {
@@ -371,7 +471,7 @@ impl Migrator {
                 let recorded = async {
                     session.check(&mut tx).await?;
                     self.bookkeeping
-                        .insert(&mut tx, migration.hash, migration.when)
+                        .record(&mut tx, shape, &[new_row(migration)])
                         .await?;
                     Ok::<_, Error>(())
                 }
@@ -483,6 +583,8 @@ mod tests {
         Box::leak(Box::new(Migration {
             idx,
             tag: Box::leak(format!("{idx:04}_x").into_boxed_str()),
+            name: "",
+            layout: crate::journal::Layout::Journal,
             when: i64::from(idx),
             breakpoints: true,
             transaction,

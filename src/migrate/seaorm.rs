@@ -26,15 +26,19 @@ use sea_orm_migration::{
 
 use super::Migrator;
 use super::driver::{Bookkeeping, DEFAULT_TABLE};
-use super::planner::{self, AppliedRow};
+use super::planner::{self, AppliedRow, AppliedTable, TableShape};
 use crate::config::Config;
-use crate::migrations::{MIGRATIONS, Migration};
+use crate::journal::Layout;
+use crate::migrations::{MIGRATIONS, MIGRATIONS_LAYOUT, Migration};
 
 /// One compiled Drizzle migration seen as a SeaORM migration (name = tag).
 #[derive(Debug, Clone, Copy)]
 pub struct DrizzleMigration(pub &'static Migration);
 
 impl MigrationName for DrizzleMigration {
+    // SeaORM's name is what `status` calls the migration: its tag (the folder name in a 1.0
+    // folder, where tag and drizzle's `name` are the same).
+    #[allow(clippy::misnamed_getters)]
     fn name(&self) -> &str {
         self.0.tag
     }
@@ -79,7 +83,7 @@ fn to_db_err(e: crate::Error) -> DbErr {
 async fn read_rows<C: ConnectionTrait>(
     db: &C,
     bookkeeping: &Bookkeeping,
-) -> Result<Option<Vec<AppliedRow>>, DbErr> {
+) -> Result<Option<AppliedTable>, DbErr> {
     let exists = db
         .query_one_raw(Statement::from_sql_and_values(
             db.get_database_backend(),
@@ -99,16 +103,23 @@ async fn read_rows<C: ConnectionTrait>(
             bookkeeping.select_sql(),
         ))
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(AppliedRow {
-                id: r.try_get("", "id")?,
-                hash: r.try_get("", "hash")?,
-                created_at: r.try_get("", "created_at")?,
-            })
-        })
-        .collect::<Result<Vec<_>, DbErr>>()
-        .map(Some)
+    // The same statement and reading as the driver's (`Bookkeeping::read`).
+    let mut table = AppliedTable::drizzle0(Vec::with_capacity(rows.len()));
+    for r in &rows {
+        if r.try_get::<bool>("", "has_name")? {
+            table.shape = Some(TableShape::Drizzle1);
+        }
+        let Some(id) = r.try_get::<Option<i32>>("", "id")? else {
+            continue;
+        };
+        table.rows.push(AppliedRow {
+            id,
+            hash: r.try_get("", "hash")?,
+            created_at: r.try_get("", "created_at")?,
+            name: r.try_get("", "name")?,
+        });
+    }
+    Ok(Some(table))
 }
 
 /// The migrator `init()` would use: bookkeeping table, lock timeout and policy from the
@@ -127,8 +138,8 @@ fn bookkeeping() -> Result<Bookkeeping, DbErr> {
 /// The compiled migrations against the configured bookkeeping table (no rows when it is
 /// missing).
 async fn assess_db<C: ConnectionTrait>(db: &C) -> Result<planner::Assessment<'static>, DbErr> {
-    let rows = read_rows(db, &bookkeeping()?).await?.unwrap_or_default();
-    Ok(planner::assess(MIGRATIONS, &rows))
+    let table = read_rows(db, &bookkeeping()?).await?.unwrap_or_default();
+    Ok(planner::assess(MIGRATIONS, &table))
 }
 
 #[async_trait::async_trait]
@@ -149,14 +160,19 @@ impl MigratorTrait for Migrator {
         }
     }
 
-    /// Creates drizzle's schema and table if missing (no DDL when they exist).
+    /// Creates drizzle's schema and table if missing (no DDL when they exist), in the shape of
+    /// the compiled folder's drizzle-orm (0.x for a journal folder, 1.0 for a 1.0 folder).
     async fn install<C>(db: &C) -> Result<(), DbErr>
     where
         C: ConnectionTrait,
     {
         let bookkeeping = bookkeeping()?;
         if read_rows(db, &bookkeeping).await?.is_none() {
-            db.execute_unprepared(&bookkeeping.create_sql()).await?;
+            let create = match MIGRATIONS_LAYOUT {
+                Layout::Journal => bookkeeping.create_sql(),
+                Layout::Folders => bookkeeping.create_v1_sql(),
+            };
+            db.execute_unprepared(&create).await?;
         }
         Ok(())
     }

@@ -15,7 +15,8 @@ use super::catalog::{self, SchemaSnapshot};
 use super::diff::SchemaDiff;
 use super::scratch::{ScratchDatabase, ScratchServer, describe};
 use crate::Error;
-use crate::migrate::planner::{self, AppliedRow, MigrationState, ModifiedMigration};
+use crate::migrate::driver_v1::NewRow;
+use crate::migrate::planner::{self, AppliedTable, MigrationState, ModifiedMigration};
 use crate::migrate::{Assessment, Migrator};
 use crate::migrations::Migration;
 
@@ -179,20 +180,27 @@ impl<'a> Recorder<'a> {
     }
 
     /// Refuses what the rows make unsafe: any row for baseline, modified files for both.
-    fn check_rows(&self, rows: &[AppliedRow], tag: &str, mode: Mode) -> Result<(), Error> {
+    fn check_rows(&self, table: &AppliedTable, tag: &str, mode: Mode) -> Result<(), Error> {
         let bookkeeping = self.migrator.bookkeeping_table().qualified();
-        if mode == Mode::Baseline && !rows.is_empty() {
+        if mode == Mode::Baseline && !table.rows.is_empty() {
             return Err(Error::Refused {
                 reason: format!(
                     "{bookkeeping} already has {} row(s): baseline is for a database without bookkeeping",
-                    rows.len()
+                    table.rows.len()
                 ),
                 fix: format!(
                     "record out-of-band applies on this database with `migration mark-applied {tag}` (it verifies the schema the same way)"
                 ),
             });
         }
-        let assessment = planner::assess(self.migrator.migration_list(), rows);
+        let assessment = planner::assess(self.migrator.migration_list(), table);
+        // A 0.x table the 1.0 folder cannot name is refused, as `up` refuses it.
+        if assessment.upgrade.is_some() && !assessment.unmatched.is_empty() {
+            return Err(planner::PlanError::UpgradeUnmatched {
+                rows: assessment.unmatched,
+            }
+            .into());
+        }
         let modified: Vec<ModifiedMigration> = assessment
             .migrations
             .iter()
@@ -305,13 +313,15 @@ impl<'a> Recorder<'a> {
             let holder = lock.holder(conn).await.ok().flatten();
             return Err(lock.timeout_error(holder));
         }
-        bookkeeping.ensure(&mut tx).await?;
+        bookkeeping
+            .ensure_for(&mut tx, self.migrator.layout())
+            .await?;
         // Another migrator may have run while the schema was being compared.
-        let rows = bookkeeping.read(&mut tx).await?.unwrap_or_default();
+        let table = bookkeeping.read(&mut tx).await?.unwrap_or_default();
+        let assessment = planner::assess(self.migrator.migration_list(), &table);
         let changed = match mode {
-            Mode::Baseline => !rows.is_empty(),
+            Mode::Baseline => !table.rows.is_empty(),
             Mode::MarkApplied => {
-                let assessment = planner::assess(self.migrator.migration_list(), &rows);
                 let target = planned.last().map_or(0, |m| m.idx as usize);
                 unrecorded_up_to(&assessment, target) != planned
             }
@@ -340,11 +350,34 @@ impl<'a> Recorder<'a> {
             tx.rollback().await?;
             return Err(e);
         }
-        for migration in planned {
-            bookkeeping
-                .insert(&mut tx, migration.hash, migration.when)
-                .await?;
+        // The rows as drizzle-orm of the table's shape writes them: a 1.0 folder upgrades a 0.x
+        // table first (as `up` does), and rows drizzle-orm 0.x left without a name get theirs.
+        if assessment.upgrade.is_some() && !assessment.unmatched.is_empty() {
+            tx.rollback().await?;
+            return Err(planner::PlanError::UpgradeUnmatched {
+                rows: assessment.unmatched,
+            }
+            .into());
         }
+        if let Err(e) = self
+            .migrator
+            .update_bookkeeping(&mut tx, assessment.upgrade.as_deref(), &assessment.repairs)
+            .await
+        {
+            let _ = tx.rollback().await;
+            return Err(e);
+        }
+        let rows: Vec<NewRow<'_>> = planned
+            .iter()
+            .map(|m| NewRow {
+                hash: m.hash,
+                created_at: m.when,
+                name: m.name,
+            })
+            .collect();
+        bookkeeping
+            .record(&mut tx, assessment.shape_after(), &rows)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

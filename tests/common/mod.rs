@@ -16,12 +16,60 @@ pub fn migration(idx: u32, when: i64, sql: &str) -> Migration {
     Migration {
         idx,
         tag,
+        name: leak(app_db::journal::timestamp::upgraded_name(tag, when)),
+        layout: app_db::migrations::Layout::Journal,
         when,
         breakpoints: true,
         transaction,
         sql: leak(sql.to_string()),
         hash: leak(sha256_hex(sql.as_bytes())),
     }
+}
+
+/// `migration` as `drizzle-kit up` converts it to drizzle-kit 1.0's layout: the folder
+/// `<YYYYMMDDHHMMSS of when>_<tag after its first _>` holding the same SQL, `created_at` the
+/// folder's time (to the second).
+pub fn upgraded(migration: &Migration) -> Migration {
+    Migration {
+        tag: migration.name,
+        layout: app_db::migrations::Layout::Folders,
+        when: app_db::journal::timestamp::to_the_second(migration.when),
+        breakpoints: true,
+        ..*migration
+    }
+}
+
+/// Every migration of `migrations` [`upgraded`].
+pub fn upgraded_all(migrations: &[Migration]) -> Vec<Migration> {
+    migrations.iter().map(upgraded).collect()
+}
+
+/// A bookkeeping row of either shape: id, hash, created_at, name (`None` on a 0.x table or
+/// when null), whether `applied_at` is set (false on a 0.x table).
+pub type AnyRow = (i32, String, Option<i64>, Option<String>, bool);
+
+/// Every bookkeeping row, in id order, whatever the table's shape.
+pub async fn any_rows(conn: &mut sqlx::PgConnection) -> Vec<AnyRow> {
+    sqlx::query_as(
+        "select id, hash, created_at, to_jsonb(t) ->> 'name', (to_jsonb(t) ->> 'applied_at') is not null \
+         from drizzle.__drizzle_migrations t order by id",
+    )
+    .fetch_all(conn)
+    .await
+    .expect("read the bookkeeping rows")
+}
+
+/// The bookkeeping table's columns: name, type, nullable, default.
+pub async fn bookkeeping_columns(
+    conn: &mut sqlx::PgConnection,
+) -> Vec<(String, String, String, Option<String>)> {
+    sqlx::query_as(
+        "select column_name::text, data_type::text, is_nullable::text, column_default::text from information_schema.columns \
+         where table_schema = 'drizzle' and table_name = '__drizzle_migrations' order by ordinal_position",
+    )
+    .fetch_all(conn)
+    .await
+    .expect("read the bookkeeping table's columns")
 }
 
 /// A leaked list.

@@ -1,5 +1,7 @@
 //! `generate <name>`: a migration from the entities' difference to the migration folder, as
 //! drizzle-kit writes it; `--custom`: an empty one for hand-written SQL, as drizzle-kit writes it.
+//! This file writes drizzle-kit 0.31's journal layout; a drizzle-kit 1.0 folder goes to
+//! `generate_v1.rs`.
 
 use std::path::Path;
 
@@ -19,7 +21,7 @@ use crate::target::Target;
 pub const CUSTOM_PLACEHOLDER: &str = "-- Custom SQL migration file, put your code below! --";
 
 /// The module-path prefix of the project's entities (every entity of the `entity` crate).
-const ENTITIES: &str = "entity::*";
+pub const ENTITIES: &str = "entity::*";
 
 /// The flags of `generate`.
 #[derive(Debug, Clone, Copy)]
@@ -42,7 +44,11 @@ pub async fn run(
         check_name(name)?;
     }
     // The same rules as the build: adding to a folder the build rejects would only hide why.
-    let existing = journal::load_dir(dir)?.migrations.len();
+    let loaded = journal::load_dir(dir)?;
+    if loaded.layout == journal::Layout::Folders {
+        return super::generate_v1::run(global, name, mode, dir, &loaded).await;
+    }
+    let existing = loaded.migrations.len();
     if mode.custom {
         let snapshot = custom_snapshot(dir)?;
         let added = add_migration(dir, name, CUSTOM_PLACEHOLDER, snapshot)?;

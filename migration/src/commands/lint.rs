@@ -69,7 +69,7 @@ pub async fn run(
 /// The migrations `migrator` would still apply: pending, or never applied out of order.
 pub fn not_applied(
     migrator: &Migrator,
-    rows: &[app_db::migrate::AppliedRow],
+    rows: &app_db::migrate::AppliedTable,
 ) -> Vec<&'static Migration> {
     app_db::migrate::planner::assess(migrator.migration_list(), rows)
         .migrations

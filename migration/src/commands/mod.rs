@@ -5,12 +5,14 @@ mod db;
 mod down;
 mod fresh;
 mod generate;
+mod generate_v1;
 pub mod lint;
 mod mark_applied;
 mod recording;
 mod seed;
 mod status;
 mod up;
+mod upgrade_folder;
 mod verify;
 
 use std::time::Duration;
@@ -74,6 +76,7 @@ pub async fn run(cli: Cli) -> u8 {
             };
             generate::run(global, name.as_deref(), mode, dir).await
         }
+        Command::UpgradeFolder { dry_run, dir } => upgrade_folder::run(dir, *dry_run),
         Command::MarkApplied { tag, verify } => mark_applied::run(global, tag, verify).await,
         Command::Baseline { to, verify } => baseline::run(global, to, verify).await,
         Command::Db { action } => db::run(action).await,
@@ -113,7 +116,11 @@ fn scratch_url(command: &Command) -> Option<&str> {
 /// Drift refusals exit 2, an unusable URL 64 (bad usage), everything else 1.
 fn exit_code(e: &Error) -> u8 {
     match e {
-        Error::Modified(_) | Error::OutOfOrder { .. } | Error::SchemaMismatch { .. } => exit::DRIFT,
+        Error::Modified(_)
+        | Error::OutOfOrder { .. }
+        | Error::OutOfOrderFolders { .. }
+        | Error::UpgradeUnmatched { .. }
+        | Error::SchemaMismatch { .. } => exit::DRIFT,
         Error::BadUrl { .. } => exit::USAGE,
         _ => exit::ERROR,
     }

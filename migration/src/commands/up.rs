@@ -4,7 +4,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use app_db::Error;
-use app_db::migrate::Progress;
+use app_db::migrate::{Progress, TableShape};
 
 use crate::cli::{GlobalArgs, PolicyArgs};
 use crate::exit;
@@ -55,11 +55,23 @@ pub async fn run(
     for warning in &report.warnings {
         eprintln!("warning: {warning}");
     }
+    if let Some(rows) = report.upgraded {
+        println!(
+            "upgraded {} to drizzle-orm 1.0's shape (name, applied_at), naming its {rows} row(s), as drizzle-orm 1.0 does",
+            migrator.bookkeeping_table().qualified()
+        );
+    }
+    if report.named > 0 {
+        println!(
+            "named {} bookkeeping row(s) written without a name (by drizzle-orm 0.x), so drizzle-orm 1.0 does not run them again",
+            report.named
+        );
+    }
     // Where the database stands, from the rows the run read plus what it applied: no second
     // read of the bookkeeping table.
     let at = report.position.at.unwrap_or("(no migration)");
     let pending = report.position.pending;
-    if report.applied.is_empty() {
+    if report.applied.is_empty() && report.upgraded.is_none() && report.named == 0 {
         println!(
             "nothing to apply: the database is at {at}{}",
             if pending > 0 {
@@ -68,7 +80,7 @@ pub async fn run(
                 String::new()
             }
         );
-    } else {
+    } else if !report.applied.is_empty() {
         println!(
             "applied {} migration(s) in {}; the database is at {at}{}",
             report.applied.len(),
@@ -88,18 +100,38 @@ async fn print_plan(
     conn: &mut sqlx::PgConnection,
     limit: Option<usize>,
 ) -> Result<u8, Error> {
-    let exists = migrator
-        .bookkeeping_table()
-        .read(conn)
-        .await
-        .map_err(Error::from)?
-        .is_some();
+    let bookkeeping = migrator.bookkeeping_table();
+    let table = bookkeeping.read(conn).await.map_err(Error::from)?;
+    let exists = table.is_some();
+    let assessment = migrator.assess(&table.unwrap_or_default());
     let (plan, warnings) = migrator.plan(conn, limit).await?;
     println!("-- dry run: nothing is changed");
     if !exists {
         println!(
-            "-- the bookkeeping table {} does not exist yet: it would be created",
-            migrator.bookkeeping_table().qualified()
+            "-- the bookkeeping table {} does not exist yet: it would be created ({}'s shape)",
+            bookkeeping.qualified(),
+            match assessment.shape_after() {
+                TableShape::Drizzle0 => "drizzle-orm 0.x",
+                TableShape::Drizzle1 => "drizzle-orm 1.0",
+            }
+        );
+    }
+    if let Some(names) = &assessment.upgrade {
+        println!(
+            "-- the bookkeeping table would be upgraded to drizzle-orm 1.0's shape first, as drizzle-orm 1.0 does:"
+        );
+        println!("{};", bookkeeping.upgrade_columns_sql());
+        for row in names {
+            println!(
+                "-- row id {} gets name '{}' and applied_at NULL",
+                row.id, row.name
+            );
+        }
+    }
+    for row in &assessment.repairs {
+        println!(
+            "-- row id {} (written without a name) would be named '{}'",
+            row.id, row.name
         );
     }
     if plan.is_empty() {
@@ -137,12 +169,21 @@ async fn print_plan(
             println!("-- statement {}/{}", j + 1, statements.len());
             println!("{}", statement.trim());
         }
-        println!(
-            "-- then: insert into {} (\"hash\", \"created_at\") values ('{}', {})",
-            migrator.bookkeeping_table().qualified(),
-            migration.hash,
-            migration.when
-        );
+        match assessment.shape_after() {
+            TableShape::Drizzle0 => println!(
+                "-- then: insert into {} (\"hash\", \"created_at\") values ('{}', {})",
+                bookkeeping.qualified(),
+                migration.hash,
+                migration.when
+            ),
+            TableShape::Drizzle1 => println!(
+                "-- then: insert into {} (\"hash\", \"created_at\", \"name\") values ('{}', {}, '{}')",
+                bookkeeping.qualified(),
+                migration.hash,
+                migration.when,
+                migration.name
+            ),
+        }
     }
     for warning in &warnings {
         eprintln!("warning: {warning}");

@@ -239,7 +239,7 @@ fn index_of(index: &Index) -> Value {
 
 /// drizzle's name for PostgreSQL's `format_type` text, and the default left once a serial's
 /// `nextval(...)` is folded into its type.
-fn drizzle_type(pg: &str, default: Option<String>) -> (String, Option<String>) {
+pub(crate) fn drizzle_type(pg: &str, default: Option<String>) -> (String, Option<String>) {
     let serial = default
         .as_deref()
         .is_some_and(|d| d.starts_with("nextval(") && d.ends_with("::regclass)"));
@@ -272,7 +272,7 @@ fn drizzle_type(pg: &str, default: Option<String>) -> (String, Option<String>) {
 /// A default as drizzle writes it in a snapshot: numbers and booleans as JSON, a string
 /// literal with its quotes but without PostgreSQL's cast (kept for json/jsonb, as drizzle
 /// does), any other expression as its text.
-fn drizzle_default(ty: &str, default: &str) -> Value {
+pub(crate) fn drizzle_default(ty: &str, default: &str) -> Value {
     let numeric = matches!(
         ty,
         "smallint" | "integer" | "bigint" | "real" | "double precision"
