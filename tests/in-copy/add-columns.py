@@ -132,12 +132,12 @@ def main():
         for i, (table, path) in enumerate(sorted(files.items())):
             rust, attribute, sql, predicate = KINDS[TABLES[table]]
             nullable = NULLABLE[i % len(NULLABLE)]
-            column_type = ' #[sea_orm(column_type = "Text")]' if nullable == "Option<String>" else ""
+            text = ['#[sea_orm(column_type = "Text")]'] if nullable == "Option<String>" else []
             add_fields(
                 path,
                 [
-                    "/// Added by tests/in-copy/add-columns.py: nullable." + "",
-                    *([column_type.strip()] if column_type else []),
+                    "/// Added by tests/in-copy/add-columns.py: nullable.",
+                    *text,
                     f"pub edit_note: {nullable},",
                     "/// Added by tests/in-copy/add-columns.py: NOT NULL with a default.",
                     attribute,
