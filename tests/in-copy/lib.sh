@@ -65,16 +65,43 @@ copy_cargo() {
 }
 
 # Builds the copy's CLI (after `cargo check`ing every target of the workspace when asked:
-# library, CLI, tests, benches), timing it.
+# library, CLI, tests, benches), timing it and counting the dependencies it had to compile.
+# The feature set of each step is the caller's (clippy's for the check, `cargo test
+# --workspace`'s for the CLI, which the test build makes for migration/tests): `cargo build -p
+# migration` would resolve features without the workspace's dev-dependencies, and compile
+# sea-orm, regex and a few others again. `--test cli_offline` (one small CLI test) makes cargo
+# build the binary without linking every test.
 copy_build() {
   local started
   started=$(date +%s)
+  : >"$scratch/built"
   if [ "${1:-}" = --all-targets ]; then
-    copy_cargo check -q --workspace --all-targets ||
+    copy_cargo check -q --workspace --all-targets --message-format=json-render-diagnostics |
+      count_compiled ||
       fail "the copy does not compile (cargo check --workspace --all-targets; errors above)"
   fi
-  copy_cargo build -q -p migration || fail "the copy's CLI does not build (errors above)"
-  echo "   built in $(($(date +%s) - started)) s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+  copy_cargo test -q --workspace --no-run --test cli_offline --message-format=json-render-diagnostics |
+    count_compiled || fail "the copy's CLI does not build (errors above)"
+  [ -x "$IN_COPY_DIR/target/debug/migration" ] || fail "no CLI at $IN_COPY_DIR/target/debug/migration"
+  echo "   built in $(($(date +%s) - started)) s, $(sort -u "$scratch/built" | grep -c .) dependency crate(s) compiled" \
+    "(load: $(cut -d' ' -f1-3 /proc/loadavg))"
+}
+
+# Reads cargo's JSON messages; appends the dependencies (not the copy's own crates) that were
+# compiled rather than reused to $scratch/built.
+count_compiled() {
+  python3 -c '
+import json, sys
+with open(sys.argv[1], "a") as out:
+    for line in sys.stdin:
+        try:
+            m = json.loads(line)
+        except ValueError:
+            continue
+        if m.get("reason") == "compiler-artifact" and not m["fresh"] \
+                and not m["package_id"].startswith("path+"):
+            out.write(m["package_id"] + "\n")
+' "$scratch/built"
 }
 
 migration() { (cd "$copy" && "$IN_COPY_DIR/target/debug/migration" "$@"); }
