@@ -25,4 +25,4 @@ pub use diff::{Difference, SchemaDiff};
 pub use local::ensure_this_machine;
 pub use record::{RecordOptions, RecordReport, Recorder};
 pub use reset::{ResetReport, reset_schemas};
-pub use scratch::ScratchDatabase;
+pub use scratch::{ScratchDatabase, ScratchServer};
