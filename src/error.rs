@@ -129,6 +129,25 @@ pub enum Error {
     )]
     SeedFile { path: &'static str, problem: String },
 
+    /// Seed rows leave a column unset that the database cannot fill in: NOT NULL without a
+    /// default in the entity (typically a column just added to it). Raised before anything is
+    /// written.
+    #[error(
+        "seed: column {table}.{column} is NOT NULL without a default, and {} does not set it; nothing was written\n  fix: give `{column}` a default in {entity} (`#[sea_orm(default_value = …)]` or `default_expr = \"…\"`) and run `migration generate`, or {}",
+        origin.who(),
+        origin.fix(column)
+    )]
+    SeedColumnUnset {
+        /// The entity's module path (`entity::organization`).
+        entity: &'static str,
+        /// Its table.
+        table: &'static str,
+        /// The column left unset.
+        column: &'static str,
+        /// The rows that leave it unset.
+        origin: crate::seed::SeedOrigin,
+    },
+
     /// Seeding needs every migration applied.
     #[error("refusing to seed: {} migration(s) not applied yet ({})\n  fix: run `cargo run -p migration -- up` first", unapplied.len(), unapplied.join(", "))]
     SeedNeedsMigrations { unapplied: Vec<String> },

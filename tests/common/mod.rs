@@ -142,16 +142,16 @@ pub async fn migrated_db() -> (sea_orm::DatabaseConnection, String) {
 
 /// Inserts a bare organization with this id (name and slug derived from it).
 pub async fn organization(db: &sea_orm::DatabaseConnection, id: &str) {
-    use sea_orm::{ActiveModelTrait, IntoActiveModel};
-    app_db::organization::Model {
-        id: id.into(),
-        name: id.into(),
-        slug: id.replace('_', "-"),
-        logo: None,
-        created_at: chrono::Utc::now().naive_utc(),
-        metadata: None,
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    app_db::organization::ActiveModel {
+        id: Set(id.into()),
+        name: Set(id.into()),
+        slug: Set(id.replace('_', "-")),
+        logo: Set(None),
+        created_at: Set(chrono::Utc::now().naive_utc()),
+        metadata: Set(None),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(db)
     .await
     .expect("insert organization");
@@ -162,27 +162,27 @@ pub async fn source(
     db: &sea_orm::DatabaseConnection,
     organization_id: &str,
 ) -> sea_orm::prelude::Uuid {
-    use sea_orm::{ActiveModelTrait, IntoActiveModel};
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
     let now = chrono::Utc::now().fixed_offset();
     let id = sea_orm::prelude::Uuid::new_v4();
-    app_db::document_source::Model {
-        id,
-        organization_id: organization_id.into(),
-        created_by: None,
-        kind: "text".into(),
-        title: format!("{organization_id} handbook"),
-        uri: None,
-        mime_type: None,
-        content_hash: None,
-        byte_size: None,
-        status: app_db::sea_orm_active_enums::DocumentSourceStatus::Ready,
-        error: None,
-        chunk_count: 0,
-        metadata: serde_json::json!({}),
-        created_at: now,
-        updated_at: now,
+    app_db::document_source::ActiveModel {
+        id: Set(id),
+        organization_id: Set(organization_id.into()),
+        created_by: Set(None),
+        kind: Set("text".into()),
+        title: Set(format!("{organization_id} handbook")),
+        uri: Set(None),
+        mime_type: Set(None),
+        content_hash: Set(None),
+        byte_size: Set(None),
+        status: Set(app_db::sea_orm_active_enums::DocumentSourceStatus::Ready),
+        error: Set(None),
+        chunk_count: Set(0),
+        metadata: Set(serde_json::json!({})),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(db)
     .await
     .expect("insert document source");
