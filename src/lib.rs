@@ -38,7 +38,7 @@ pub mod url;
 
 pub use config::{Config, PoolConfig, SeedMode};
 pub use entity::*;
-pub use error::{Error, MigrationFailure};
+pub use error::{Error, LockBudgetSpent, MigrationFailure};
 pub use init::{db, init, init_with};
 pub use journal::JournalError;
 pub use migrate::Migrator;

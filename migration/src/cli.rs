@@ -104,6 +104,40 @@ pub struct LockArgs {
     pub lock_timeout: u64,
 }
 
+/// How migration statements wait for table locks.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct DdlArgs {
+    /// Milliseconds one migration statement may wait for a table lock; past it the attempt is
+    /// rolled back and retried, so the app's queries queued behind it go through. 0 waits for
+    /// ever (and the app's queries on the table with it).
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "APP_DB_DDL_LOCK_TIMEOUT",
+        default_value_t = 2_000
+    )]
+    pub ddl_lock_timeout: u64,
+    /// Milliseconds to keep retrying after lock timeouts before giving up, naming the blocking
+    /// sessions; 0 makes one attempt.
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "APP_DB_DDL_RETRY_BUDGET",
+        default_value_t = 180_000
+    )]
+    pub ddl_retry_budget: u64,
+}
+
+impl DdlArgs {
+    /// The library's policy for these flags.
+    pub fn policy(&self) -> app_db::migrate::LockWaitPolicy {
+        app_db::migrate::LockWaitPolicy {
+            lock_timeout: std::time::Duration::from_millis(self.ddl_lock_timeout),
+            retry_budget: std::time::Duration::from_millis(self.ddl_retry_budget),
+        }
+    }
+}
+
 /// Which drift to tolerate when applying.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct PolicyArgs {
@@ -132,6 +166,8 @@ pub struct PolicyArgs {
     pub allow_modified: bool,
     #[command(flatten)]
     pub lock: LockArgs,
+    #[command(flatten)]
+    pub ddl: DdlArgs,
 }
 
 /// Where `mark-applied` and `baseline` replay the migrations.

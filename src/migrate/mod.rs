@@ -3,18 +3,29 @@
 //! - [`planner`]: the pure decision (what is applied, pending, modified, out of order, unknown).
 //! - [`driver`]: every bookkeeping SQL statement, matching drizzle-orm's.
 //! - [`lock`]: the advisory lock that makes concurrent migrators safe.
+//! - [`retry`]: the pure DDL lock-wait policy (lock timeout, retry budget, pauses).
+//! - [`concurrent`]: the INVALID index a failed concurrent build leaves, dropped.
+//! - [`blocker`]: the sessions that block a statement's lock, shown without their values.
+//! - [`watch`]: the attempts under that policy, watched by a second connection.
 //! - [`migrator`]: orchestration, the entry point.
 //! - [`seaorm`]: `sea_orm_migration::MigratorTrait` for [`Migrator`], on the same bookkeeping.
 
+pub mod blocker;
+pub mod concurrent;
 pub mod driver;
 pub mod lock;
 pub mod migrator;
 pub mod planner;
+pub mod retry;
 pub mod seaorm;
+pub mod watch;
 
+pub use blocker::Blocker;
 pub use driver::Bookkeeping;
 pub use lock::{LockHolder, MigrationLock, SessionLock};
 pub use migrator::{AppliedMigration, Migrator, Progress, Report};
 pub use planner::{
     AppliedRow, Assessment, MigrationState, MigrationStatus, Policy, Position, Warning,
 };
+pub use retry::LockWaitPolicy;
+pub use watch::WatchTarget;

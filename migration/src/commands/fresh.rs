@@ -37,12 +37,7 @@ pub async fn run(
     let migrator = super::migrator(global, &target, &policy.lock, Some(policy));
     let mut conn = target.connect().await?;
     let started = Instant::now();
-    let reset = reset_schemas(
-        &mut conn,
-        &global.database_schema,
-        migrator.bookkeeping_table(),
-    )
-    .await?;
+    let reset = reset_schemas(&mut conn, &global.database_schema, &migrator).await?;
     println!(
         "dropped and recreated {} on {} ({} table(s), view(s) and type(s) with their data){}; dropped {}",
         if reset.recreated.is_empty() {

@@ -107,7 +107,9 @@ fn migrator(
     lock: &LockArgs,
     policy: Option<&PolicyArgs>,
 ) -> Migrator {
-    configured(global, lock, policy).keepalive(target.url().keepalive().copied())
+    configured(global, lock, policy)
+        .keepalive(target.url().keepalive().copied())
+        .watch_blockers(app_db::init::named_options(target.url()))
 }
 
 fn configured(global: &GlobalArgs, lock: &LockArgs, policy: Option<&PolicyArgs>) -> Migrator {
@@ -118,10 +120,12 @@ fn configured(global: &GlobalArgs, lock: &LockArgs, policy: Option<&PolicyArgs>)
         )
         .lock_timeout(Duration::from_millis(lock.lock_timeout));
     if let Some(policy) = policy {
-        migrator = migrator.policy(app_db::migrate::Policy {
-            allow_modified: policy.allow_modified,
-            allow_out_of_order: policy.allow_out_of_order,
-        });
+        migrator = migrator
+            .policy(app_db::migrate::Policy {
+                allow_modified: policy.allow_modified,
+                allow_out_of_order: policy.allow_out_of_order,
+            })
+            .lock_wait(policy.ddl.policy());
     }
     migrator
 }

@@ -26,6 +26,7 @@ pub async fn run(
     let started = Instant::now();
     // A line is open while a migration runs: its timing ends it, an error starts a new one.
     let mut line_open = false;
+    let mut announced = false;
     let mut on_progress = |event: Progress<'_>| match event {
         Progress::WaitingForLock => {
             tracing::debug!("taking the migration lock");
@@ -35,8 +36,9 @@ pub async fn run(
             position,
             total,
         } => {
-            if position == 1 {
+            if !announced {
                 println!("applying {total} migration(s) to {}", target.redacted());
+                announced = true;
             }
             print!("[{position}/{total}] {} …", migration.tag);
             let _ = std::io::stdout().flush();
@@ -46,6 +48,20 @@ pub async fn run(
             println!(" {}", elapsed(took));
             line_open = false;
         }
+        Progress::LockRetry { attempt, pause, .. } => {
+            // The blockers are in the log line the library writes (stderr).
+            let retry = format!(
+                "lock timeout (attempt {attempt}): rolled back, retrying in {:.1} s",
+                pause.as_secs_f64()
+            );
+            if line_open {
+                println!(" {retry}");
+            } else {
+                println!("{retry}");
+            }
+            line_open = false;
+        }
+        _ => {}
     };
     let result = migrator.run_with(&mut conn, limit, &mut on_progress).await;
     if line_open {
