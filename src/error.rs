@@ -342,7 +342,10 @@ impl std::fmt::Display for MigrationFailure {
 /// blocked it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LockBudgetSpent {
-    /// The statement that timed out last (`None`: one of the bookkeeping statements).
+    /// What waited, when it was not a migration statement (the bookkeeping statements,
+    /// `fresh`'s schema reset).
+    pub operation: &'static str,
+    /// The statement that timed out last, when it was a migration statement.
     pub failure: Option<MigrationFailure>,
     /// How many attempts ran.
     pub attempts: u32,
@@ -364,7 +367,7 @@ impl std::fmt::Display for LockBudgetSpent {
                 "migration {} statement {} of {} could not get its lock",
                 failure.tag, failure.statement, failure.statements
             )?,
-            None => write!(f, "the bookkeeping statements could not get their lock")?,
+            None => write!(f, "{} could not get their lock", self.operation)?,
         }
         write!(
             f,

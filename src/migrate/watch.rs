@@ -147,6 +147,7 @@ impl Watch {
 /// The attempts of one run under a [`LockWaitPolicy`]: counts them, watches each, and after a
 /// failure decides, logs, pauses, or builds the final error.
 pub(crate) struct LockRetries {
+    operation: &'static str,
     policy: LockWaitPolicy,
     watch: Watch,
     started: Option<Instant>,
@@ -158,6 +159,7 @@ impl LockRetries {
     /// Retries under `policy`, naming blockers through `target` when given.
     pub(crate) fn new(policy: LockWaitPolicy, target: Option<WatchTarget>) -> Self {
         Self {
+            operation: "the bookkeeping statements",
             policy,
             watch: Watch {
                 target,
@@ -168,6 +170,12 @@ impl LockRetries {
             attempts: 0,
             blockers: Vec::new(),
         }
+    }
+
+    /// Names what the attempts do, for the final error when no migration statement failed.
+    pub(crate) fn operation(mut self, operation: &'static str) -> Self {
+        self.operation = operation;
+        self
     }
 
     /// The policy.
@@ -248,6 +256,7 @@ impl LockRetries {
             _ => None,
         };
         Error::LockBudgetSpent(Box::new(LockBudgetSpent {
+            operation: self.operation,
             failure,
             attempts: self.attempts,
             waited: self.elapsed(),

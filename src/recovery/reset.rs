@@ -36,7 +36,9 @@ pub async fn reset_schemas(
     schemas: &[String],
     migrator: &Migrator,
 ) -> Result<ResetReport, Error> {
-    let mut retries = migrator.lock_retries();
+    let mut retries = migrator
+        .lock_retries()
+        .operation("the statements dropping the app's schemas");
     let setting = migrator.lock_wait_policy().setting();
     let result = loop {
         let pid = AtomicI32::new(0);
