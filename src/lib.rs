@@ -31,6 +31,7 @@ pub mod migrate;
 pub mod migrations;
 pub mod rag;
 pub mod recovery;
+pub mod rehearse;
 pub mod seed;
 pub mod sql;
 pub mod testing;

@@ -191,6 +191,11 @@ impl Migrator {
         self
     }
 
+    /// Where blockers are watched from, if set.
+    pub fn watch_target(&self) -> Option<WatchTarget> {
+        self.watch.clone()
+    }
+
     /// What drift to tolerate.
     pub fn policy(mut self, policy: Policy) -> Self {
         self.policy = policy;

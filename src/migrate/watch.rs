@@ -193,6 +193,11 @@ impl LockRetries {
         self.started.map(|s| s.elapsed()).unwrap_or_default()
     }
 
+    /// The blockers seen last, taken (the next attempt starts with none).
+    pub(crate) fn take_blockers(&mut self) -> Vec<Blocker> {
+        std::mem::take(&mut self.blockers)
+    }
+
     /// Runs one attempt while watching backend `pid` (the attempt stores it once known).
     pub(crate) async fn attempt<F: Future>(&mut self, pid: &AtomicI32, attempt: F) -> F::Output {
         self.started.get_or_insert_with(Instant::now);
