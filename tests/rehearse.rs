@@ -56,7 +56,7 @@ fn concurrent() -> Migration {
     )
 }
 
-fn statement<'r>(report: &'r Report, migration: usize, index: usize) -> &'r StatementReport {
+fn statement(report: &Report, migration: usize, index: usize) -> &StatementReport {
     &report.migrations[migration].statements[index - 1]
 }
 
