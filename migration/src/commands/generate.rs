@@ -2,9 +2,12 @@
 //! drizzle-kit writes it; `--custom`: an empty one for hand-written SQL, as drizzle-kit writes it.
 
 use std::path::Path;
+use std::time::Duration;
 
 use app_db::generate::{Migrations, Options, entities_by_prefix, render};
-use app_db::{Error, journal};
+use app_db::rehearse::{Planned, Report};
+use app_db::url::DbUrl;
+use app_db::{Error, Migration, Migrator, journal};
 use serde_json::{Value, json};
 
 use crate::cli::GlobalArgs;
@@ -28,12 +31,29 @@ pub struct Mode {
     pub allow_drop: bool,
 }
 
+/// `--rehearse URL`: where to try the new statements on real rows before writing them.
+#[derive(Clone, Copy)]
+pub struct Rehearsal<'a> {
+    pub url: &'a str,
+    pub json: bool,
+    pub lock_timeout: Duration,
+}
+
+/// Prints to stdout, or to stderr when stdout carries the rehearsal's JSON.
+macro_rules! say {
+    ($json:expr, $($arg:tt)*) => {
+        if $json { eprintln!($($arg)*) } else { println!($($arg)*) }
+    };
+}
+
 pub async fn run(
     global: &GlobalArgs,
     name: Option<&str>,
     mode: Mode,
     dir: &Path,
+    rehearsal: Option<Rehearsal<'_>>,
 ) -> Result<u8, Error> {
+    let json = rehearsal.is_some_and(|r| r.json);
     let name = name.unwrap_or_default();
     if !mode.check {
         check_name(name)?;
@@ -43,7 +63,7 @@ pub async fn run(
     if mode.custom {
         let snapshot = custom_snapshot(dir)?;
         let added = add_migration(dir, name, CUSTOM_PLACEHOLDER, snapshot)?;
-        print_added(&added, dir);
+        print_added(&added, dir, false);
         println!(
             "next: write your SQL below the placeholder comment, then build: until then the build rejects {}.sql (a migration with no statement)",
             added.tag
@@ -65,10 +85,41 @@ pub async fn run(
     .await?;
     let statements = generated.plan.sql();
     if statements.is_empty() {
-        println!("no schema changes");
+        say!(json, "no schema changes");
+        if let Some(rehearsal) = rehearsal.filter(|r| r.json) {
+            let nothing = Report {
+                rolled_back: true,
+                lock_timeout_ms: u64::try_from(rehearsal.lock_timeout.as_millis())
+                    .unwrap_or(u64::MAX),
+                migrations: Vec::new(),
+                statements: 0,
+                failed: 0,
+                not_rehearsed: 0,
+            };
+            print_rehearsal(&nothing, rehearsal, None);
+        }
         return Ok(exit::OK);
     }
     let text = render::file_text(&statements);
+    let mut written = None;
+    let report = match rehearsal {
+        Some(rehearsal) if !mode.check => {
+            let report = rehearse_plan(global, rehearsal, dir, name, &statements).await?;
+            if !json {
+                println!("{report}");
+            }
+            if !report.passed() {
+                if json {
+                    print_rehearsal(&report, rehearsal, None);
+                }
+                let code = super::rehearsal::verdict(&report);
+                eprintln!("generate: nothing was written");
+                return Ok(code);
+            }
+            Some((report, rehearsal))
+        }
+        _ => None,
+    };
     if mode.check {
         println!("{text}");
         eprintln!(
@@ -77,23 +128,97 @@ pub async fn run(
         return Ok(exit::DRIFT);
     }
     if mode.dry_run {
-        println!("{text}");
+        say!(json, "{text}");
         eprintln!(
             "dry run: {} statement(s), verified on scratch databases; nothing written",
             statements.len()
         );
-        return Ok(exit::OK);
+    } else {
+        // Built before anything is written: a failure here leaves the folder as it was.
+        let snapshot = schema_snapshot(&target.options()?, dir, &statements).await?;
+        let added = add_migration(dir, name, &text, snapshot)?;
+        print_added(&added, dir, json);
+        say!(
+            json,
+            "{} statement(s), verified: applied after the existing migrations they give the entities' schema",
+            statements.len()
+        );
+        say!(
+            json,
+            "next: review {}.sql, then build and commit it",
+            added.tag
+        );
+        written = Some(added.sql_path);
     }
-    // Built before anything is written: a failure here leaves the folder as it was.
-    let snapshot = schema_snapshot(&target.options()?, dir, &statements).await?;
-    let added = add_migration(dir, name, &text, snapshot)?;
-    print_added(&added, dir);
-    println!(
-        "{} statement(s), verified: applied after the existing migrations they give the entities' schema",
-        statements.len()
-    );
-    println!("next: review {}.sql, then build and commit it", added.tag);
+    if let Some((report, rehearsal)) = &report
+        && json
+    {
+        print_rehearsal(report, *rehearsal, written.as_deref());
+    }
     Ok(exit::OK)
+}
+
+/// The rehearsal's JSON, with `written`: the file written, or null.
+fn print_rehearsal(report: &Report, rehearsal: Rehearsal<'_>, written: Option<&Path>) {
+    let database = app_db::url::redact(rehearsal.url);
+    let mut value = super::rehearsal::json(report, &database);
+    if let Value::Object(map) = &mut value {
+        map.insert(
+            "written".into(),
+            written.map_or(Value::Null, |p| Value::String(p.display().to_string())),
+        );
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    );
+}
+
+/// Rehearses `statements` on `--rehearse`'s database, after the folder's migrations it has
+/// not applied yet, as the migration `NNNN_<name> (planned)`.
+async fn rehearse_plan(
+    global: &GlobalArgs,
+    rehearsal: Rehearsal<'_>,
+    dir: &Path,
+    name: &str,
+    statements: &[String],
+) -> Result<Report, Error> {
+    let url = DbUrl::parse(rehearsal.url, "--rehearse")?;
+    let mut conn = app_db::init::connect_one(
+        &url,
+        Duration::from_millis(global.connect_timeout),
+        "--connect-timeout/DATABASE_CONNECT_TIMEOUT (milliseconds)",
+    )
+    .await?;
+    // The migrator borrows its list for the program's life; a generate run reads one folder.
+    let folder: &'static [Migration] =
+        Box::leak(Migrations::Folder(dir).load()?.into_boxed_slice());
+    let migrator = Migrator::with_migrations(folder)
+        .bookkeeping(
+            global.migrations_schema.clone(),
+            global.migrations_table.clone(),
+        )
+        .ddl_lock_timeout(rehearsal.lock_timeout)
+        .watch_blockers(app_db::init::named_options(&url));
+    let result = async {
+        let mut planned = migrator.pending_for_rehearsal(&mut conn, None).await?;
+        planned.push(Planned {
+            tag: format!("{:04}_{name} (planned)", folder.len()),
+            transaction: true,
+            statements: statements.to_vec(),
+        });
+        if !rehearsal.json {
+            println!(
+                "rehearsing {} migration(s) on {} in a transaction that is rolled back",
+                planned.len(),
+                url.redacted()
+            );
+        }
+        app_db::rehearse::rehearse(&mut conn, &planned, &migrator.rehearsal_options()).await
+    }
+    .await;
+    let _ = sqlx::Connection::close(conn).await;
+    result
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
@@ -119,13 +244,18 @@ struct Added {
     when: i64,
 }
 
-fn print_added(added: &Added, dir: &Path) {
+fn print_added(added: &Added, dir: &Path, json: bool) {
     let journal_path = dir.join(journal::JOURNAL_PATH);
-    println!("created {}", added.sql_path.display());
+    say!(json, "created {}", added.sql_path.display());
     if let Some(path) = &added.snapshot_path {
-        println!("created {} (drizzle-kit's snapshot chain)", path.display());
+        say!(
+            json,
+            "created {} (drizzle-kit's snapshot chain)",
+            path.display()
+        );
     }
-    println!(
+    say!(
+        json,
         "added {} to {} (idx {}, when {})",
         added.tag,
         journal_path.display(),

@@ -7,6 +7,7 @@ mod fresh;
 mod generate;
 mod mark_applied;
 mod recording;
+mod rehearsal;
 mod seed;
 mod status;
 mod up;
@@ -26,8 +27,17 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Up {
             num,
             dry_run,
+            rehearse,
+            json,
             policy,
-        } => up::run(global, *num, *dry_run, policy).await,
+        } => {
+            let mode = up::Mode {
+                dry_run: *dry_run,
+                rehearse: *rehearse,
+                json: *json,
+            };
+            up::run(global, *num, mode, policy).await
+        }
         Command::Status { json } => status::run(global, *json).await,
         Command::Verify { allow_pending, dir } => {
             verify::run(global, *allow_pending, dir.as_deref()).await
@@ -45,6 +55,9 @@ pub async fn run(cli: Cli) -> u8 {
             check,
             allow_drop,
             dir,
+            rehearse,
+            json,
+            ddl_lock_timeout,
         } => {
             let mode = generate::Mode {
                 custom: *custom,
@@ -52,7 +65,12 @@ pub async fn run(cli: Cli) -> u8 {
                 check: *check,
                 allow_drop: *allow_drop,
             };
-            generate::run(global, name.as_deref(), mode, dir).await
+            let rehearsal = rehearse.as_deref().map(|url| generate::Rehearsal {
+                url,
+                json: *json,
+                lock_timeout: Duration::from_millis(*ddl_lock_timeout),
+            });
+            generate::run(global, name.as_deref(), mode, dir, rehearsal).await
         }
         Command::MarkApplied { tag, verify } => mark_applied::run(global, tag, verify).await,
         Command::Baseline { to, verify } => baseline::run(global, to, verify).await,
@@ -81,11 +99,13 @@ pub async fn run(cli: Cli) -> u8 {
     }
 }
 
+/// The other URL a command was given (besides `-u`), whose password must be scrubbed too.
 fn scratch_url(command: &Command) -> Option<&str> {
     match command {
         Command::MarkApplied { verify, .. } | Command::Baseline { verify, .. } => {
             verify.scratch_url.as_deref()
         }
+        Command::Generate { rehearse, .. } => rehearse.as_deref(),
         _ => None,
     }
 }

@@ -11,17 +11,46 @@ use crate::exit;
 use crate::output::{elapsed, short_hash, when_utc};
 use crate::target::Target;
 
+/// What `up` does besides applying.
+#[derive(Debug, Clone, Copy)]
+pub struct Mode {
+    pub dry_run: bool,
+    pub rehearse: bool,
+    pub json: bool,
+}
+
 pub async fn run(
     global: &GlobalArgs,
     limit: Option<usize>,
-    dry_run: bool,
+    mode: Mode,
     policy: &PolicyArgs,
 ) -> Result<u8, Error> {
     let target = Target::resolve(global).await?;
     let migrator = super::migrator(global, &target, &policy.lock, Some(policy));
     let mut conn = target.connect().await?;
-    if dry_run {
+    if mode.dry_run {
         return print_plan(&migrator, &mut conn, limit).await;
+    }
+    if mode.rehearse {
+        let planned = migrator.pending_for_rehearsal(&mut conn, limit).await?;
+        if !mode.json {
+            if planned.is_empty() {
+                println!("nothing to rehearse: the database is up to date");
+                return Ok(exit::OK);
+            }
+            println!(
+                "rehearsing {} migration(s) on {} in a transaction that is rolled back",
+                planned.len(),
+                target.redacted()
+            );
+        }
+        let report =
+            app_db::rehearse::rehearse(&mut conn, &planned, &migrator.rehearsal_options()).await?;
+        return Ok(super::rehearsal::print(
+            &report,
+            &target.redacted(),
+            mode.json,
+        ));
     }
     let started = Instant::now();
     // A line is open while a migration runs: its timing ends it, an error starts a new one.
