@@ -87,7 +87,7 @@ fn new_column(table: &str, column: &str, c: &mut Cursor<'_>) -> Option<Offending
     {
         return Some(Offending {
             what: format!(
-                "existing rows (the new {column} is NOT NULL and has no default to fill them)"
+                "every existing row: the new {column} is NOT NULL and has no default to fill it"
             ),
             count_sql: format!("select count(*)::int8 from {table}"),
         });
