@@ -27,6 +27,7 @@ pub mod generate;
 pub mod init;
 pub mod journal;
 pub mod keepalive;
+pub mod lint;
 pub mod migrate;
 pub mod migrations;
 pub mod rag;

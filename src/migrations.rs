@@ -6,7 +6,9 @@
 //! workspace root, or `APP_DB_MIGRATIONS_DIR` (absolute, or relative to the workspace root) at
 //! build time.
 
-use crate::journal::split;
+use std::path::Path;
+
+use crate::journal::{JournalError, split};
 
 /// One migration embedded at build time, in journal order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,3 +62,27 @@ pub static MIGRATIONS: &[Migration] = EMBEDDED.migrations;
 /// checks (`verify`) can reload it with [`journal::load_dir`](crate::journal::load_dir) to
 /// detect a folder edited after the build.
 pub const MIGRATIONS_DIR: &str = EMBEDDED.dir;
+
+/// The migrations of a folder on disk, read and validated as the build does, as [`Migration`]s
+/// (for tools that work on a folder rather than the compiled list: `generate`, `lint --dir`).
+///
+/// Their texts are leaked (this file is also compiled into the build-check fixture crate, hence
+/// the journal's own error type): `Migration` borrows `'static` text (it describes the compiled-in
+/// folder), and a command reads one folder once.
+pub fn load_folder(dir: &Path) -> Result<Vec<Migration>, JournalError> {
+    let loaded = crate::journal::load_dir(dir)?;
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    Ok(loaded
+        .migrations
+        .into_iter()
+        .map(|m| Migration {
+            idx: m.idx,
+            tag: leak(m.tag),
+            when: m.when,
+            breakpoints: m.breakpoints,
+            transaction: m.transaction,
+            sql: leak(m.sql),
+            hash: leak(m.hash),
+        })
+        .collect())
+}

@@ -25,7 +25,10 @@ async fn run(
         Migrations::List(migrations),
         entities,
         supplement,
-        &Options { allow_drop },
+        &Options {
+            allow_drop,
+            ..Options::default()
+        },
     )
     .await
 }

@@ -10,6 +10,7 @@
 //! The folder format and the drizzle-orm behaviour matched here are described in
 //! `shared/notes/drizzle-compat.md`.
 
+pub mod allow;
 pub mod codegen;
 pub mod directive;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod parse;
 pub mod split;
 pub mod validate;
 
+pub use allow::{ALLOW_DIRECTIVE, Allow, AllowProblem};
 pub use directive::{Directive, NO_TRANSACTION_DIRECTIVE};
 pub use error::{JournalError, JournalWarning};
 pub use hash::sha256_hex;

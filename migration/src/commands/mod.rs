@@ -5,6 +5,7 @@ mod db;
 mod down;
 mod fresh;
 mod generate;
+pub mod lint;
 mod mark_applied;
 mod recording;
 mod rehearsal;
@@ -39,8 +40,25 @@ pub async fn run(cli: Cli) -> u8 {
             up::run(global, *num, mode, policy).await
         }
         Command::Status { json } => status::run(global, *json).await,
-        Command::Verify { allow_pending, dir } => {
-            verify::run(global, *allow_pending, dir.as_deref()).await
+        Command::Verify {
+            allow_pending,
+            dir,
+            lint,
+        } => verify::run(global, *allow_pending, dir.as_deref(), *lint).await,
+        Command::Lint {
+            tags,
+            all,
+            dir,
+            json,
+        } => {
+            let selection = if *all {
+                lint::Selection::All
+            } else if !tags.is_empty() {
+                lint::Selection::Tags(tags)
+            } else {
+                lint::Selection::Pending
+            };
+            lint::run(global, selection, dir.as_deref(), *json).await
         }
         Command::Down { .. } => down::run(),
         Command::Fresh {
@@ -54,6 +72,7 @@ pub async fn run(cli: Cli) -> u8 {
             dry_run,
             check,
             allow_drop,
+            safe,
             dir,
             rehearse,
             json,
@@ -64,6 +83,7 @@ pub async fn run(cli: Cli) -> u8 {
                 dry_run: *dry_run,
                 check: *check,
                 allow_drop: *allow_drop,
+                safe: *safe,
             };
             let rehearsal = rehearse.as_deref().map(|url| generate::Rehearsal {
                 url,

@@ -1,5 +1,5 @@
-//! `verify`: fail a deploy pipeline on drift (exit 2) or, unless allowed, on pending
-//! migrations (exit 3).
+//! `verify`: fail a deploy pipeline on drift (exit 2), with `--lint` on a lint finding not
+//! allowed in a pending migration (exit 2), or, unless allowed, on pending migrations (exit 3).
 
 use std::path::Path;
 
@@ -15,6 +15,7 @@ pub async fn run(
     global: &GlobalArgs,
     allow_pending: bool,
     dir: Option<&Path>,
+    lint: bool,
 ) -> Result<u8, Error> {
     let mut problems = folder_problems(dir)?;
     let target = Target::resolve(global).await?;
@@ -84,6 +85,19 @@ pub async fn run(
             problems.len()
         );
         return Ok(exit::DRIFT);
+    }
+    if lint {
+        // Only what is still to run: applied migrations are history and never re-judged.
+        let to_run = super::lint::not_applied(&migrator, &rows);
+        let report =
+            app_db::lint::lint_pending(to_run, &super::lint::shown(Path::new(MIGRATIONS_DIR)));
+        super::lint::print(&report, false);
+        if !report.passes() {
+            eprintln!(
+                "error: the pending migrations have lint findings that are not allowed\n  fix: rewrite each statement as its fix says (`migration generate --safe` writes the safe forms), or accept the risk with `-- app-db:allow <rule> <reason>` on the line above it"
+            );
+            return Ok(exit::LINT);
+        }
     }
     if !pending.is_empty() && !allow_pending {
         eprintln!(
