@@ -157,7 +157,7 @@ async fn generate_rehearse_tries_the_plan_first_and_writes_only_when_it_passes()
     assert_eq!(value["failed"], 0);
     assert_eq!(value["migrations"][0]["tag"], "0008_metrics (planned)");
     assert!(
-        value["written"]
+        value["written"][0]
             .as_str()
             .unwrap()
             .ends_with("0008_metrics.sql"),
