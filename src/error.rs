@@ -215,6 +215,11 @@ pub enum Error {
         holder: Option<String>,
     },
 
+    /// A migration statement could not get its table lock within the DDL lock timeout, and the
+    /// retries within the retry budget did not get it either. Names the blocking sessions.
+    #[error("{0}")]
+    LockBudgetSpent(Box<LockBudgetSpent>),
+
     /// A query embedding whose length is not the column's dimension.
     #[error(
         "embedding has {found} dimensions but document_chunk.embedding is vector({expected}): \
@@ -313,6 +318,9 @@ pub enum Error {
     },
 }
 
+/// SQLSTATE 55P03 `lock_not_available`: a `lock_timeout` expired.
+pub const LOCK_NOT_AVAILABLE: &str = "55P03";
+
 /// Which statement of which migration failed, and what the database said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationFailure {
@@ -370,6 +378,93 @@ impl std::fmt::Display for MigrationFailure {
             write!(f, "\n  fix: {hint}")?;
         }
         Ok(())
+    }
+}
+
+/// A migration that gave up waiting for its table locks: which statement, how long, who
+/// blocked it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockBudgetSpent {
+    /// What waited, when it was not a migration statement (the bookkeeping statements,
+    /// `fresh`'s schema reset).
+    pub operation: &'static str,
+    /// The statement that timed out last, when it was a migration statement.
+    pub failure: Option<MigrationFailure>,
+    /// How many attempts ran.
+    pub attempts: u32,
+    /// From the first attempt's start to giving up.
+    pub waited: Duration,
+    /// The longest one lock wait could last (`APP_DB_DDL_LOCK_TIMEOUT`).
+    pub lock_timeout: Duration,
+    /// The retry budget (`APP_DB_DDL_RETRY_BUDGET`).
+    pub retry_budget: Duration,
+    /// The sessions seen blocking the statement, latest sample (empty: none was seen).
+    pub blockers: Vec<crate::migrate::Blocker>,
+}
+
+impl std::fmt::Display for LockBudgetSpent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.failure {
+            Some(failure) => write!(
+                f,
+                "migration {} statement {} of {} could not get its lock",
+                failure.tag, failure.statement, failure.statements
+            )?,
+            None => write!(f, "{} could not get their lock", self.operation)?,
+        }
+        write!(
+            f,
+            ": {} attempt(s) over {:.1} s, each waiting at most {:?} (APP_DB_DDL_LOCK_TIMEOUT, --ddl-lock-timeout), within the retry budget of {:?} (APP_DB_DDL_RETRY_BUDGET, --ddl-retry-budget)",
+            self.attempts,
+            self.waited.as_secs_f64(),
+            self.lock_timeout,
+            self.retry_budget
+        )?;
+        if let Some(failure) = &self.failure {
+            write!(f, "\n  statement: {}", failure.preview)?;
+        }
+        write!(
+            f,
+            "\n  blocked by: {}",
+            crate::migrate::blocker::describe(&self.blockers)
+        )?;
+        let transactional = self.failure.as_ref().is_none_or(|f| f.transactional);
+        if transactional {
+            write!(
+                f,
+                "\n  nothing was changed: every attempt was rolled back whole and no bookkeeping row was written"
+            )?;
+        } else {
+            write!(
+                f,
+                "\n  this migration runs outside a transaction: the statements before this one stayed applied and no bookkeeping row was written; they run again on the next `up`, so they must be idempotent (IF NOT EXISTS)"
+            )?;
+        }
+        if let Some(failure) = &self.failure {
+            if !failure.applied_before.is_empty() {
+                write!(
+                    f,
+                    "\n  committed earlier in this run: {}",
+                    failure.applied_before.join(", ")
+                )?;
+            }
+            if let Some(hint) = &failure.hint {
+                write!(f, "\n  note: {hint}")?;
+            }
+        }
+        let ends = if self.blockers.is_empty() {
+            "find the sessions holding locks on the statement's tables (pg_locks joined with pg_stat_activity) and end them".to_string()
+        } else {
+            self.blockers
+                .iter()
+                .map(|b| b.remedy())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        write!(
+            f,
+            "\n  fix: end the blocking session(s): {ends}; or raise APP_DB_DDL_RETRY_BUDGET (--ddl-retry-budget) to keep retrying longer; then run the migration again"
+        )
     }
 }
 
@@ -516,10 +611,52 @@ impl Error {
         mut self,
         applied: &[crate::migrate::AppliedMigration],
     ) -> Self {
-        if let Self::MigrationFailed(failure) = &mut self {
-            failure.applied_before = applied.iter().map(|a| a.tag.to_string()).collect();
+        let tags = || applied.iter().map(|a| a.tag.to_string()).collect();
+        match &mut self {
+            Self::MigrationFailed(failure) => failure.applied_before = tags(),
+            Self::LockBudgetSpent(spent) => {
+                if let Some(failure) = &mut spent.failure {
+                    failure.applied_before = tags();
+                }
+            }
+            _ => {}
         }
         self
+    }
+
+    /// Adds `note` to a failed statement's fix (what the migrator cleaned up after it).
+    pub(crate) fn with_note(mut self, note: Option<String>) -> Self {
+        if let (Self::MigrationFailed(failure), Some(note)) = (&mut self, note) {
+            failure.hint = Some(match failure.hint.take() {
+                Some(hint) => format!("{hint}; {note}"),
+                None => note,
+            });
+        }
+        self
+    }
+
+    /// Whether a statement's lock wait exceeded `lock_timeout` (SQLSTATE 55P03): the one
+    /// failure the DDL lock rules retry. The migration lock's own timeout is
+    /// [`Error::LockTimeout`], never this.
+    pub fn is_lock_timeout(&self) -> bool {
+        match self {
+            Self::MigrationFailed(failure) => failure.code.as_deref() == Some(LOCK_NOT_AVAILABLE),
+            Self::Sqlx(sqlx::Error::Database(db)) => {
+                db.code().as_deref() == Some(LOCK_NOT_AVAILABLE)
+            }
+            _ => false,
+        }
+    }
+
+    /// `migration <tag> statement <n> of <m>` for a failed migration statement.
+    pub(crate) fn statement_preview(&self) -> Option<String> {
+        match self {
+            Self::MigrationFailed(f) => Some(format!(
+                "migration {} statement {} of {} ({})",
+                f.tag, f.statement, f.statements, f.preview
+            )),
+            _ => None,
+        }
     }
 }
 

@@ -197,8 +197,13 @@ pub async fn migrate(db: &DatabaseConnection, config: &Config) -> Result<Report,
     match &config.direct_url {
         Some(direct) => migrate_direct(direct, config).await,
         None => {
-            let mut conn = db.get_postgres_connection_pool().acquire().await?;
-            config.migrator().run(&mut conn).await
+            let pool = db.get_postgres_connection_pool();
+            let mut conn = pool.acquire().await?;
+            config
+                .migrator()
+                .watch_blockers((*pool.connect_options()).clone())
+                .run(&mut conn)
+                .await
         }
     }
 }
@@ -212,7 +217,10 @@ async fn migrate_on(
     match &config.direct_url {
         Some(direct) => migrate_direct(direct, config).await,
         None => {
-            let migrator = config.migrator().keepalive(url.keepalive().copied());
+            let migrator = config
+                .migrator()
+                .keepalive(url.keepalive().copied())
+                .watch_blockers(named_options(url));
             migrator.run(conn).await
         }
     }
@@ -226,7 +234,10 @@ async fn migrate_direct(direct: &str, config: &Config) -> Result<Report, Error> 
         "DATABASE_CONNECT_TIMEOUT",
     )
     .await?;
-    let migrator = config.migrator().keepalive(direct.keepalive().copied());
+    let migrator = config
+        .migrator()
+        .keepalive(direct.keepalive().copied())
+        .watch_blockers(named_options(&direct));
     let report = migrator.run(&mut conn).await;
     let _ = conn.close().await;
     report

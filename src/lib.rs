@@ -32,6 +32,7 @@ pub mod migrate;
 pub mod migrations;
 pub mod rag;
 pub mod recovery;
+pub mod rehearse;
 pub mod seed;
 pub mod sql;
 pub mod testing;
@@ -39,7 +40,7 @@ pub mod url;
 
 pub use config::{Config, PoolConfig, SeedMode};
 pub use entity::*;
-pub use error::{Error, MigrationFailure};
+pub use error::{Error, LockBudgetSpent, MigrationFailure};
 pub use init::{db, init, init_with};
 pub use journal::JournalError;
 pub use migrate::Migrator;

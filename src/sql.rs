@@ -1,5 +1,7 @@
 //! Small SQL text helpers shared by the driver, the CLI support and the test support.
 
+pub mod tokens;
+
 /// Quotes an identifier for PostgreSQL (`my"name` → `"my""name"`).
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

@@ -118,6 +118,40 @@ pub struct LockArgs {
     pub lock_timeout: u64,
 }
 
+/// How migration statements wait for table locks.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct DdlArgs {
+    /// Milliseconds one migration statement may wait for a table lock; past it the attempt is
+    /// rolled back and retried, so the app's queries queued behind it go through. 0 waits for
+    /// ever (and the app's queries on the table with it).
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "APP_DB_DDL_LOCK_TIMEOUT",
+        default_value_t = 2_000
+    )]
+    pub ddl_lock_timeout: u64,
+    /// Milliseconds to keep retrying after lock timeouts before giving up, naming the blocking
+    /// sessions; 0 makes one attempt.
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "APP_DB_DDL_RETRY_BUDGET",
+        default_value_t = 180_000
+    )]
+    pub ddl_retry_budget: u64,
+}
+
+impl DdlArgs {
+    /// The library's policy for these flags.
+    pub fn policy(&self) -> app_db::migrate::LockWaitPolicy {
+        app_db::migrate::LockWaitPolicy {
+            lock_timeout: std::time::Duration::from_millis(self.ddl_lock_timeout),
+            retry_budget: std::time::Duration::from_millis(self.ddl_retry_budget),
+        }
+    }
+}
+
 /// Which drift to tolerate when applying.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct PolicyArgs {
@@ -146,6 +180,8 @@ pub struct PolicyArgs {
     pub allow_modified: bool,
     #[command(flatten)]
     pub lock: LockArgs,
+    #[command(flatten)]
+    pub ddl: DdlArgs,
 }
 
 /// Where `mark-applied` and `baseline` replay the migrations.
@@ -167,7 +203,7 @@ pub struct VerifyArgs {
 pub enum Command {
     /// Apply pending migrations (all, or the first N), with per-migration timings.
     #[command(
-        after_help = "Example: migration up --dry-run    (prints the plan and every statement)"
+        after_help = "Examples:\n  migration up --dry-run                  (prints the plan and every statement)\n  migration -u <staging> up --rehearse    (runs them on real rows, rolls back, reports)"
     )]
     Up {
         /// Apply at most N pending migrations.
@@ -176,6 +212,15 @@ pub enum Command {
         /// Print the plan and the SQL it would run, statement by statement; change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Run the pending migrations in a transaction that is always rolled back and report,
+        /// per statement, its time, the locks it took, whether it rewrote a table, and the
+        /// rows that make it fail. For a staging clone or a restored snapshot (-u). Exit 1
+        /// when a statement fails there.
+        #[arg(long, conflicts_with = "dry_run")]
+        rehearse: bool,
+        /// With --rehearse: print the report as JSON (the shape in docs/cli.md).
+        #[arg(long, requires = "rehearse")]
+        json: bool,
         #[command(flatten)]
         policy: PolicyArgs,
     },
@@ -255,7 +300,7 @@ pub enum Command {
     /// supplement) and the migration folder, in drizzle-kit's SQL, verified on scratch
     /// databases before it is written; or, with --custom, an empty one for hand-written SQL.
     #[command(
-        after_help = "Examples:\n  migration generate add_invoice             (writes NNNN_add_invoice.sql + journal entry)\n  migration generate add_invoice --dry-run   (prints the SQL, writes nothing)\n  migration generate add_invoice --safe      (concurrent indexes, NOT VALID + VALIDATE: no long locks)\n  migration generate --check                 (CI: exit 2 when entities and migrations disagree)\n  migration generate add_invoice_index --custom"
+        after_help = "Examples:\n  migration generate add_invoice             (writes NNNN_add_invoice.sql + journal entry)\n  migration generate add_invoice --dry-run   (prints the SQL, writes nothing)\n  migration generate add_invoice --safe      (concurrent indexes, NOT VALID + VALIDATE: no long locks)\n  migration generate add_invoice --rehearse <staging URL>   (tries it on real rows first)\n  migration generate --check                 (CI: exit 2 when entities and migrations disagree)\n  migration generate add_invoice_index --custom"
     )]
     Generate {
         /// The migration's name; the file becomes NNNN_<name>.sql (letters, digits, _ and -).
@@ -284,6 +329,27 @@ pub enum Command {
         /// The migration folder to diff against and write into.
         #[arg(long, value_name = "PATH", default_value = app_db::migrations::MIGRATIONS_DIR)]
         dir: PathBuf,
+        /// Before writing, rehearse the new statements on this database (after the folder's
+        /// migrations it has not applied yet), in a transaction that is always rolled back;
+        /// write nothing when a statement fails on its rows. A staging clone or a snapshot.
+        #[arg(
+            long,
+            value_name = "URL",
+            conflicts_with_all = ["custom", "check"],
+            hide_env_values = true
+        )]
+        rehearse: Option<String>,
+        /// With --rehearse: print the rehearsal as JSON on stdout (other output goes to stderr).
+        #[arg(long, requires = "rehearse")]
+        json: bool,
+        /// With --rehearse: milliseconds each rehearsed statement may wait for a table lock.
+        #[arg(
+            long,
+            value_name = "MS",
+            env = "APP_DB_DDL_LOCK_TIMEOUT",
+            default_value_t = 2_000
+        )]
+        ddl_lock_timeout: u64,
     },
     /// Convert the migration folder from drizzle-kit 0.x's journal layout to drizzle-kit 1.0's
     /// `<YYYYMMDDHHMMSS>_<name>/migration.sql` folders, as `drizzle-kit up` does, writing the new

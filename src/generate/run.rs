@@ -28,7 +28,7 @@ pub enum Migrations<'a> {
 
 impl Migrations<'_> {
     /// The migrations, read (and validated) from the folder if they come from one.
-    fn load(self) -> Result<Vec<Migration>, Error> {
+    pub fn load(self) -> Result<Vec<Migration>, Error> {
         match self {
             Migrations::List(list) => Ok(list.to_vec()),
             Migrations::Folder(dir) => Ok(crate::migrations::load_folder(dir)?),

@@ -11,7 +11,9 @@
 //!   transaction, so it needs a `DatabaseConnection`; a transaction gets an error.
 //! - Configuration: the trait's methods are static, so they read the same environment as
 //!   `init()` through [`Config::from_env`]: `APP_DB_MIGRATIONS_SCHEMA`/`APP_DB_MIGRATIONS_TABLE`
-//!   (the bookkeeping table), `APP_DB_LOCK_TIMEOUT` and the drift policy
+//!   (the bookkeeping table), `APP_DB_LOCK_TIMEOUT`, the DDL lock rules
+//!   (`APP_DB_DDL_LOCK_TIMEOUT`, `APP_DB_DDL_RETRY_BUDGET`; the blocking sessions are named
+//!   through a second connection of the pool's server) and the drift policy
 //!   (`APP_DB_ALLOW_OUT_OF_ORDER`, `APP_DB_ALLOW_MODIFIED`). A bad value is an error naming it.
 //! - `get_migration_models` maps rows to `seaql_migrations::Model { version: tag, applied_at:
 //!   created_at }` (the journal `when`, in milliseconds); rows unknown to this binary are left
@@ -265,9 +267,11 @@ impl MigratorTrait for Migrator {
     {
         match db.into_database_executor() {
             DatabaseExecutor::Connection(conn) => {
-                let mut raw = conn.get_postgres_connection_pool().acquire().await.map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string())))?;
+                let pool = conn.get_postgres_connection_pool();
+                let mut raw = pool.acquire().await.map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string())))?;
                 let limit = steps.map(|n| n as usize);
-                configured()?.run_with(&mut raw, limit, &mut |_| {}).await.map(|_| ()).map_err(to_db_err)
+                let migrator = configured()?.watch_blockers((*pool.connect_options()).clone());
+                migrator.run_with(&mut raw, limit, &mut |_| {}).await.map(|_| ()).map_err(to_db_err)
             }
             _ => Err(DbErr::Migration(
                 "app-db's migrator takes its own lock and transaction, so it needs a DatabaseConnection, not a transaction.\n  fix: call Migrator::up(&db, None) with the pool".into(),

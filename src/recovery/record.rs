@@ -308,7 +308,7 @@ impl<'a> Recorder<'a> {
         let bookkeeping = self.migrator.bookkeeping_table();
         let lock = self.migrator.lock();
         let mut tx = conn.begin().await?;
-        if !lock.acquire_in_transaction(&mut tx).await? {
+        if lock.acquire_in_transaction(&mut tx).await?.is_none() {
             tx.rollback().await?;
             let holder = lock.holder(conn).await.ok().flatten();
             return Err(lock.timeout_error(holder));

@@ -243,3 +243,46 @@ pub fn succeeded(out: &std::process::Output, what: &str) -> String {
     );
     stdout
 }
+
+/// On a migrated database: takes the last compiled migration (a `CREATE TABLE`) back out (its
+/// bookkeeping row and its table), then opens a transaction that creates a table of the same
+/// name and stays open. The migration, pending again, then waits for that transaction (the
+/// catalog's unique name index), as a statement waits for any lock. Returns the blocking
+/// connection, its backend pid and the migration's tag.
+pub async fn block_the_last_migration(url: &str) -> (sqlx::PgConnection, i32, &'static str) {
+    use app_db::sql::tokens::{Cursor, tokenize};
+    let last = app_db::MIGRATIONS.last().expect("a compiled migration");
+    let first = last.statements().next().expect("a statement");
+    let tokens = tokenize(first);
+    let mut cursor = Cursor::new(&tokens);
+    assert!(
+        cursor.eat(&["CREATE", "TABLE"]),
+        "the last migration ({}) must start with CREATE TABLE for this scenario",
+        last.tag
+    );
+    let (table, _) = cursor.name().expect("the table's name");
+    let mut conn = connect(url).await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "delete from drizzle.__drizzle_migrations where hash = '{}'; drop table {table}",
+        last.hash
+    )))
+    .execute(&mut conn)
+    .await
+    .expect("take the last migration back out");
+    let mut blocker = connect(url).await;
+    sqlx::raw_sql("set application_name = 'the-blocker'")
+        .execute(&mut blocker)
+        .await
+        .expect("name the blocker");
+    let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut blocker)
+        .await
+        .expect("the blocker's pid");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "begin; create table {table} (blocking int)"
+    )))
+    .execute(&mut blocker)
+    .await
+    .expect("the blocking transaction");
+    (blocker, pid, last.tag)
+}

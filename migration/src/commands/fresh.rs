@@ -41,12 +41,7 @@ pub async fn run(
         ensure_this_machine(&mut conn, target.url(), "fresh").await?;
     }
     let started = Instant::now();
-    let reset = reset_schemas(
-        &mut conn,
-        &global.database_schema,
-        migrator.bookkeeping_table(),
-    )
-    .await?;
+    let reset = reset_schemas(&mut conn, &global.database_schema, &migrator).await?;
     println!(
         "dropped and recreated {} on {} ({} table(s), view(s) and type(s) with their data){}; dropped {}",
         if reset.recreated.is_empty() {

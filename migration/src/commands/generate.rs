@@ -3,12 +3,15 @@
 //! This file writes drizzle-kit 0.31's journal layout; a drizzle-kit 1.0 folder goes to
 //! `generate_v1.rs`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use app_db::generate::{
     Generated, GeneratedMigration, Migrations, Options, entities_by_prefix, render,
 };
-use app_db::{Error, journal, lint};
+use app_db::rehearse::{Planned, Report};
+use app_db::url::DbUrl;
+use app_db::{Error, Migration, Migrator, journal, lint};
 use serde_json::{Value, json};
 
 use crate::cli::GlobalArgs;
@@ -33,12 +36,29 @@ pub struct Mode {
     pub safe: bool,
 }
 
+/// `--rehearse URL`: where to try the new statements on real rows before writing them.
+#[derive(Clone, Copy)]
+pub struct Rehearsal<'a> {
+    pub url: &'a str,
+    pub json: bool,
+    pub lock_timeout: Duration,
+}
+
+/// Prints to stdout, or to stderr when stdout carries the rehearsal's JSON.
+macro_rules! say {
+    ($json:expr, $($arg:tt)*) => {
+        if $json { eprintln!($($arg)*) } else { println!($($arg)*) }
+    };
+}
+
 pub async fn run(
     global: &GlobalArgs,
     name: Option<&str>,
     mode: Mode,
     dir: &Path,
+    rehearsal: Option<Rehearsal<'_>>,
 ) -> Result<u8, Error> {
+    let json = rehearsal.is_some_and(|r| r.json);
     let name = name.unwrap_or_default();
     if !mode.check {
         check_name(name)?;
@@ -52,7 +72,7 @@ pub async fn run(
     if mode.custom {
         let snapshot = custom_snapshot(dir)?;
         let added = add_migration(dir, name, CUSTOM_PLACEHOLDER, snapshot)?;
-        print_added(&added, dir);
+        print_added(&added, dir, false);
         println!(
             "next: write your SQL below the placeholder comment, then build: until then the build rejects {}.sql (a migration with no statement)",
             added.tag
@@ -81,7 +101,19 @@ pub async fn run(
     }
     let generated = generated?;
     if generated.migrations.is_empty() {
-        println!("no schema changes");
+        say!(json, "no schema changes");
+        if let Some(rehearsal) = rehearsal.filter(|r| r.json) {
+            let nothing = Report {
+                rolled_back: true,
+                lock_timeout_ms: u64::try_from(rehearsal.lock_timeout.as_millis())
+                    .unwrap_or(u64::MAX),
+                migrations: Vec::new(),
+                statements: 0,
+                failed: 0,
+                not_rehearsed: 0,
+            };
+            print_rehearsal(&nothing, rehearsal, &[]);
+        }
         return Ok(exit::OK);
     }
     let files: Vec<(String, &GeneratedMigration)> = generated
@@ -97,14 +129,37 @@ pub async fn run(
         })
         .collect();
     let report = lint_files(dir, &files);
+    let rehearsed = match rehearsal {
+        Some(rehearsal) => {
+            let rehearsed = rehearse_plan(global, rehearsal, dir, &files).await?;
+            if !json {
+                println!("{rehearsed}");
+            }
+            if !rehearsed.passed() {
+                if json {
+                    print_rehearsal(&rehearsed, rehearsal, &[]);
+                }
+                let code = super::rehearsal::verdict(&rehearsed);
+                eprintln!("generate: nothing was written");
+                return Ok(code);
+            }
+            Some((rehearsed, rehearsal))
+        }
+        None => None,
+    };
     if mode.dry_run {
-        print_sql(&files);
-        print_findings_as_comments(&report);
+        print_sql(&files, json);
+        print_findings_as_comments(&report, json);
         let statements: usize = files.iter().map(|(_, m)| m.statements.len()).sum();
         eprintln!(
             "dry run: {} migration(s), {statements} statement(s), verified on scratch databases; nothing written",
             files.len()
         );
+        if let Some((rehearsed, rehearsal)) = &rehearsed
+            && json
+        {
+            print_rehearsal(rehearsed, *rehearsal, &[]);
+        }
         return Ok(exit::OK);
     }
     // Built before anything is written: a failure here leaves the folder as it was (never for
@@ -116,20 +171,27 @@ pub async fn run(
     let snapshot = schema_snapshot(target.url(), dir, &all_statements).await?;
     let added = add_migrations(dir, name, &files, snapshot)?;
     for added in &added {
-        print_added(added, dir);
+        print_added(added, dir, json);
     }
-    println!(
+    say!(
+        json,
         "{} statement(s), verified: applied after the existing migrations they give the entities' schema",
         all_statements.len()
     );
-    print!("{}", report.render());
+    if json {
+        eprint!("{}", report.render());
+    } else {
+        print!("{}", report.render());
+    }
     if !report.passes() && !mode.safe {
-        println!(
+        say!(
+            json,
             "the lint findings above fail `migration lint` until each statement is rewritten or allowed: `migration generate <name> --safe` writes the safe forms for indexes, foreign keys, CHECKs, NOT NULL and unique constraints"
         );
     }
     let tags: Vec<&str> = added.iter().map(|a| a.tag.as_str()).collect();
-    println!(
+    say!(
+        json,
         "next: review {}, then build and commit {}",
         tags.iter()
             .map(|t| format!("{t}.sql"))
@@ -137,7 +199,80 @@ pub async fn run(
             .join(", "),
         if tags.len() == 1 { "it" } else { "them" }
     );
+    if let Some((rehearsed, rehearsal)) = &rehearsed
+        && json
+    {
+        let written: Vec<PathBuf> = added.iter().map(|a| a.sql_path.clone()).collect();
+        print_rehearsal(rehearsed, *rehearsal, &written);
+    }
     Ok(exit::OK)
+}
+
+/// The rehearsal's JSON, with `written`: the files written (none when nothing was).
+fn print_rehearsal(report: &Report, rehearsal: Rehearsal<'_>, written: &[PathBuf]) {
+    let database = app_db::url::redact(rehearsal.url);
+    let mut value = super::rehearsal::json(report, &database);
+    if let Value::Object(map) = &mut value {
+        map.insert(
+            "written".into(),
+            Value::Array(
+                written
+                    .iter()
+                    .map(|p| Value::String(p.display().to_string()))
+                    .collect(),
+            ),
+        );
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    );
+}
+
+/// Rehearses the migrations about to be written on `--rehearse`'s database, after the
+/// folder's migrations it has not applied yet, each as `NNNN_<name> (planned)`.
+async fn rehearse_plan(
+    global: &GlobalArgs,
+    rehearsal: Rehearsal<'_>,
+    dir: &Path,
+    files: &[(String, &GeneratedMigration)],
+) -> Result<Report, Error> {
+    let url = DbUrl::parse(rehearsal.url, "--rehearse")?;
+    let mut conn = app_db::init::connect_one(
+        &url,
+        Duration::from_millis(global.connect_timeout),
+        "--connect-timeout/DATABASE_CONNECT_TIMEOUT (milliseconds)",
+    )
+    .await?;
+    // The migrator borrows its list for the program's life; a generate run reads one folder.
+    let folder: &'static [Migration] =
+        Box::leak(Migrations::Folder(dir).load()?.into_boxed_slice());
+    let migrator = Migrator::with_migrations(folder)
+        .bookkeeping(
+            global.migrations_schema.clone(),
+            global.migrations_table.clone(),
+        )
+        .ddl_lock_timeout(rehearsal.lock_timeout)
+        .watch_blockers(app_db::init::named_options(&url));
+    let result = async {
+        let mut planned = migrator.pending_for_rehearsal(&mut conn, None).await?;
+        planned.extend(files.iter().map(|(tag, m)| Planned {
+            tag: format!("{tag} (planned)"),
+            transaction: m.transaction,
+            statements: m.statements.clone(),
+        }));
+        if !rehearsal.json {
+            println!(
+                "rehearsing {} migration(s) on {} in a transaction that is rolled back",
+                planned.len(),
+                url.redacted()
+            );
+        }
+        app_db::rehearse::rehearse(&mut conn, &planned, &migrator.rehearsal_options()).await
+    }
+    .await;
+    let _ = sqlx::Connection::close(conn).await;
+    result
 }
 
 /// `--safe` in a folder drizzle-kit (and so drizzle-orm) also works on.
@@ -167,16 +302,17 @@ fn lint_files(dir: &Path, files: &[(String, &GeneratedMigration)]) -> lint::Lint
 
 /// The SQL on stdout: drizzle-kit's one file as it is; several files each under a comment
 /// naming it.
-fn print_sql(files: &[(String, &GeneratedMigration)]) {
+fn print_sql(files: &[(String, &GeneratedMigration)], json: bool) {
     if let [(_, only)] = files {
-        println!("{}", only.text());
+        say!(json, "{}", only.text());
         return;
     }
     for (i, (tag, m)) in files.iter().enumerate() {
         if i > 0 {
-            println!();
+            say!(json, "");
         }
-        println!(
+        say!(
+            json,
             "-- {tag}.sql ({}):",
             if m.transaction {
                 "one transaction"
@@ -184,12 +320,12 @@ fn print_sql(files: &[(String, &GeneratedMigration)]) {
                 "no transaction: each statement commits on its own"
             }
         );
-        println!("{}", m.text());
+        say!(json, "{}", m.text());
     }
 }
 
 /// Findings under the SQL as SQL comments, so the output stays valid SQL; nothing when clean.
-fn print_findings_as_comments(report: &lint::LintReport) {
+fn print_findings_as_comments(report: &lint::LintReport, json: bool) {
     if report
         .migrations
         .iter()
@@ -197,9 +333,9 @@ fn print_findings_as_comments(report: &lint::LintReport) {
     {
         return;
     }
-    println!();
+    say!(json, "");
     for line in report.render().lines() {
-        println!("-- lint: {line}");
+        say!(json, "-- lint: {line}");
     }
 }
 
@@ -245,14 +381,17 @@ fn check(generated: Result<Generated, Error>, dir: &Path, existing: usize) -> Re
         Check::Reconcile(text) => {
             println!("{text}");
             let file = super::lint::shown(dir).join(format!("{existing:04}_<name>.sql"));
-            print_findings_as_comments(&lint::LintReport {
-                migrations: vec![lint::lint_sql(
-                    &format!("{existing:04}_<name>"),
-                    &file.display().to_string(),
-                    text,
-                    true,
-                )],
-            });
+            print_findings_as_comments(
+                &lint::LintReport {
+                    migrations: vec![lint::lint_sql(
+                        &format!("{existing:04}_<name>"),
+                        &file.display().to_string(),
+                        text,
+                        true,
+                    )],
+                },
+                false,
+            );
             eprintln!(
                 "the entities and the migrations disagree: the SQL above (verified on scratch databases) reconciles them\n  fix: run `migration generate <name>` and commit the new migration"
             );
@@ -287,13 +426,18 @@ struct Added {
     when: i64,
 }
 
-fn print_added(added: &Added, dir: &Path) {
+fn print_added(added: &Added, dir: &Path, json: bool) {
     let journal_path = dir.join(journal::JOURNAL_PATH);
-    println!("created {}", added.sql_path.display());
+    say!(json, "created {}", added.sql_path.display());
     if let Some(path) = &added.snapshot_path {
-        println!("created {} (drizzle-kit's snapshot chain)", path.display());
+        say!(
+            json,
+            "created {} (drizzle-kit's snapshot chain)",
+            path.display()
+        );
     }
-    println!(
+    say!(
+        json,
         "added {} to {} (idx {}, when {})",
         added.tag,
         journal_path.display(),

@@ -9,6 +9,7 @@ mod generate_v1;
 pub mod lint;
 mod mark_applied;
 mod recording;
+mod rehearsal;
 mod seed;
 mod status;
 mod up;
@@ -29,8 +30,17 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Up {
             num,
             dry_run,
+            rehearse,
+            json,
             policy,
-        } => up::run(global, *num, *dry_run, policy).await,
+        } => {
+            let mode = up::Mode {
+                dry_run: *dry_run,
+                rehearse: *rehearse,
+                json: *json,
+            };
+            up::run(global, *num, mode, policy).await
+        }
         Command::Status { json } => status::run(global, *json).await,
         Command::Verify {
             allow_pending,
@@ -66,6 +76,9 @@ pub async fn run(cli: Cli) -> u8 {
             allow_drop,
             safe,
             dir,
+            rehearse,
+            json,
+            ddl_lock_timeout,
         } => {
             let mode = generate::Mode {
                 custom: *custom,
@@ -74,7 +87,12 @@ pub async fn run(cli: Cli) -> u8 {
                 allow_drop: *allow_drop,
                 safe: *safe,
             };
-            generate::run(global, name.as_deref(), mode, dir).await
+            let rehearsal = rehearse.as_deref().map(|url| generate::Rehearsal {
+                url,
+                json: *json,
+                lock_timeout: Duration::from_millis(*ddl_lock_timeout),
+            });
+            generate::run(global, name.as_deref(), mode, dir, rehearsal).await
         }
         Command::UpgradeFolder { dry_run, dir } => upgrade_folder::run(dir, *dry_run),
         Command::MarkApplied { tag, verify } => mark_applied::run(global, tag, verify).await,
@@ -104,11 +122,13 @@ pub async fn run(cli: Cli) -> u8 {
     }
 }
 
+/// The other URL a command was given (besides `-u`), whose password must be scrubbed too.
 fn scratch_url(command: &Command) -> Option<&str> {
     match command {
         Command::MarkApplied { verify, .. } | Command::Baseline { verify, .. } => {
             verify.scratch_url.as_deref()
         }
+        Command::Generate { rehearse, .. } => rehearse.as_deref(),
         _ => None,
     }
 }
@@ -134,7 +154,9 @@ fn migrator(
     lock: &LockArgs,
     policy: Option<&PolicyArgs>,
 ) -> Migrator {
-    configured(global, lock, policy).keepalive(target.url().keepalive().copied())
+    configured(global, lock, policy)
+        .keepalive(target.url().keepalive().copied())
+        .watch_blockers(app_db::init::named_options(target.url()))
 }
 
 fn configured(global: &GlobalArgs, lock: &LockArgs, policy: Option<&PolicyArgs>) -> Migrator {
@@ -145,10 +167,12 @@ fn configured(global: &GlobalArgs, lock: &LockArgs, policy: Option<&PolicyArgs>)
         )
         .lock_timeout(Duration::from_millis(lock.lock_timeout));
     if let Some(policy) = policy {
-        migrator = migrator.policy(app_db::migrate::Policy {
-            allow_modified: policy.allow_modified,
-            allow_out_of_order: policy.allow_out_of_order,
-        });
+        migrator = migrator
+            .policy(app_db::migrate::Policy {
+                allow_modified: policy.allow_modified,
+                allow_out_of_order: policy.allow_out_of_order,
+            })
+            .lock_wait(policy.ddl.policy());
     }
     migrator
 }

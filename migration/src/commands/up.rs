@@ -11,21 +11,51 @@ use crate::exit;
 use crate::output::{elapsed, short_hash, when_utc};
 use crate::target::Target;
 
+/// What `up` does besides applying.
+#[derive(Debug, Clone, Copy)]
+pub struct Mode {
+    pub dry_run: bool,
+    pub rehearse: bool,
+    pub json: bool,
+}
+
 pub async fn run(
     global: &GlobalArgs,
     limit: Option<usize>,
-    dry_run: bool,
+    mode: Mode,
     policy: &PolicyArgs,
 ) -> Result<u8, Error> {
     let target = Target::resolve(global).await?;
     let migrator = super::migrator(global, &target, &policy.lock, Some(policy));
     let mut conn = target.connect().await?;
-    if dry_run {
+    if mode.dry_run {
         return print_plan(&migrator, &mut conn, limit).await;
+    }
+    if mode.rehearse {
+        let planned = migrator.pending_for_rehearsal(&mut conn, limit).await?;
+        if !mode.json {
+            if planned.is_empty() {
+                println!("nothing to rehearse: the database is up to date");
+                return Ok(exit::OK);
+            }
+            println!(
+                "rehearsing {} migration(s) on {} in a transaction that is rolled back",
+                planned.len(),
+                target.redacted()
+            );
+        }
+        let report =
+            app_db::rehearse::rehearse(&mut conn, &planned, &migrator.rehearsal_options()).await?;
+        return Ok(super::rehearsal::print(
+            &report,
+            &target.redacted(),
+            mode.json,
+        ));
     }
     let started = Instant::now();
     // A line is open while a migration runs: its timing ends it, an error starts a new one.
     let mut line_open = false;
+    let mut announced = false;
     let mut on_progress = |event: Progress<'_>| match event {
         Progress::WaitingForLock => {
             tracing::debug!("taking the migration lock");
@@ -35,8 +65,9 @@ pub async fn run(
             position,
             total,
         } => {
-            if position == 1 {
+            if !announced {
                 println!("applying {total} migration(s) to {}", target.redacted());
+                announced = true;
             }
             print!("[{position}/{total}] {} …", migration.tag);
             let _ = std::io::stdout().flush();
@@ -46,6 +77,20 @@ pub async fn run(
             println!(" {}", elapsed(took));
             line_open = false;
         }
+        Progress::LockRetry { attempt, pause, .. } => {
+            // The blockers are in the log line the library writes (stderr).
+            let retry = format!(
+                "lock timeout (attempt {attempt}): rolled back, retrying in {:.1} s",
+                pause.as_secs_f64()
+            );
+            if line_open {
+                println!(" {retry}");
+            } else {
+                println!("{retry}");
+            }
+            line_open = false;
+        }
+        _ => {}
     };
     let result = migrator.run_with(&mut conn, limit, &mut on_progress).await;
     if line_open {
