@@ -31,6 +31,7 @@ pub mod migrate;
 pub mod migrations;
 pub mod rag;
 pub mod recovery;
+pub mod replica;
 pub mod seed;
 pub mod sql;
 pub mod testing;
@@ -38,8 +39,9 @@ pub mod url;
 
 pub use config::{Config, PoolConfig, SeedMode};
 pub use entity::*;
-pub use error::{Error, MigrationFailure};
+pub use error::{Error, LateReplica, MigrationFailure};
 pub use init::{db, init, init_with};
 pub use journal::JournalError;
 pub use migrate::Migrator;
 pub use migrations::{MIGRATIONS, Migration};
+pub use replica::{read, read_after, wal_position};
