@@ -61,6 +61,16 @@ impl Cluster {
         })
     }
 
+    /// Another cluster in `root`, run by the same programs and account (e.g. a standby).
+    pub fn sibling(&self, root: PathBuf) -> Result<Self, Error> {
+        Self::new(self.binaries.clone(), self.account.clone(), root)
+    }
+
+    /// The folder holding the data folder and the logs.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The data folder.
     pub fn data_dir(&self) -> PathBuf {
         self.root.join("data")
@@ -133,6 +143,51 @@ impl Cluster {
                 path: conf,
                 source,
             })?;
+        Ok(())
+    }
+
+    /// Makes this cluster a physical standby of the server on `127.0.0.1:source_port`:
+    /// `pg_basebackup -R -X stream` copies its data folder (with an immediate checkpoint, so it
+    /// does not wait for a spread one) and writes `standby.signal` and `primary_conninfo`.
+    /// Started with [`Cluster::start_child`], it streams the primary's WAL and serves read-only
+    /// queries (`hot_standby` is on by default). The source's `pg_hba.conf` must allow
+    /// replication connections (initdb's trust default allows them from the loopback).
+    pub fn base_backup_from(&self, source_port: u16) -> Result<(), Error> {
+        let log = self.root.join("basebackup.log");
+        let log_file = File::create(&log).map_err(|source| Error::Io {
+            action: "create",
+            path: log.clone(),
+            source,
+        })?;
+        let mut cmd = Command::new(self.binaries.program("pg_basebackup"));
+        cmd.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &source_port.to_string(),
+            "-U",
+            "postgres",
+        ])
+        .arg("-D")
+        .arg(self.data_dir())
+        .args(["-R", "-X", "stream", "--checkpoint=fast", "--no-sync"])
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().map_err(|source| Error::Io {
+            action: "open",
+            path: log.clone(),
+            source,
+        })?)
+        .stderr(log_file);
+        let status = self.run(cmd, "pg_basebackup")?;
+        if !status.success() {
+            return Err(Error::ServerStart {
+                data_dir: self.data_dir(),
+                log_tail: format!(
+                    "pg_basebackup from port {source_port} failed:\n{}",
+                    log_tail(&log, LOG_LINES)
+                ),
+            });
+        }
         Ok(())
     }
 
@@ -395,8 +450,9 @@ fn read_postmaster_pid(data: &Path) -> Option<(u32, u16, String)> {
     Some((pid, port, status))
 }
 
+/// Ready for connections: `ready`, or `standby` for a hot standby.
 fn postmaster_ready(data: &Path, pid: u32) -> bool {
-    matches!(read_postmaster_pid(data), Some((p, _, status)) if p == pid && status == "ready")
+    matches!(read_postmaster_pid(data), Some((p, _, status)) if p == pid && (status == "ready" || status == "standby"))
 }
 
 /// Whether a process with this id exists (ours or another user's).

@@ -52,7 +52,7 @@ pub async fn wait_replayed(
             let answer = state.map(|s| s.replay);
             if matches!(answer, Ok(replay) if replay >= target) {
                 on_replayed(index, started.elapsed());
-                tracing::info!(
+                tracing::debug!(
                     replica = %replicas[index].label(),
                     position = %target,
                     elapsed = ?started.elapsed(),

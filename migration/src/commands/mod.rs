@@ -7,6 +7,7 @@ mod fresh;
 mod generate;
 mod mark_applied;
 mod recording;
+mod replicas;
 mod seed;
 mod status;
 mod up;
@@ -27,7 +28,8 @@ pub async fn run(cli: Cli) -> u8 {
             num,
             dry_run,
             policy,
-        } => up::run(global, *num, *dry_run, policy).await,
+            replicas,
+        } => up::run(global, *num, *dry_run, policy, replicas).await,
         Command::Status { json } => status::run(global, *json).await,
         Command::Verify { allow_pending, dir } => {
             verify::run(global, *allow_pending, dir.as_deref()).await
@@ -68,6 +70,7 @@ pub async fn run(cli: Cli) -> u8 {
             for secret in [global.database_url.as_deref(), scratch_url(&cli.command)]
                 .into_iter()
                 .flatten()
+                .chain(global.read_urls.iter().map(String::as_str))
             {
                 text = url::scrub(secret, &text);
             }
