@@ -132,6 +132,9 @@ impl Cluster {
         settings.push_str(&super::settings::for_this_machine(self.binaries.bin_dir()));
         if !options.durable {
             settings.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
+            // Tests run standbys of the test server side by side (`testing::standby`): each
+            // streams through one WAL sender, and pg_basebackup needs two while it copies.
+            settings.push_str("max_wal_senders = 40\n");
         }
         let conf = data.join("postgresql.conf");
         OpenOptions::new()
@@ -152,7 +155,12 @@ impl Cluster {
     /// Started with [`Cluster::start_child`], it streams the primary's WAL and serves read-only
     /// queries (`hot_standby` is on by default). The source's `pg_hba.conf` must allow
     /// replication connections (initdb's trust default allows them from the loopback).
-    pub fn base_backup_from(&self, source_port: u16) -> Result<(), Error> {
+    ///
+    /// `slot` names a physical replication slot created on the source before the copy starts
+    /// (`-C -S`) and used by the standby after (`primary_slot_name`): the source keeps every
+    /// WAL segment the copy and the standby still need, whatever checkpoints happen meanwhile.
+    /// Whoever creates one drops it when the standby is gone (`pg_drop_replication_slot`).
+    pub fn base_backup_from(&self, source_port: u16, slot: &str) -> Result<(), Error> {
         let log = self.root.join("basebackup.log");
         let log_file = File::create(&log).map_err(|source| Error::Io {
             action: "create",
@@ -171,6 +179,7 @@ impl Cluster {
         .arg("-D")
         .arg(self.data_dir())
         .args(["-R", "-X", "stream", "--checkpoint=fast", "--no-sync"])
+        .args(["-C", "-S", slot])
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().map_err(|source| Error::Io {
             action: "open",

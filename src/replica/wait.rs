@@ -15,6 +15,8 @@ use crate::error::LateReplica;
 const FIRST_PAUSE: Duration = Duration::from_millis(5);
 /// The longest pause between two rounds of checks.
 const MAX_PAUSE: Duration = Duration::from_millis(200);
+/// The least time a check is given, also in the last round before the deadline.
+const MIN_CHECK: Duration = Duration::from_millis(100);
 
 /// Waits until each replica's `pg_last_wal_replay_lsn()` has reached `target`, checking all of
 /// those still behind at once, each check bounded by `check_bound` (a silent replica costs at
@@ -36,64 +38,65 @@ pub async fn wait_replayed(
 ) -> Result<(), Error> {
     let started = Instant::now();
     let deadline = started + timeout;
-    let mut last: Vec<Option<Result<WalPosition, ProbeError>>> = vec![None; replicas.len()];
+    // What each replica last said: how far it had replayed, and why its last check failed.
+    let mut replayed: Vec<Option<WalPosition>> = vec![None; replicas.len()];
+    let mut errors: Vec<Option<ProbeError>> = vec![None; replicas.len()];
     let mut pending: Vec<usize> = (0..replicas.len()).collect();
     let mut pause = FIRST_PAUSE;
-    while !pending.is_empty() {
+    loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         let mut checks = JoinSet::new();
         for &index in &pending {
             let replica = replicas[index].clone();
-            let bound = check_bound.min(remaining).max(Duration::from_millis(1));
+            // The last round still gives a replica a fair chance to answer.
+            let bound = check_bound.min(remaining.max(MIN_CHECK));
             checks.spawn(async move { (index, replica.state(bound).await) });
         }
         while let Some(joined) = checks.join_next().await {
-            let Ok((index, state)) = joined else { continue };
-            let answer = state.map(|s| s.replay);
-            if matches!(answer, Ok(replay) if replay >= target) {
-                on_replayed(index, started.elapsed());
-                tracing::debug!(
-                    replica = %replicas[index].label(),
-                    position = %target,
-                    elapsed = ?started.elapsed(),
-                    "replica has replayed the migrations"
-                );
-                pending.retain(|i| *i != index);
-            } else {
-                tracing::debug!(replica = %replicas[index].label(), ?answer, position = %target, "replica not there yet");
+            let Ok((index, answer)) = joined else {
+                continue;
+            };
+            match answer {
+                Ok(state) => {
+                    replayed[index] = Some(state.replay);
+                    errors[index] = None;
+                    if state.replay >= target {
+                        on_replayed(index, started.elapsed());
+                        tracing::debug!(
+                            replica = %replicas[index].label(),
+                            position = %target,
+                            elapsed = ?started.elapsed(),
+                            "replica has replayed the migrations"
+                        );
+                        pending.retain(|i| *i != index);
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(replica = %replicas[index].label(), error = %e, "replica did not answer");
+                    errors[index] = Some(e);
+                }
             }
-            last[index] = Some(answer);
         }
         if pending.is_empty() {
-            break;
+            return Ok(());
         }
-        if Instant::now() >= deadline {
+        if deadline.saturating_duration_since(Instant::now()) < MIN_CHECK {
             return Err(Error::ReplicasBehind {
                 position: target,
                 waited: started.elapsed(),
                 at: at.map(str::to_string),
                 late: pending
                     .iter()
-                    .map(|&index| late(&replicas[index], last[index].as_ref()))
+                    .map(|&index| LateReplica {
+                        url: replicas[index].label().to_string(),
+                        replayed: replayed[index],
+                        error: errors[index].as_ref().map(ToString::to_string),
+                    })
                     .collect(),
                 setting,
             });
         }
         tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
         pause = (pause * 2).min(MAX_PAUSE);
-    }
-    Ok(())
-}
-
-fn late(replica: &ReplicaPool, last: Option<&Result<WalPosition, ProbeError>>) -> LateReplica {
-    let (replayed, error) = match last {
-        Some(Ok(replay)) => (Some(*replay), None),
-        Some(Err(e)) => (None, Some(e.to_string())),
-        None => (None, None),
-    };
-    LateReplica {
-        url: replica.label().to_string(),
-        replayed,
-        error,
     }
 }

@@ -31,6 +31,9 @@ pub struct Standby {
     port: u16,
     pid: u32,
     root: PathBuf,
+    /// The replication slot on the primary that keeps the WAL this standby needs.
+    slot: String,
+    primary_url: String,
 }
 
 impl Standby {
@@ -41,25 +44,33 @@ impl Standby {
             reason: "a standby copies the embedded test server, and TEST_DATABASE_URL replaces it".into(),
             fix: "unset TEST_DATABASE_URL for the replica tests (they start a standby of the embedded server with pg_basebackup)".into(),
         })?;
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let root = primary.root().with_file_name(format!(
-            "{}-standby-{}",
+            "{}-standby-{n}",
             primary
                 .root()
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         let _ = std::fs::remove_dir_all(&root);
         let cluster: Cluster = primary.sibling(root.clone())?;
-        cluster.base_backup_from(primary_port)?;
-        let server = cluster.start_child()?;
-        Ok(Self {
-            port: server.port,
-            pid: server.pid,
-            server: Some(server),
+        let slot = format!("app_db_standby_{}_{n}", std::process::id());
+        let mut standby = Self {
+            server: None,
+            port: 0,
+            pid: 0,
             root,
-        })
+            slot,
+            primary_url: test_server.admin_url().to_string(),
+        };
+        // From here on, dropping `standby` drops the slot and the folder, whatever fails.
+        cluster.base_backup_from(primary_port, &standby.slot)?;
+        let server = cluster.start_child()?;
+        standby.port = server.port;
+        standby.pid = server.pid;
+        standby.server = Some(server);
+        Ok(standby)
     }
 
     /// The standby's port on 127.0.0.1.
@@ -172,6 +183,27 @@ impl Drop for Standby {
     fn drop(&mut self) {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.root);
+        // Without its standby the slot would keep WAL on the primary forever. Drop may run
+        // inside the test's runtime, which cannot be blocked on: a thread of its own.
+        let (url, slot) = (self.primary_url.clone(), self.slot.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&url).await.ok()?;
+                sqlx::query(
+                    "select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = $1",
+                )
+                .bind(&slot)
+                .execute(&mut conn)
+                .await
+                .ok()?;
+                conn.close().await.ok()
+            })
+        });
+        let _ = dropped.join();
     }
 }
 
