@@ -20,6 +20,7 @@
 //! }
 //! ```
 
+pub mod citus;
 pub mod config;
 pub mod embedded;
 pub mod error;

@@ -185,6 +185,7 @@ async fn a_paused_replay_moves_reads_to_the_primary_past_the_lag_bound_and_back_
         "create table filler as select g, repeat('x', 100) as pad from generate_series(1, 10000) g",
     )
     .await;
+    let written = set.wal_position().await.expect("position");
     tokio::time::sleep(config.replicas.check_interval * 2).await;
     let read = set.read().await.expect("read");
     assert_eq!(read.served(), &Served::Primary);
@@ -211,6 +212,12 @@ async fn a_paused_replay_moves_reads_to_the_primary_past_the_lag_bound_and_back_
     loop {
         let read = set.read().await.expect("read");
         if read.on_replica() {
+            // Back within the bound: at most 64 kB behind, which may still lack the table's
+            // commit; a read after the write gets it there.
+            let lag = set.view()[0].health.lag_bytes();
+            assert!(lag.is_some_and(|lag| lag <= 64 * 1024), "{lag:?}");
+            drop(read);
+            let read = set.read_after(written).await.expect("read after");
             read.query_one_raw(Statement::from_string(
                 DbBackend::Postgres,
                 "select count(*) from filler",

@@ -206,6 +206,18 @@ pub enum Command {
         #[command(flatten)]
         replicas: WaitReplicasArgs,
     },
+    /// Where each table would go on Citus (distributed by organization_id, reference, local)
+    /// and which primary keys, unique constraints and foreign keys Citus would refuse, read
+    /// from the database's catalogs. Changes nothing; Citus itself is not needed.
+    #[command(
+        name = "citus-plan",
+        after_help = "Example: migration citus-plan --json | jq '.tables[] | select(.blockers != [])'"
+    )]
+    CitusPlan {
+        /// Print JSON instead of a Markdown table.
+        #[arg(long)]
+        json: bool,
+    },
     /// One row per migration: tag, when, state and applied hash, plus rows unknown to this binary.
     #[command(after_help = "Example: migration status --json | jq '.pending'")]
     Status {

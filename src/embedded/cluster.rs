@@ -156,10 +156,12 @@ impl Cluster {
     /// queries (`hot_standby` is on by default). The source's `pg_hba.conf` must allow
     /// replication connections (initdb's trust default allows them from the loopback).
     ///
-    /// `slot` names a physical replication slot created on the source before the copy starts
-    /// (`-C -S`) and used by the standby after (`primary_slot_name`): the source keeps every
-    /// WAL segment the copy and the standby still need, whatever checkpoints happen meanwhile.
-    /// Whoever creates one drops it when the standby is gone (`pg_drop_replication_slot`).
+    /// `slot` names a physical replication slot of the source, created beforehand with its WAL
+    /// reserved (`pg_create_physical_replication_slot(name, true)`), that the copy streams
+    /// through and the standby uses after (`primary_slot_name`): the source keeps every WAL
+    /// segment both still need, whatever checkpoints happen meanwhile (pg_basebackup's own
+    /// `-C` creates its slot only once the copy has started, leaving a window). Whoever
+    /// creates it drops it when the standby is gone (`pg_drop_replication_slot`).
     pub fn base_backup_from(&self, source_port: u16, slot: &str) -> Result<(), Error> {
         let log = self.root.join("basebackup.log");
         let log_file = File::create(&log).map_err(|source| Error::Io {
@@ -179,7 +181,7 @@ impl Cluster {
         .arg("-D")
         .arg(self.data_dir())
         .args(["-R", "-X", "stream", "--checkpoint=fast", "--no-sync"])
-        .args(["-C", "-S", slot])
+        .args(["-S", slot])
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().map_err(|source| Error::Io {
             action: "open",

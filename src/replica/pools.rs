@@ -1,19 +1,26 @@
 //! One pool per read replica, with the primary's bounds, and the bounded check of one.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
+use sqlx::PgConnection;
 
 use super::probe::{self, ProbeError, StandbyState};
 use crate::Error;
 use crate::config::PoolConfig;
 use crate::url::DbUrl;
 
-/// One configured read replica: its URL (parsed once, shown only redacted) and its pool.
+/// One configured read replica: its URL (parsed once, shown only redacted), its pool, and the
+/// one connection its checks run on.
 #[derive(Clone)]
 pub struct ReplicaPool {
     url: DbUrl,
     pool: DatabaseConnection,
+    /// Checks run on a connection of their own, not the pool's: the pool retries a refused
+    /// connection until its acquire timeout (it takes refusal for a server starting up), while
+    /// a check must learn at once that a replica is gone.
+    checker: Arc<tokio::sync::Mutex<Option<PgConnection>>>,
 }
 
 impl ReplicaPool {
@@ -23,7 +30,11 @@ impl ReplicaPool {
     pub fn open(raw: &str, setting: &'static str, pool: &PoolConfig) -> Result<Self, Error> {
         let url = DbUrl::parse(raw, setting)?;
         let pool = crate::init::lazy_pool(&url, pool);
-        Ok(Self { url, pool })
+        Ok(Self {
+            url,
+            pool,
+            checker: Arc::default(),
+        })
     }
 
     /// [`ReplicaPool::open`] for each URL, in order.
@@ -53,29 +64,43 @@ impl ReplicaPool {
     }
 
     /// The replica's replay position, within `bound` (connecting included): a silent server
-    /// costs at most `bound`.
+    /// costs at most `bound`, a refusing one nothing. The check's connection is kept for the
+    /// next check, and dropped when a check fails.
     pub async fn state(&self, bound: Duration) -> Result<StandbyState, ProbeError> {
+        let mut checker = self.checker.lock().await;
         let check = async {
-            let mut conn = self
-                .pool
-                .get_postgres_connection_pool()
-                .acquire()
-                .await
-                .map_err(|e| self.failed(&e))?;
-            probe::standby_state(&mut conn).await.map_err(|e| match e {
+            if checker.is_none() {
+                let conn = crate::init::connect_one(&self.url, bound, "DATABASE_CONNECT_TIMEOUT")
+                    .await
+                    .map_err(|e| match e {
+                        crate::Error::ConnectTimeout { timeout, .. } => {
+                            ProbeError::Timeout(timeout)
+                        }
+                        // Its message names the (redacted) URL, which every caller shows anyway.
+                        crate::Error::Connect { source, .. } => {
+                            ProbeError::Failed(self.url.scrub(&source.to_string()))
+                        }
+                        other => ProbeError::Failed(self.url.scrub(&other.to_string())),
+                    })?;
+                *checker = Some(conn);
+            }
+            let Some(conn) = checker.as_mut() else {
+                return Err(ProbeError::Failed("no connection".into()));
+            };
+            probe::standby_state(conn).await.map_err(|e| match e {
                 ProbeError::Failed(message) => ProbeError::Failed(self.url.scrub(&message)),
                 other => other,
             })
         };
-        match tokio::time::timeout(bound, check).await {
+        let answer = match tokio::time::timeout(bound, check).await {
             Ok(result) => result,
             Err(_) => Err(ProbeError::Timeout(bound)),
+        };
+        if answer.is_err() {
+            // Broken, silent or pointing at a primary: start afresh next time.
+            *checker = None;
         }
-    }
-
-    /// A driver error as a message without the replica's password.
-    pub(crate) fn failed(&self, e: &sqlx::Error) -> ProbeError {
-        ProbeError::Failed(self.url.scrub(&crate::error::describe_sqlx(e)))
+        answer
     }
 }
 

@@ -65,6 +65,11 @@ impl Standby {
             primary_url: test_server.admin_url().to_string(),
         };
         // From here on, dropping `standby` drops the slot and the folder, whatever fails.
+        on_primary(
+            &standby.primary_url,
+            "select pg_create_physical_replication_slot($1, true)",
+            &standby.slot,
+        )?;
         cluster.base_backup_from(primary_port, &standby.slot)?;
         let server = cluster.start_child()?;
         standby.port = server.port;
@@ -183,28 +188,44 @@ impl Drop for Standby {
     fn drop(&mut self) {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.root);
-        // Without its standby the slot would keep WAL on the primary forever. Drop may run
-        // inside the test's runtime, which cannot be blocked on: a thread of its own.
-        let (url, slot) = (self.primary_url.clone(), self.slot.clone());
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let mut conn = sqlx::PgConnection::connect(&url).await.ok()?;
-                sqlx::query(
-                    "select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = $1",
-                )
-                .bind(&slot)
-                .execute(&mut conn)
-                .await
-                .ok()?;
-                conn.close().await.ok()
-            })
-        });
-        let _ = dropped.join();
+        // Without its standby the slot would keep WAL on the primary forever.
+        let _ = on_primary(
+            &self.primary_url,
+            "select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = $1",
+            &self.slot,
+        );
     }
+}
+
+/// Runs `sql` with `$1` = `slot` on the primary, from synchronous code that may itself run
+/// inside a test's runtime (which cannot be blocked on): on a thread and runtime of its own.
+fn on_primary(url: &str, sql: &'static str, slot: &str) -> Result<(), Error> {
+    let (url, slot) = (url.to_string(), slot.to_string());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| Error::Io {
+                action: "start a runtime for",
+                path: PathBuf::from("the standby's replication slot"),
+                source,
+            })?;
+        runtime.block_on(async {
+            let mut conn = sqlx::PgConnection::connect(&url)
+                .await
+                .map_err(|e| Error::connect(&url, e))?;
+            sqlx::query(sql).bind(&slot).execute(&mut conn).await?;
+            let _ = conn.close().await;
+            Ok(())
+        })
+    })
+    .join()
+    .unwrap_or_else(|_| {
+        Err(Error::Refused {
+            reason: "the thread managing the standby's replication slot stopped".into(),
+            fix: "check the test server's log".into(),
+        })
+    })
 }
 
 /// A frozen standby: its processes continue (`SIGCONT`) when this is dropped.

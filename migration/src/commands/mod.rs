@@ -1,6 +1,7 @@
 //! One file per command; this file dispatches and turns errors into exit codes.
 
 mod baseline;
+mod citus_plan;
 mod db;
 mod down;
 mod fresh;
@@ -31,6 +32,7 @@ pub async fn run(cli: Cli) -> u8 {
             replicas,
         } => up::run(global, *num, *dry_run, policy, replicas).await,
         Command::Status { json } => status::run(global, *json).await,
+        Command::CitusPlan { json } => citus_plan::run(global, *json).await,
         Command::Verify { allow_pending, dir } => {
             verify::run(global, *allow_pending, dir.as_deref()).await
         }
