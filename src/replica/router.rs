@@ -7,8 +7,11 @@
 //!   check is reused for [`ReplicaConfig::check_interval`] (1 s by default).
 //! - Once per interval, the read that finds the measurement stale renews it first: one round
 //!   trip to the primary (its WAL position) and one to each replica that answered last time,
-//!   all at once (so the slowest of them). A replica that does not answer within the connect
-//!   timeout is marked down: that read waits the connect timeout, once.
+//!   all at once (so the slowest of them); reads meanwhile use the previous measurement. A
+//!   replica that does not answer within the connect timeout is marked down: that read waits
+//!   the connect timeout, once.
+//! - A replica whose pool stays busy (every connection in use) past the connect timeout when
+//!   a read begins counts as failed too: the read goes elsewhere rather than queue.
 //! - A replica marked down is retried in the background, after 1 s, then 2, 4 … up to 30 s
 //!   ([`route::retry_after`]); no read waits for it.
 //! - A read after a write whose position no usable replica has replayed yet checks them again
@@ -276,7 +279,13 @@ impl ReplicaSet {
         if self.is_fresh() {
             return;
         }
-        let _renewing = self.inner.renewing.lock().await;
+        // While another read renews it, a read with an earlier measurement uses that one
+        // rather than wait (a silent replica makes the renewal last the connect timeout).
+        let _renewing = match self.inner.renewing.try_lock() {
+            Ok(guard) => guard,
+            Err(_) if self.lock().measured_at.is_some() => return,
+            Err(_) => self.inner.renewing.lock().await,
+        };
         if self.is_fresh() {
             return;
         }
