@@ -168,10 +168,12 @@ async fn pool_and_first_connection(
 pub(crate) fn lazy_pool(url: &DbUrl, pool: &crate::config::PoolConfig) -> DatabaseConnection {
     let keepalive_url = url.clone();
     let pool = sqlx::postgres::PgPoolOptions::new()
-        .after_connect(move |_, _| {
+        // sqlx has no hook before a pooled connect, so the sockets from before are unknown
+        // here: the server's view of the client tells concurrent connects apart.
+        .after_connect(move |conn, _| {
             let url = keepalive_url.clone();
             Box::pin(async move {
-                arm_keepalive(&url).await;
+                crate::keepalive::arm(conn, url.options(), url.keepalive(), None).await;
                 Ok(())
             })
         })
@@ -190,14 +192,15 @@ pub async fn connect_one(
     timeout: Duration,
     setting: &'static str,
 ) -> Result<sqlx::PgConnection, Error> {
+    let before = crate::keepalive::Before::now();
     match tokio::time::timeout(
         timeout,
         sqlx::PgConnection::connect_with(&named_options(url)),
     )
     .await
     {
-        Ok(Ok(conn)) => {
-            arm_keepalive(url).await;
+        Ok(Ok(mut conn)) => {
+            crate::keepalive::arm(&mut conn, url.options(), url.keepalive(), Some(&before)).await;
             Ok(conn)
         }
         Ok(Err(e)) => Err(Error::connect_to(url, e)),
@@ -206,14 +209,6 @@ pub async fn connect_one(
             timeout,
             setting,
         }),
-    }
-}
-
-/// Gives the connection just made to `url` its TCP keepalives ([`crate::keepalive`]).
-async fn arm_keepalive(url: &DbUrl) {
-    if let Some(settings) = url.keepalive() {
-        let armed = crate::keepalive::arm(url.options(), settings).await;
-        tracing::trace!(armed, "tcp keepalive set on the connection's socket");
     }
 }
 

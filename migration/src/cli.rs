@@ -111,6 +111,20 @@ impl std::fmt::Debug for GlobalArgs {
     }
 }
 
+// By hand, so that the scratch server's password never reaches a `{:?}`.
+impl std::fmt::Debug for VerifyArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyArgs")
+            .field("dry_run", &self.dry_run)
+            .field(
+                "scratch_url",
+                &self.scratch_url.as_deref().map(app_db::url::redact),
+            )
+            .field("lock", &self.lock)
+            .finish()
+    }
+}
+
 /// How long to wait for another migrator.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct LockArgs {
@@ -174,7 +188,7 @@ pub struct WaitReplicasArgs {
 }
 
 /// Where `mark-applied` and `baseline` replay the migrations.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct VerifyArgs {
     /// Check the schema and say what would be recorded, without writing anything.
     #[arg(long)]
@@ -248,14 +262,15 @@ pub enum Command {
         num: Option<usize>,
     },
     /// DANGER: drop the app's schemas (-s, default public) and the bookkeeping table, then
-    /// apply every migration. Refuses without --yes, and on a non-loopback host without
-    /// --force-remote.
+    /// apply every migration. Refuses without --yes, and without --force-remote when the URL's
+    /// host or the server itself (its address, port and backend process) is not this machine.
     #[command(after_help = "Example: migration fresh --yes")]
     Fresh {
         /// Confirm that every table, type and row in the app's schemas may be deleted.
         #[arg(long)]
         yes: bool,
-        /// Allow a database that is not on this machine (127.0.0.1, ::1, localhost, a socket).
+        /// Allow a database that is not on this machine: a remote host, or a loopback URL that
+        /// the server shows to be a tunnel, proxy or container in front of another server.
         #[arg(long)]
         force_remote: bool,
         #[command(flatten)]
@@ -361,4 +376,42 @@ pub struct SeedArgs {
     /// The seed all demo data derives from (same seed, same rows).
     #[arg(long, default_value_t = 42, requires = "demo")]
     pub seed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_a_password() {
+        // Every URL the command line takes, with a password in each form a secret can take.
+        for (command, extra) in [
+            ("mark-applied", vec!["0000_auth"]),
+            ("baseline", vec!["--to", "0000_auth"]),
+        ] {
+            let mut args = vec![
+                "migration",
+                "-u",
+                "postgres://app:Main-Pw-1@db/app?sslpassword=Key-Pass-2",
+                command,
+            ];
+            args.extend(extra);
+            args.extend([
+                "--scratch-url",
+                "postgres://scratch:Scratch-Pw-3@db/app?sslpassword=Key-Pass-4&password=Query-Pw-5",
+            ]);
+            let cli = Cli::try_parse_from(&args).expect("the arguments parse");
+            let shown = format!("{cli:?}");
+            for secret in [
+                "Main-Pw-1",
+                "Key-Pass-2",
+                "Scratch-Pw-3",
+                "Key-Pass-4",
+                "Query-Pw-5",
+            ] {
+                assert!(!shown.contains(secret), "{command}: {secret} in {shown}");
+            }
+            assert!(shown.contains("scratch:***@db"), "{shown}");
+        }
+    }
 }

@@ -117,3 +117,47 @@ fn fresh_refuses_a_remote_pghost_when_the_url_names_no_host() {
     );
     assert!(by_addr.all.contains("another machine"), "{}", by_addr.all);
 }
+
+#[tokio::test]
+async fn fresh_and_mark_applied_never_show_an_sslpassword() {
+    let db = app_db::testing::TestDatabase::empty()
+        .await
+        .unwrap_or_else(|e| panic!("a test database is needed: {e}"));
+    // libpq's passphrase of the client key; the driver never needs it here (no client key),
+    // so every command succeeds and prints the URL it used.
+    let passphrase = "Key-Pass_phrase-77";
+    let url = format!(
+        "{}{}sslpassword={passphrase}",
+        db.url,
+        if db.url.contains('?') { '&' } else { '?' }
+    );
+    for args in [
+        vec!["-u", url.as_str(), "up", "-n", "1"],
+        vec![
+            "-u",
+            url.as_str(),
+            "mark-applied",
+            "0001_organizations",
+            "--dry-run",
+        ],
+        vec!["-u", url.as_str(), "fresh", "--yes"],
+        vec!["-u", url.as_str(), "status"],
+    ] {
+        let out = tokio::task::spawn_blocking({
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            move || run(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+        })
+        .await
+        .expect("the run finished");
+        assert!(
+            leaks(&out.all, passphrase).is_empty(),
+            "{args:?} showed the passphrase:\n{}",
+            out.all
+        );
+        assert!(
+            out.all.contains("sslpassword=***") || args[2] == "status" || args[2] == "up",
+            "{args:?}: the URL it used is shown, masked:\n{}",
+            out.all
+        );
+    }
+}

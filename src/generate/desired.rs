@@ -28,9 +28,19 @@ pub async fn build_desired(
     for extension in supplement.extensions {
         execute_raw(&mut conn, render::create_extension(extension)).await?;
     }
+    let keepalive = scratch.keepalive().copied();
+    let options = scratch.options();
+    let arm_options = options.clone();
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
-        .connect_with(scratch.options())
+        .after_connect(move |conn, _| {
+            let options = arm_options.clone();
+            Box::pin(async move {
+                crate::keepalive::arm(conn, &options, keepalive.as_ref(), None).await;
+                Ok(())
+            })
+        })
+        .connect_with(options)
         .await?;
     let db = sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
     let applied = entities.apply(&db).await;

@@ -7,6 +7,7 @@
 //! [`run::generate`] refuses drops without `allow_drop` and applies the statements to the
 //! replayed database, accepting them only if the result equals the desired schema.
 
+pub mod casts;
 pub mod desired;
 pub mod model;
 pub mod plan;
@@ -16,4 +17,4 @@ pub mod run;
 
 pub use desired::entities_by_prefix;
 pub use plan::{Plan, Statement, diff};
-pub use run::{Generated, Migrations, Options, generate, scratch_after};
+pub use run::{Generated, Migrations, Options, generate, generate_on, scratch_after};

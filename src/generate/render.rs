@@ -31,6 +31,13 @@ pub fn qualified_type(name: &str) -> String {
     format!("\"public\".{}", quote_ident(name))
 }
 
+/// An enum column's type in casts and `SET DATA TYPE`: `"public"."e"`, with the `[]` of an
+/// `enum[]` column's `type_sql` (drizzle-kit's form).
+pub fn qualified_enum_type(name: &str, type_sql: &str) -> String {
+    let (_, dims) = super::casts::base_type(type_sql);
+    format!("{}{}", qualified_type(name), "[]".repeat(dims))
+}
+
 /// The type as drizzle writes it: `timestamp` for `timestamp without time zone`, `varchar(n)`
 /// for `character varying(n)`, `serial`/`bigserial` for an integer whose default is its own
 /// sequence, enum types quoted.
@@ -224,38 +231,6 @@ pub fn alter_column(table: &str, column: &str, change: &str) -> String {
         table,
         &format!("ALTER COLUMN {} {change}", quote_ident(column)),
     )
-}
-
-/// `SET DATA TYPE …` for `column`'s desired type; to an enum with drizzle's `USING` cast.
-/// With `cast`, other types get `USING "c"::type` too (a deliberate difference: drizzle-kit
-/// writes none, and PostgreSQL then rejects e.g. text → integer).
-pub fn set_type(
-    table: &str,
-    column: &Column,
-    enums: &BTreeMap<String, Vec<String>>,
-    cast: bool,
-) -> String {
-    if enums.contains_key(&column.type_sql) {
-        let ty = qualified_type(&column.type_sql);
-        return alter_column(
-            table,
-            &column.name,
-            &format!(
-                "SET DATA TYPE {ty} USING {}::{ty}",
-                quote_ident(&column.name)
-            ),
-        );
-    }
-    let ty = plain_type(&column.type_sql, enums);
-    let change = if cast {
-        format!(
-            "SET DATA TYPE {ty} USING {}::{ty}",
-            quote_ident(&column.name)
-        )
-    } else {
-        format!("SET DATA TYPE {ty}")
-    };
-    alter_column(table, &column.name, &change)
 }
 
 /// `ALTER TABLE "t" ADD CONSTRAINT "n" FOREIGN KEY (…) REFERENCES "public"."r"(…) ON DELETE … ON UPDATE …;`

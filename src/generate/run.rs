@@ -13,7 +13,7 @@ use super::plan::{Plan, diff};
 use super::read::read_schema;
 use crate::Error;
 use crate::migrations::Migration;
-use crate::recovery::scratch::ScratchDatabase;
+use crate::recovery::scratch::{ScratchDatabase, ScratchServer};
 use crate::sql::execute_raw;
 
 /// Where the migrations come from.
@@ -54,13 +54,33 @@ pub struct Generated {
 }
 
 /// Computes the migration that brings `migrations` to `entities` + `supplement`, on scratch
-/// databases created on `server` (and dropped before returning).
+/// databases created on `server` (and dropped before returning); their connections get the
+/// default TCP keepalives ([`generate_on`] takes the URL's).
 ///
 /// Refuses ([`Error::DropRefused`]) when a statement can lose data and `options.allow_drop`
 /// is off; fails ([`Error::GenerateUnverified`]) when the statements, applied to the replayed
 /// migrations, do not give the desired schema.
 pub async fn generate(
     server: &PgConnectOptions,
+    migrations: Migrations<'_>,
+    entities: SchemaBuilder,
+    supplement: &Supplement,
+    options: &Options,
+) -> Result<Generated, Error> {
+    generate_on(
+        &ScratchServer::from(server),
+        migrations,
+        entities,
+        supplement,
+        options,
+    )
+    .await
+}
+
+/// [`generate`] on a [`ScratchServer`] (e.g. from a [`crate::url::DbUrl`], whose keepalive
+/// parameters its connections then get).
+pub async fn generate_on(
+    server: &ScratchServer,
     migrations: Migrations<'_>,
     entities: SchemaBuilder,
     supplement: &Supplement,
@@ -121,7 +141,7 @@ async fn compute(
 /// and committed: the schema a generated migration leads to, for reading it back (the CLI
 /// writes drizzle-kit's snapshot from it). The caller drops it; on error it is already gone.
 pub async fn scratch_after(
-    server: &PgConnectOptions,
+    server: impl Into<ScratchServer>,
     migrations: Migrations<'_>,
     statements: &[String],
 ) -> Result<ScratchDatabase, Error> {
@@ -156,7 +176,11 @@ async fn prove(conn: &mut PgConnection, plan: &Plan, desired: &Schema) -> Result
             let _ = tx.rollback().await;
             return Err(Error::GenerateUnverified {
                 sql: plan.sql().join("\n"),
-                remaining: vec![format!("{} failed: {e}", statement.sql.trim_end())],
+                remaining: vec![format!(
+                    "{} failed: {}",
+                    statement.sql.trim_end(),
+                    crate::error::describe_sqlx(&e)
+                )],
             });
         }
     }

@@ -170,7 +170,11 @@ impl MigrationLock {
             Err(e) if is_lock_timeout(&e) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let lock = SessionLock { pid, key: self.key };
+        let lock = SessionLock {
+            pid,
+            key: self.key,
+            keepalive_set: self.keepalive.is_some(),
+        };
         let Some(now) = locked else {
             return Err(lock.moved_error(None));
         };
@@ -247,6 +251,26 @@ fn session_lock_sql(pid: i32, key: i64, timeout: &str, keepalive: &str) -> Strin
     )
 }
 
+/// The unlock, and every setting the session lock statement set back to the value the session
+/// started with (`reset_val`; a setting the server lacks, such as
+/// `client_connection_check_interval` before PostgreSQL 14, is not in `pg_settings`).
+fn release_sql(key: i64, keepalive_set: bool) -> String {
+    let mut names = vec!["'client_connection_check_interval'"];
+    if keepalive_set {
+        names.extend([
+            "'tcp_keepalives_idle'",
+            "'tcp_keepalives_interval'",
+            "'tcp_keepalives_count'",
+            "'tcp_user_timeout'",
+        ]);
+    }
+    format!(
+        "select pg_advisory_unlock({key}), \
+         (select count(set_config(name, reset_val, false)) from pg_settings where name in ({})) as reset",
+        names.join(", ")
+    )
+}
+
 async fn backend_pid(conn: &mut PgConnection) -> Result<i32, Error> {
     let row = sqlx::raw_sql("select pg_backend_pid()::text as pid")
         .fetch_one(&mut *conn)
@@ -264,6 +288,8 @@ async fn backend_pid(conn: &mut PgConnection) -> Result<i32, Error> {
 pub struct SessionLock {
     pid: i32,
     key: i64,
+    /// The lock statement set the session's TCP keepalive settings.
+    keepalive_set: bool,
 }
 
 impl SessionLock {
@@ -292,12 +318,14 @@ impl SessionLock {
         Err(self.moved_error(Some(now)))
     }
 
-    /// Releases the lock (after checking the session).
+    /// Releases the lock (after checking the session) and gives the session back the settings
+    /// the lock statement set for the whole session (`client_connection_check_interval`, the
+    /// TCP keepalive bounds) as it started with them.
     pub async fn release(&self, conn: &mut PgConnection) -> Result<(), Error> {
         self.check(conn).await?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "select pg_advisory_unlock({})",
-            self.key
+        sqlx::raw_sql(sqlx::AssertSqlSafe(release_sql(
+            self.key,
+            self.keepalive_set,
         )))
         .execute(conn)
         .await?;

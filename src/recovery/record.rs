@@ -9,12 +9,11 @@
 //! under that lock: the first comparison runs without it (replaying takes a while), so another
 //! migrator may have changed either in between.
 
-use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
 use super::catalog::{self, SchemaSnapshot};
 use super::diff::SchemaDiff;
-use super::scratch::{ScratchDatabase, describe};
+use super::scratch::{ScratchDatabase, ScratchServer, describe};
 use crate::Error;
 use crate::migrate::planner::{self, AppliedRow, MigrationState, ModifiedMigration};
 use crate::migrate::{Assessment, Migrator};
@@ -30,7 +29,7 @@ pub struct RecordOptions {
     /// compared too; other schemas of the database are not.
     pub app_schemas: Vec<String>,
     /// The server to create the scratch database on; the live database's server when `None`.
-    pub scratch_server: Option<PgConnectOptions>,
+    pub scratch_server: Option<ScratchServer>,
     /// Verify only: write nothing.
     pub dry_run: bool,
 }
@@ -65,7 +64,7 @@ pub struct RecordReport {
 /// Records out-of-band applies for one migrator (its migrations and bookkeeping table).
 pub struct Recorder<'a> {
     migrator: &'a Migrator,
-    live: PgConnectOptions,
+    live: ScratchServer,
     options: RecordOptions,
 }
 
@@ -76,7 +75,7 @@ impl std::fmt::Debug for RecordOptions {
             .field("app_schemas", &self.app_schemas)
             .field(
                 "scratch_server",
-                &self.scratch_server.as_ref().map(describe),
+                &self.scratch_server.as_ref().map(|s| describe(s.options())),
             )
             .field("dry_run", &self.dry_run)
             .finish()
@@ -87,7 +86,7 @@ impl std::fmt::Debug for Recorder<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Recorder")
             .field("migrator", self.migrator)
-            .field("live", &describe(&self.live))
+            .field("live", &describe(self.live.options()))
             .field("options", &self.options)
             .finish()
     }
@@ -101,11 +100,16 @@ enum Mode {
 
 impl<'a> Recorder<'a> {
     /// `live` describes the database `conn` is connected to (the scratch database goes on its
-    /// server unless [`RecordOptions::scratch_server`] names another).
-    pub fn new(migrator: &'a Migrator, live: PgConnectOptions, options: RecordOptions) -> Self {
+    /// server unless [`RecordOptions::scratch_server`] names another). From a
+    /// [`crate::url::DbUrl`], the scratch connections get the URL's TCP keepalives.
+    pub fn new(
+        migrator: &'a Migrator,
+        live: impl Into<ScratchServer>,
+        options: RecordOptions,
+    ) -> Self {
         Self {
             migrator,
-            live,
+            live: live.into(),
             options,
         }
     }
@@ -377,15 +381,16 @@ fn unrecorded_up_to(assessment: &Assessment<'static>, target: usize) -> Vec<&'st
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::postgres::PgConnectOptions;
 
     #[test]
     fn debug_output_hides_passwords() {
         let options = RecordOptions {
-            scratch_server: Some(
+            scratch_server: Some(ScratchServer::from(
                 "postgres://app:Hunter2Secret@db:5432/app"
-                    .parse()
+                    .parse::<PgConnectOptions>()
                     .expect("valid URL"),
-            ),
+            )),
             ..RecordOptions::default()
         };
         let migrator = Migrator::new();

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use app_db::generate::{Migrations, Options, entities_by_prefix, render};
+use app_db::generate::{Generated, Migrations, Options, entities_by_prefix, render};
 use app_db::{Error, journal};
 use serde_json::{Value, json};
 
@@ -55,27 +55,24 @@ pub async fn run(
         // --check reports every difference; refusing would hide the drops it must show.
         allow_drop: mode.allow_drop || mode.check,
     };
-    let generated = app_db::generate::generate(
-        &target.options()?,
+    let generated = app_db::generate::generate_on(
+        &target.url().into(),
         Migrations::Folder(dir),
         entities_by_prefix(ENTITIES),
         &app_db::supplement::PROJECT,
         &options,
     )
-    .await?;
+    .await;
+    if mode.check {
+        return check(generated);
+    }
+    let generated = generated?;
     let statements = generated.plan.sql();
     if statements.is_empty() {
         println!("no schema changes");
         return Ok(exit::OK);
     }
     let text = render::file_text(&statements);
-    if mode.check {
-        println!("{text}");
-        eprintln!(
-            "the entities and the migrations disagree: the SQL above (verified on scratch databases) reconciles them\n  fix: run `migration generate <name>` and commit the new migration"
-        );
-        return Ok(exit::DRIFT);
-    }
     if mode.dry_run {
         println!("{text}");
         eprintln!(
@@ -85,7 +82,7 @@ pub async fn run(
         return Ok(exit::OK);
     }
     // Built before anything is written: a failure here leaves the folder as it was.
-    let snapshot = schema_snapshot(&target.options()?, dir, &statements).await?;
+    let snapshot = schema_snapshot(target.url(), dir, &statements).await?;
     let added = add_migration(dir, name, &text, snapshot)?;
     print_added(&added, dir);
     println!(
@@ -94,6 +91,57 @@ pub async fn run(
     );
     println!("next: review {}.sql, then build and commit it", added.tag);
     Ok(exit::OK)
+}
+
+/// What `--check` found.
+#[derive(Debug)]
+enum Check {
+    /// The folder gives the entities' schema.
+    Agree,
+    /// They disagree; this SQL (verified) reconciles them.
+    Reconcile(String),
+    /// They disagree in a way generate cannot write SQL for; why.
+    Inexpressible(Error),
+}
+
+impl Check {
+    /// Any disagreement is drift (2), whether or not generate can express it.
+    fn code(&self) -> u8 {
+        match self {
+            Check::Agree => exit::OK,
+            Check::Reconcile(_) | Check::Inexpressible(_) => exit::DRIFT,
+        }
+    }
+}
+
+/// `--check`'s reading of a generate run: only a failure to compare the two (no database, a
+/// folder or a supplement that does not apply) stays an error (exit 1).
+fn check_outcome(generated: Result<Generated, Error>) -> Result<Check, Error> {
+    match generated {
+        Ok(generated) if generated.plan.is_empty() => Ok(Check::Agree),
+        Ok(generated) => Ok(Check::Reconcile(render::file_text(&generated.plan.sql()))),
+        Err(e @ Error::GenerateUnverified { .. }) => Ok(Check::Inexpressible(e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// `--check`: prints what it found (the reconciling SQL on stdout, or the reason generate
+/// cannot write it) and returns the exit code.
+fn check(generated: Result<Generated, Error>) -> Result<u8, Error> {
+    let outcome = check_outcome(generated)?;
+    match &outcome {
+        Check::Agree => println!("no schema changes"),
+        Check::Reconcile(text) => {
+            println!("{text}");
+            eprintln!(
+                "the entities and the migrations disagree: the SQL above (verified on scratch databases) reconciles them\n  fix: run `migration generate <name>` and commit the new migration"
+            );
+        }
+        Check::Inexpressible(e) => eprintln!(
+            "the entities and the migrations disagree, and generate cannot write the SQL that reconciles them: {e}"
+        ),
+    }
+    Ok(outcome.code())
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
@@ -279,7 +327,7 @@ fn custom_snapshot(dir: &Path) -> Result<Option<NextSnapshot>, Error> {
 /// migration: read from a scratch database holding the folder's migrations and `statements`
 /// (the verified SQL), so it describes what the files produce. `None` without snapshots.
 async fn schema_snapshot(
-    server: &sqlx::postgres::PgConnectOptions,
+    server: &app_db::url::DbUrl,
     dir: &Path,
     statements: &[String],
 ) -> Result<Option<NextSnapshot>, Error> {
@@ -303,6 +351,22 @@ async fn schema_snapshot(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_calls_every_disagreement_drift_and_only_failures_errors() {
+        let unverified = Error::GenerateUnverified {
+            sql: "ALTER TABLE \"t\" ALTER COLUMN \"c\" SET DATA TYPE text;".into(),
+            remaining: vec!["cannot alter type of a column used by a view or rule".into()],
+        };
+        let outcome = check_outcome(Err(unverified)).expect("a disagreement, not an error");
+        assert!(matches!(outcome, Check::Inexpressible(_)), "{outcome:?}");
+        assert_eq!(outcome.code(), exit::DRIFT);
+        let failure = Error::Refused {
+            reason: "the entity supplement does not apply".into(),
+            fix: "correct it".into(),
+        };
+        assert!(check_outcome(Err(failure)).is_err());
+    }
 
     #[test]
     fn when_is_later_than_every_entry_and_never_overflows() {

@@ -94,14 +94,18 @@ fn table_of(table: &Table) -> Value {
         .map(|pk| pk.columns[0].as_str());
     let mut columns = Map::new();
     for c in &table.columns {
-        let (ty, default) = match &c.enum_type {
-            Some(name) => (name.clone(), c.default.clone()),
+        // An enum, or an `enum[]` (drizzle-kit: the unquoted name with its `[]`).
+        let (ty, default) = match &c.uses_enum {
+            Some(name) => {
+                let dims = c.type_sql.matches("[]").count();
+                (format!("{name}{}", "[]".repeat(dims)), c.default.clone())
+            }
             None => drizzle_type(&c.type_sql, c.default.clone()),
         };
         let mut column = Map::new();
         column.insert("name".into(), json!(c.name));
         column.insert("type".into(), json!(ty));
-        if c.enum_type.is_some() {
+        if c.uses_enum.is_some() {
             column.insert("typeSchema".into(), json!("public"));
         }
         column.insert(
@@ -111,6 +115,14 @@ fn table_of(table: &Table) -> Value {
         column.insert("notNull".into(), json!(c.not_null));
         if let Some(default) = default {
             column.insert("default".into(), drizzle_default(&ty, &default));
+        }
+        // drizzle-kit's `as` is the schema's own SQL text; the catalog holds PostgreSQL's
+        // normal form of it, which is what is written.
+        if let Some(expression) = &c.generated {
+            column.insert(
+                "generated".into(),
+                json!({"as": expression, "type": "stored"}),
+            );
         }
         columns.insert(c.name.clone(), Value::Object(column));
     }
