@@ -372,9 +372,7 @@ impl Migrator {
         limit: Option<usize>,
         progress: &mut (dyn FnMut(Progress<'_>) + Send),
     ) -> Result<Locked, Error> {
-        self.bookkeeping
-            .ensure_for(&mut *tx, self.layout())
-            .await?;
+        self.bookkeeping.ensure_for(&mut *tx, self.layout()).await?;
         let table = self.bookkeeping.read(&mut *tx).await?.unwrap_or_default();
         let assessment = planner::assess(self.migrations, &table);
         let plan = planner::plan(&assessment, self.policy, limit)?;
@@ -395,9 +393,7 @@ impl Migrator {
         // The rows of the whole batch in one statement, in the same transaction: the same
         // rows, and all-or-nothing as before, for two round trips instead of two per migration.
         let rows: Vec<NewRow<'_>> = plan.to_apply.iter().map(|m| new_row(m)).collect();
-        self.bookkeeping
-            .record(&mut *tx, plan.shape, &rows)
-            .await?;
+        self.bookkeeping.record(&mut *tx, plan.shape, &rows).await?;
         log_warnings(&plan.warnings);
         let tags: Vec<&str> = applied.iter().map(|a| a.tag).collect();
         Ok(Locked::Done(Report {
@@ -529,6 +525,7 @@ impl Migrator {
 
     /// One run of consecutive transactional migrations in a transaction of their own, on the
     /// lock's session; positions count from `before + 1`.
+    #[allow(clippy::too_many_arguments)]
     async fn apply_segment_in_transaction(
         &self,
         conn: &mut PgConnection,
