@@ -91,7 +91,8 @@ async fn scenario(
     let (wait_event, blocking) = loop {
         let row: Option<(String, Vec<i32>)> = sqlx::query_as(
             "select wait_event, pg_blocking_pids(pid) from pg_stat_activity \
-             where query like 'create index concurrently%' and wait_event_type = 'Lock'",
+             where query like 'create index concurrently%' and wait_event_type = 'Lock' \
+             and datname = current_database()",
         )
         .fetch_optional(&mut observer)
         .await
