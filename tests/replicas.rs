@@ -238,7 +238,8 @@ async fn a_paused_replay_moves_reads_to_the_primary_past_the_lag_bound_and_back_
 
 /// A standby that hangs (frozen: it accepts TCP and never answers) costs one read at most the
 /// connect timeout; the primary serves it and the next reads without trying the standby
-/// again, and once it answers again the background retry brings it back.
+/// again, nothing retries it before its backoff (`retry_first`) is over, and once it answers
+/// again the background retry brings it back.
 #[tokio::test]
 async fn a_silent_standby_costs_one_read_the_connect_timeout_then_the_primary_serves() {
     let db = TestDatabase::migrated().await.expect("a database");
@@ -252,6 +253,7 @@ async fn a_silent_standby_costs_one_read_the_connect_timeout_then_the_primary_se
     let frozen = standby.freeze();
     tokio::time::sleep(config.replicas.check_interval * 2).await;
     let started = Instant::now();
+    let before_failure = started;
     let read = tokio::time::timeout(config.pool.connect_timeout * 3, set.read())
         .await
         .expect("a read is bounded by the connect timeout, not hung by the silent standby")
@@ -267,6 +269,22 @@ async fn a_silent_standby_costs_one_read_the_connect_timeout_then_the_primary_se
     assert!(
         matches!(&set.view()[0].health, Health::Down { failures: 1, error, .. } if error.contains("no answer")),
         "{:?}",
+        set.view()
+    );
+    // Nor do the reads that follow, nor a background retry, until the backoff is over: the
+    // failure was recorded after `before_failure`, so no retry is due before `before_failure`
+    // + `retry_first`; a retry of the frozen standby started by one of these reads would fail
+    // a connect timeout later and count a second failure.
+    let until = before_failure + config.replicas.retry_first - config.pool.connect_timeout;
+    while Instant::now() < until {
+        let read = set.read().await.expect("read");
+        assert_eq!(read.served(), &Served::Primary);
+        drop(read);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        matches!(&set.view()[0].health, Health::Down { failures: 1, .. }),
+        "the frozen standby was retried before its backoff was over: {:?}",
         set.view()
     );
 
@@ -308,7 +326,9 @@ async fn a_stopped_standby_is_skipped_for_the_primary() {
 }
 
 /// Read-your-writes: a read after a write, given the primary's position, sees the write: on
-/// the standby once it has replayed it, or on the primary when it does not in time.
+/// the standby, waiting for it to replay the write, or on the primary when it does not in time.
+/// The standby's replay is paused while the write is made, so that it cannot have the write
+/// by chance.
 #[tokio::test]
 async fn a_read_after_a_write_sees_the_write_from_the_standby_or_else_the_primary() {
     let db = TestDatabase::migrated().await.expect("a database");
@@ -325,26 +345,17 @@ async fn a_read_after_a_write_sees_the_write_from_the_standby_or_else_the_primar
     let rows = |row: Option<sea_orm::QueryResult>| -> i64 {
         row.expect("a row").try_get("", "n").expect("n")
     };
+    assert!(set.read().await.expect("read").on_replica());
 
+    standby.pause_replay().await.expect("pause");
     execute(
         &pool,
         "insert into organization (id, name, slug, created_at) values ('ryw_1', 'One', 'ryw-1', now())",
     )
     .await;
     let written = set.wal_position().await.expect("position");
-    let read = set.read_after(written).await.expect("read after");
-    assert!(read.on_replica(), "{:?}", read.served());
-    assert_eq!(rows(read.query_one_raw(count("ryw_1")).await.unwrap()), 1);
-    drop(read);
 
     // A replica that cannot get there in time: the primary serves the read.
-    standby.pause_replay().await.expect("pause");
-    execute(
-        &pool,
-        "insert into organization (id, name, slug, created_at) values ('ryw_2', 'Two', 'ryw-2', now())",
-    )
-    .await;
-    let written = set.wal_position().await.expect("position");
     let mut short = config.replicas.clone();
     short.read_after_wait = Duration::from_millis(300);
     let impatient = ReplicaSet::new(
@@ -356,19 +367,30 @@ async fn a_read_after_a_write_sees_the_write_from_the_standby_or_else_the_primar
     );
     let read = impatient.read_after(written).await.expect("read after");
     assert_eq!(read.served(), &Served::Primary);
-    assert_eq!(rows(read.query_one_raw(count("ryw_2")).await.unwrap()), 1);
+    assert_eq!(rows(read.query_one_raw(count("ryw_1")).await.unwrap()), 1);
     drop(read);
     // Without the position, the (paused, but within the lag bound) standby serves, without
     // the write: what read-your-writes is for.
     let read = impatient.read().await.expect("read");
     assert!(read.on_replica(), "{:?}", read.served());
-    assert_eq!(rows(read.query_one_raw(count("ryw_2")).await.unwrap()), 0);
+    assert_eq!(rows(read.query_one_raw(count("ryw_1")).await.unwrap()), 0);
     drop(read);
-    // Once replay resumes the waiting read gets the standby again.
+
+    // A read after the write that may wait: it waits while the standby has not replayed the
+    // write, and is served there once replay resumes.
+    let waiting = tokio::spawn({
+        let set = set.clone();
+        async move { set.read_after(written).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the read after the write did not wait for the standby to replay it"
+    );
     standby.resume_replay().await.expect("resume");
-    let read = set.read_after(written).await.expect("read after");
+    let read = waiting.await.expect("join").expect("read after");
     assert!(read.on_replica(), "{:?}", read.served());
-    assert_eq!(rows(read.query_one_raw(count("ryw_2")).await.unwrap()), 1);
+    assert_eq!(rows(read.query_one_raw(count("ryw_1")).await.unwrap()), 1);
 }
 
 /// `init()` with a replica returns only once the replica has replayed the migrations, and
