@@ -43,6 +43,14 @@ in_copy_prepare() {
   rm -rf "$copy"
   mkdir -p "$copy"
   git -C "$in_copy_root" archive "$rev" | tar -x -C "$copy"
+  # The copy's own crates get another version, so their artifacts in the shared build
+  # directory are units of their own. Cargo keys a workspace crate by its path relative to
+  # the workspace, which the copy shares: with the same version the copy's edited entity
+  # would overwrite the project's, and the project's next build would take it as fresh.
+  # Registry dependencies keep their keys and are reused.
+  sed -i '/^\[workspace.package\]$/,/^\[/ s/^version = "\(.*\)"$/version = "\1-in-copy"/' "$copy/Cargo.toml"
+  grep -q -- '-in-copy"$' "$copy/Cargo.toml" ||
+    fail "could not give the copy's crates their own version ([workspace.package] version in $copy/Cargo.toml)"
   scratch=$(mktemp -d "${TMPDIR:-/tmp}/app-db-in-copy.XXXXXX")
   # The embedded server runs as an unprivileged account when run as root: it must reach it.
   chmod 755 "$scratch"
