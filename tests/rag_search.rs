@@ -12,6 +12,7 @@ use app_db::{Error, document_chunk};
 use sea_orm::prelude::PgVector;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait, IntoActiveModel,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -277,6 +278,58 @@ async fn bad_embeddings_get_typed_errors() {
             .expect("k = 0")
             .is_empty()
     );
+}
+
+/// Statistics are an estimate and go stale: a tenant that had 5 chunks at the last ANALYZE and
+/// has since bulk-loaded many more must not be searched exactly (every chunk compared), neither
+/// when the search reads the statistics after the load nor when the pool learned them before.
+#[tokio::test]
+async fn a_tenant_grown_since_the_last_analyze_is_not_searched_exactly() {
+    let (db, _url) = common::migrated_db().await;
+    // No autovacuum ANALYZE may refresh the statistics during the test.
+    db.execute_unprepared("ALTER TABLE document_chunk SET (autovacuum_enabled = false)")
+        .await
+        .expect("autovacuum off");
+    common::organization(&db, ACME).await;
+    common::organization(&db, GLOBEX).await;
+    let mut rng = Rng(11);
+    chunks(&db, ACME, (0..200).map(|_| rng.vector()).collect()).await;
+    chunks(&db, GLOBEX, (0..5).map(|_| rng.vector()).collect()).await;
+    db.execute_unprepared("ANALYZE document_chunk")
+        .await
+        .expect("analyze");
+    // Exact search up to 30 chunks here, so that a small load crosses the threshold.
+    let options = SearchOptions {
+        exact_max_rows: 30,
+        ..SearchOptions::default()
+    };
+    assert_eq!(
+        rag::route_for(&db, GLOBEX, 10, options).await.expect("route"),
+        rag::Route::Exact,
+        "5 chunks: exact"
+    );
+    // A bulk load after the pool learned the statistics, without ANALYZE.
+    let grown = chunks(&db, GLOBEX, (0..120).map(|_| rng.vector()).collect()).await;
+    let route = rag::route_for(&db, GLOBEX, 10, options)
+        .await
+        .expect("route");
+    assert!(
+        matches!(route, rag::Route::Index { .. }),
+        "125 chunks, the statistics still say 5: {route:?}"
+    );
+    // Inside a transaction the statistics are read again (no pool cache): still stale.
+    let txn = db.begin().await.expect("begin");
+    let route = rag::route_for(&txn, GLOBEX, 10, options)
+        .await
+        .expect("route");
+    assert!(matches!(route, rag::Route::Index { .. }), "{route:?}");
+    txn.commit().await.expect("commit");
+    // The search itself still finds the tenant's chunks only.
+    let hits = rag::search_with(&db, GLOBEX, &query_vector(), 10, options)
+        .await
+        .expect("search");
+    assert_eq!(hits.len(), 10);
+    assert!(hits.iter().all(|h| grown.contains(&h.id) || h.content.starts_with(GLOBEX)));
 }
 
 /// The pgvector version the server reports (CI runs this file again on pgvector 0.6.2 with

@@ -96,6 +96,41 @@ pub fn route(facts: Facts, k: u32, tuning: Tuning) -> Route {
     }
 }
 
+/// Whether the tenant's chunks must be counted before the route is final, and up to how many.
+///
+/// Statistics are an estimate, and a stale one after a bulk load until the next `ANALYZE`: a
+/// tenant that was small (or did not exist) when the table was last analyzed may now own most
+/// of it, and an exact search of all its chunks would cost hundreds of milliseconds. So the
+/// exact route is taken only after counting the tenant's chunks through the b-tree on
+/// `organization_id`, stopping at `exact_max_rows + 1`: the count costs at most what the exact
+/// search of a tenant at the threshold reads anyway. Without statistics the count decides too.
+/// `None`: the route stands as [`route`] gives it.
+pub fn count_first(facts: Facts, k: u32, tuning: Tuning) -> Option<u32> {
+    if !tuning.adaptive {
+        return None;
+    }
+    let exact = route(facts, k, tuning) == Route::Exact;
+    (exact || facts.tenant_rows.is_none()).then(|| tuning.exact_max_rows.saturating_add(1))
+}
+
+/// The route once [`count_first`]'s count is known: `seen` of the tenant's chunks, counted up to
+/// `cap`. Below the cap the count is exact; at the cap the tenant has at least `cap` chunks,
+/// and the larger of that and the estimate sizes the candidate list.
+pub fn route_counted(facts: Facts, seen: u64, cap: u32, k: u32, tuning: Tuning) -> Route {
+    let seen = seen as f64;
+    let tenant_rows = if seen < f64::from(cap) {
+        seen
+    } else {
+        facts.tenant_rows.unwrap_or(0.0).max(seen)
+    };
+    let counted = Facts {
+        tenant_rows: Some(tenant_rows),
+        table_rows: facts.table_rows.map(|table| table.max(tenant_rows)),
+        ..facts
+    };
+    route(counted, k, tuning)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +234,43 @@ mod tests {
                 iterative: Some(1_000)
             }
         );
+    }
+
+    #[test]
+    fn the_exact_route_is_taken_only_after_a_capped_count() {
+        // Statistics say 300 chunks: count up to 4,001 first.
+        let small = facts(NEW, 300.0);
+        assert_eq!(count_first(small, 10, tuning()), Some(4_001));
+        // The count agrees: exact.
+        assert_eq!(route_counted(small, 300, 4_001, 10, tuning()), Route::Exact);
+        // A bulk load since the last ANALYZE: the count reaches the cap, the index serves.
+        assert_eq!(
+            route_counted(small, 4_001, 4_001, 10, tuning()),
+            Route::Index {
+                ef_search: 250,
+                iterative: Some(6_249)
+            }
+        );
+        // Large by the statistics: no count, whatever they say.
+        assert_eq!(count_first(facts(NEW, 40_000.0), 10, tuning()), None);
+        // No statistics at all: the count decides.
+        let unknown = Facts {
+            pgvector: OLD,
+            tenant_rows: None,
+            table_rows: None,
+        };
+        assert_eq!(count_first(unknown, 10, tuning()), Some(4_001));
+        assert_eq!(route_counted(unknown, 12, 4_001, 10, tuning()), Route::Exact);
+        assert!(matches!(
+            route_counted(unknown, 4_001, 4_001, 10, tuning()),
+            Route::Index { .. }
+        ));
+        // A fixed search never counts.
+        let fixed = Tuning {
+            adaptive: false,
+            ..tuning()
+        };
+        assert_eq!(count_first(small, 10, fixed), None);
     }
 
     #[test]
