@@ -304,7 +304,9 @@ async fn a_tenant_grown_since_the_last_analyze_is_not_searched_exactly() {
         ..SearchOptions::default()
     };
     assert_eq!(
-        rag::route_for(&db, GLOBEX, 10, options).await.expect("route"),
+        rag::route_for(&db, GLOBEX, 10, options)
+            .await
+            .expect("route"),
         rag::Route::Exact,
         "5 chunks: exact"
     );
@@ -329,7 +331,10 @@ async fn a_tenant_grown_since_the_last_analyze_is_not_searched_exactly() {
         .await
         .expect("search");
     assert_eq!(hits.len(), 10);
-    assert!(hits.iter().all(|h| grown.contains(&h.id) || h.content.starts_with(GLOBEX)));
+    assert!(
+        hits.iter()
+            .all(|h| grown.contains(&h.id) || h.content.starts_with(GLOBEX))
+    );
 }
 
 /// The pgvector version the server reports (CI runs this file again on pgvector 0.6.2 with

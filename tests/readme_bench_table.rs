@@ -60,9 +60,9 @@ fn raw_lines() -> Vec<Line> {
             let fields: Vec<&str> = rest.split('\t').collect();
             assert_eq!(fields.len(), 7, "{}: {line:?}", path.display());
             let number = |i: usize| -> f64 {
-                fields[i]
-                    .parse()
-                    .unwrap_or_else(|_| panic!("{}: {:?} is not a number", path.display(), fields[i]))
+                fields[i].parse().unwrap_or_else(|_| {
+                    panic!("{}: {:?} is not a number", path.display(), fields[i])
+                })
             };
             out.push(Line {
                 step,
@@ -89,8 +89,7 @@ fn figures(cell: &str) -> Vec<(f64, u32, bool)> {
             continue;
         }
         let begin = i;
-        while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == ',' || chars[i] == '.')
-        {
+        while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == ',' || chars[i] == '.') {
             i += 1;
         }
         let text: String = chars[begin..i].iter().collect();
@@ -103,11 +102,7 @@ fn figures(cell: &str) -> Vec<(f64, u32, bool)> {
         let digits = text.replace(',', "");
         let decimals = digits.split_once('.').map_or(0, |(_, d)| d.len() as u32);
         let percent = chars.get(begin + text.len()) == Some(&'%');
-        out.push((
-            digits.parse().expect("a number"),
-            decimals,
-            percent,
-        ));
+        out.push((digits.parse().expect("a number"), decimals, percent));
     }
     out
 }
@@ -116,7 +111,10 @@ fn figures(cell: &str) -> Vec<(f64, u32, bool)> {
 fn every_figure_in_readmes_table_is_in_the_raw_bench_output() {
     let table = block("README.md");
     let lines = raw_lines();
-    assert!(!lines.is_empty(), "no bench-result lines in docs/bench-raw/");
+    assert!(
+        !lines.is_empty(),
+        "no bench-result lines in docs/bench-raw/"
+    );
     let values: Vec<f64> = lines.iter().flat_map(|l| l.values).collect();
     let rows: Vec<&str> = table.lines().skip(2).collect();
     assert!(!rows.is_empty(), "README.md's benchmark table is empty");
@@ -170,7 +168,12 @@ fn the_results_file_shows_the_same_table_as_readme() {
 fn the_figure_reader_reads_what_report_py_prints() {
     assert_eq!(
         figures("9.5 ms (8.8 ms–10.5 ms, n=10) vs 10,970 rows/s"),
-        vec![(9.5, 1, false), (8.8, 1, false), (10.5, 1, false), (10970.0, 0, false)]
+        vec![
+            (9.5, 1, false),
+            (8.8, 1, false),
+            (10.5, 1, false),
+            (10970.0, 0, false)
+        ]
     );
     assert_eq!(
         figures("recall@10 mean 0.990, worst query 0.000, queries < 0.5: 3%; p50 7.6 ms"),

@@ -260,7 +260,10 @@ mod tests {
             table_rows: None,
         };
         assert_eq!(count_first(unknown, 10, tuning()), Some(4_001));
-        assert_eq!(route_counted(unknown, 12, 4_001, 10, tuning()), Route::Exact);
+        assert_eq!(
+            route_counted(unknown, 12, 4_001, 10, tuning()),
+            Route::Exact
+        );
         assert!(matches!(
             route_counted(unknown, 4_001, 4_001, 10, tuning()),
             Route::Index { .. }
