@@ -187,6 +187,7 @@ classes! {
     enum_drop => "25_enum_drop",
     vector_column => "26_vector_column",
     hnsw_index => "27_hnsw_index",
+    hnsw_index_with => "28_hnsw_index_with",
 }
 
 /// The helper's statement splitting, on drizzle-kit's own two-statement output.

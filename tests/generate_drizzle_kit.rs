@@ -187,3 +187,10 @@ case!(
     cases::c27::SUPPLEMENT,
     false
 );
+case!(
+    hnsw_index_with,
+    "28_hnsw_index_with",
+    "c28",
+    cases::c28::SUPPLEMENT,
+    false
+);

@@ -321,6 +321,7 @@ pub mod c21 {
             method: "btree",
             keys: r#""organization_id","name""#,
             predicate: None,
+            with: &[],
         }],
         ..Supplement::EMPTY
     };
@@ -371,6 +372,29 @@ pub mod c27 {
             method: "hnsw",
             keys: r#""embedding" vector_cosine_ops"#,
             predicate: None,
+            with: &[],
+        }],
+        ..Supplement::EMPTY
+    };
+}
+
+pub mod c28 {
+    use app_db::supplement::{Index, Supplement};
+
+    organization! {}
+    document!();
+
+    /// c27's index built with other parameters: `.with({ m: 24, ef_construction: 128 })`.
+    pub const SUPPLEMENT: Supplement = Supplement {
+        extensions: &["vector"],
+        indexes: &[Index {
+            table: "document",
+            name: "document_embedding_index",
+            unique: false,
+            method: "hnsw",
+            keys: r#""embedding" vector_cosine_ops"#,
+            predicate: None,
+            with: &[("m", "24"), ("ef_construction", "128")],
         }],
         ..Supplement::EMPTY
     };
