@@ -156,6 +156,17 @@ def headline(figures, facts):
             f"{f('trips.inproc.run').cell()} / {f('trips.inproc.open').cell()} / {f('trips.noop.app-db').cell()}")
         add("round trips, fresh history: app-db vs `psql -1` vs drizzle-orm", process,
             f"{f('trips.fresh.app-db').cell()} vs {f('trips.fresh.psql').cell()} vs {f('trips.fresh.drizzle').cell()}")
+    if f("lockq.timeout.wait"):
+        def waits(prefix):
+            wait, p95 = f(f"{prefix}.wait"), f(f"{prefix}.p95")
+            return (f"worst {wait.value(wait.max)}, p95 {p95.value(p95.median) if p95 else '-'},"
+                    f" p50 {wait.value(wait.median)} (n={wait.n})")
+        worst = f("lockq.timeout.wait").max
+        add(f"app-query wait while `ALTER TABLE` waits behind a {facts.get('lock_hold', '?')} s reader"
+            " (issue 17, case 1): with the DDL lock timeout (2 s) vs without",
+            "in process, per query", waits("lockq.timeout") + " vs "
+            + (waits("lockq.none") if f("lockq.none.wait") else "-"),
+            f"worst <= about the lock timeout: {'met' if worst <= 2500 else '**missed**'}")
     if f("inproc.noop.run"):
         add("no-op boot: `Migrator::run` on an open connection / `init::open`", "in process",
             vs("inproc.noop.run", "inproc.noop.open"))
@@ -230,7 +241,8 @@ def write(args):
         f" {facts.get('cold_runs')} for first use, {facts.get('iterations')} iterations in process,"
         f" {facts.get('ingest_runs')} per ingestion and demo cell",
         f"- sizes: demo {facts.get('demo_orgs')} organizations, seed_copy {facts.get('chunks')} chunks,"
-        f" rag_search {facts.get('rag_chunks')} chunks, build {facts.get('build_count')} migrations",
+        f" rag_search {facts.get('rag_chunks')} chunks, build {facts.get('build_count')} migrations,"
+        f" lock_queue reader held {facts.get('lock_hold', '?')} s",
         "",
         "Boundaries: *whole process* is from spawning the program until it has exited and been reaped,"
         " connection and start-up included, every side on the same server and data;"

@@ -11,7 +11,7 @@
 #
 # Sizes can be changed: BENCH_CHUNKS (seed_copy, full 10000), BENCH_DEMO_ORGS (seed --demo,
 # full 100), BENCH_RAG_CHUNKS (rag_search, passed on as RAG_BENCH_CHUNKS; full: the bench's
-# default, 100000).
+# default, 100000), BENCH_HOLD_SECS (lock_queue: how long the reader holds the table; full 10).
 #
 # Needs: Rust (cargo), Node.js 20+ with npm (drizzle-orm, pinned in tests/drizzle-interop/),
 # python3 with pip (the embedded PostgreSQL, and this script's report), network access for the
@@ -37,11 +37,13 @@ if [[ $mode == quick ]]; then
   chunks=${BENCH_CHUNKS:-1000} demo_orgs=${BENCH_DEMO_ORGS:-5} rag_chunks=${BENCH_RAG_CHUNKS:-5000}
   rag_queries=10
   build_count=100
+  lock_hold=${BENCH_HOLD_SECS:-4}
 else
   runs=10 cold_runs=5 iterations=200 ingest_runs=3
   chunks=${BENCH_CHUNKS:-10000} demo_orgs=${BENCH_DEMO_ORGS:-100} rag_chunks=${BENCH_RAG_CHUNKS:-}
   rag_queries=100
   build_count=1000
+  lock_hold=${BENCH_HOLD_SECS:-10}
 fi
 
 say() { printf '\n=== %s (%s UTC)\n' "$*" "$(date -u +%H:%M:%S)" >&2; }
@@ -92,7 +94,7 @@ step() {
 # --- builds: the release binary users deploy, the benchmarks (bench profile = release) ----------
 say "build"
 cargo build --release -p migration
-cargo bench --no-run --bench migrator --bench embedded --bench seed_copy --bench rag_search
+cargo bench --no-run --bench migrator --bench embedded --bench seed_copy --bench rag_search --bench lock_queue
 cli=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/migration
 export APP_DB_CLI=$cli
 
@@ -119,6 +121,7 @@ facts=$work/facts.env
   echo "rag_chunks=${rag_chunks:-100000}"
   echo "rag_queries=$rag_queries"
   echo "build_count=$build_count"
+  echo "lock_hold=$lock_hold"
 } > "$facts"
 (cd tests/drizzle-interop && npm ci --no-audit --no-fund --loglevel=error > /dev/null)
 drizzle=$(cd tests/drizzle-interop && node -p 'JSON.parse(require("fs").readFileSync("node_modules/drizzle-orm/package.json", "utf8")).version')
@@ -163,6 +166,7 @@ demo() {
 # --- the benchmarks ---------------------------------------------------------------------------
 export BENCH_RUNS=$runs BENCH_COLD_RUNS=$cold_runs BENCH_ITERATIONS=$iterations
 step migrator cargo bench --bench migrator
+step lock_queue env BENCH_HOLD_SECS="$lock_hold" cargo bench --bench lock_queue
 step embedded cargo bench --bench embedded
 step build env BENCH_RUNS="$runs" benches/bench-build.sh "$build_count"
 step demo demo

@@ -12,6 +12,8 @@
 //! | `APP_DB_MIGRATE` | true | migrate at boot |
 //! | `APP_DB_SEED` | never | `never`, `first-boot` or `always` |
 //! | `APP_DB_LOCK_TIMEOUT` | 60000 | ms to wait for another migrator (0: forever) |
+//! | `APP_DB_DDL_LOCK_TIMEOUT` | 2000 | ms one migration statement may wait for a table lock (0: forever, and the app's queries on the table with it) |
+//! | `APP_DB_DDL_RETRY_BUDGET` | 180000 | ms to keep retrying after lock timeouts before giving up naming the blockers (0: one attempt) |
 //! | `APP_DB_ALLOW_OUT_OF_ORDER` | false | apply never-applied entries older than the newest applied one |
 //! | `APP_DB_ALLOW_MODIFIED` | false | only warn when an applied file changed |
 //! | `APP_DB_MIGRATIONS_SCHEMA` / `APP_DB_MIGRATIONS_TABLE` | drizzle / __drizzle_migrations | the bookkeeping table |
@@ -20,8 +22,8 @@
 use std::time::Duration;
 
 use crate::Error;
-use crate::migrate::Policy;
 use crate::migrate::driver::{DEFAULT_SCHEMA, DEFAULT_TABLE};
+use crate::migrate::{LockWaitPolicy, Policy};
 
 /// When `init()` inserts the initial data.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -75,6 +77,9 @@ pub struct Config {
     pub seed: SeedMode,
     /// How long to wait for another migrator.
     pub lock_timeout: Duration,
+    /// How migration statements wait for table locks (`APP_DB_DDL_LOCK_TIMEOUT`,
+    /// `APP_DB_DDL_RETRY_BUDGET`).
+    pub lock_wait: LockWaitPolicy,
     /// Which drift to tolerate.
     pub policy: Policy,
     /// The bookkeeping schema (drizzle-orm's `migrationsSchema`).
@@ -94,6 +99,7 @@ impl Default for Config {
             migrate: true,
             seed: SeedMode::Never,
             lock_timeout: crate::migrate::migrator::DEFAULT_LOCK_TIMEOUT,
+            lock_wait: LockWaitPolicy::default(),
             policy: Policy::default(),
             migrations_schema: DEFAULT_SCHEMA.to_string(),
             migrations_table: DEFAULT_TABLE.to_string(),
@@ -117,6 +123,7 @@ impl std::fmt::Debug for Config {
             .field("migrate", &self.migrate)
             .field("seed", &self.seed)
             .field("lock_timeout", &self.lock_timeout)
+            .field("lock_wait", &self.lock_wait)
             .field("policy", &self.policy)
             .field("migrations_schema", &self.migrations_schema)
             .field("migrations_table", &self.migrations_table)
@@ -149,6 +156,23 @@ impl Config {
                         value: v,
                         fix: format!(
                             "give a whole number of milliseconds, 0 or more (default {})",
+                            default.as_millis()
+                        ),
+                    }),
+            }
+        };
+        let ddl = |var: &'static str, default: Duration, zero: &str| -> Result<Duration, Error> {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .map(Duration::from_millis)
+                    .map_err(|_| Error::BadEnv {
+                        var,
+                        value: v,
+                        fix: format!(
+                            "give a whole number of milliseconds (default {}; 0 {zero})",
                             default.as_millis()
                         ),
                     }),
@@ -230,6 +254,18 @@ impl Config {
             migrate: flag("APP_DB_MIGRATE", defaults.migrate)?,
             seed,
             lock_timeout: ms("APP_DB_LOCK_TIMEOUT", defaults.lock_timeout)?,
+            lock_wait: LockWaitPolicy {
+                lock_timeout: ddl(
+                    "APP_DB_DDL_LOCK_TIMEOUT",
+                    defaults.lock_wait.lock_timeout,
+                    "waits for ever, and the app's queries on the table wait behind it",
+                )?,
+                retry_budget: ddl(
+                    "APP_DB_DDL_RETRY_BUDGET",
+                    defaults.lock_wait.retry_budget,
+                    "makes one attempt, no retry",
+                )?,
+            },
             policy: Policy {
                 allow_out_of_order: flag("APP_DB_ALLOW_OUT_OF_ORDER", false)?,
                 allow_modified: flag("APP_DB_ALLOW_MODIFIED", false)?,
@@ -266,6 +302,7 @@ impl Config {
                 self.migrations_table.clone(),
             )
             .lock_timeout(self.lock_timeout)
+            .lock_wait(self.lock_wait)
             .policy(self.policy)
     }
 }
@@ -301,6 +338,40 @@ mod tests {
         assert_eq!(c.seed, SeedMode::Never);
         assert_eq!(c.migrations_schema, "drizzle");
         assert_eq!(c.migrations_table, "__drizzle_migrations");
+        assert_eq!(c.lock_wait.lock_timeout, Duration::from_secs(2));
+        assert_eq!(c.lock_wait.retry_budget, Duration::from_secs(180));
+        assert_eq!(c.migrator().lock_wait_policy(), c.lock_wait);
+    }
+
+    #[test]
+    fn ddl_lock_settings_are_read_and_bad_ones_named() {
+        let c = from(&[
+            ("APP_DB_DDL_LOCK_TIMEOUT", " 750 "),
+            ("APP_DB_DDL_RETRY_BUDGET", "0"),
+        ])
+        .unwrap();
+        assert_eq!(c.lock_wait.lock_timeout, Duration::from_millis(750));
+        assert_eq!(c.lock_wait.retry_budget, Duration::ZERO);
+        assert_eq!(c.migrator().lock_wait_policy(), c.lock_wait);
+        for (var, value) in [
+            ("APP_DB_DDL_LOCK_TIMEOUT", "2s"),
+            ("APP_DB_DDL_LOCK_TIMEOUT", "-1"),
+            ("APP_DB_DDL_RETRY_BUDGET", "3 minutes"),
+        ] {
+            let e = from(&[(var, value)]).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("{var}={value:?}"))
+                    && e.contains("whole number of milliseconds"),
+                "{e}"
+            );
+        }
+        let e = from(&[("APP_DB_DDL_LOCK_TIMEOUT", "x")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("default 2000") && e.contains("waits for ever"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::migrate::planner::{ModifiedMigration, PlanError};
+use crate::migrate::planner::{AppliedRow, ModifiedMigration, PlanError};
 use crate::migrations::Migration;
 
 /// Everything app-db can fail with. Messages are lower-case, name the thing at fault and say how
@@ -129,6 +129,25 @@ pub enum Error {
     )]
     SeedFile { path: &'static str, problem: String },
 
+    /// Seed rows leave a column unset that the database cannot fill in: NOT NULL without a
+    /// default in the entity (typically a column just added to it). Raised before anything is
+    /// written.
+    #[error(
+        "seed: column {table}.{column} is NOT NULL without a default, and {} does not set it; nothing was written\n  fix: give `{column}` a default in {entity} (`#[sea_orm(default_value = …)]` or `default_expr = \"…\"`) and run `migration generate`, or {}",
+        origin.who(),
+        origin.fix(column)
+    )]
+    SeedColumnUnset {
+        /// The entity's module path (`entity::organization`).
+        entity: &'static str,
+        /// Its table.
+        table: &'static str,
+        /// The column left unset.
+        column: &'static str,
+        /// The rows that leave it unset.
+        origin: crate::seed::SeedOrigin,
+    },
+
     /// Seeding needs every migration applied.
     #[error("refusing to seed: {} migration(s) not applied yet ({})\n  fix: run `cargo run -p migration -- up` first", unapplied.len(), unapplied.join(", "))]
     SeedNeedsMigrations { unapplied: Vec<String> },
@@ -157,6 +176,30 @@ pub enum Error {
         high_water_mark: i64,
     },
 
+    /// Migrations of a 1.0 folder that never ran although a later one (in name order) did.
+    #[error(
+        "{} never applied, out of order: {} before {last_applied}, which is applied; drizzle-orm 1.0 would run {} now, after the migrations it was written before\n  fix: if {} independent of the migrations applied since, apply {} with --allow-out-of-order (APP_DB_ALLOW_OUT_OF_ORDER=1); otherwise rename {} folder to the current UTC time so it sorts after {last_applied}",
+        tags.join(", "),
+        if tags.len() == 1 { "it sorts" } else { "they sort" },
+        if tags.len() == 1 { "it" } else { "them" },
+        if tags.len() == 1 { "it is" } else { "they are" },
+        if tags.len() == 1 { "it" } else { "them" },
+        if tags.len() == 1 { "its" } else { "their" },
+    )]
+    OutOfOrderFolders {
+        tags: Vec<String>,
+        last_applied: String,
+    },
+
+    /// A drizzle-orm 0.x bookkeeping table with rows that match no migration of the 1.0 folder,
+    /// so it cannot be upgraded to drizzle-orm 1.0's shape.
+    #[error(
+        "cannot upgrade the bookkeeping table to drizzle-orm 1.0's shape: {} row(s) match no migration of this folder (drizzle-orm 1.0 matches a row to the migration of its created_at's second, or else of its hash):\n{}\n  fix: these migrations were applied from a folder this build does not have: build from the folder that has them (a newer checkout, or the TypeScript app's folder converted with `migration upgrade-folder`); if they were removed on purpose, delete their rows after checking the schema; nothing was changed",
+        rows.len(),
+        rows.iter().map(describe_row).collect::<Vec<_>>().join("\n")
+    )]
+    UpgradeUnmatched { rows: Vec<AppliedRow> },
+
     /// A statement of a migration failed.
     #[error("{0}")]
     MigrationFailed(Box<MigrationFailure>),
@@ -171,6 +214,11 @@ pub enum Error {
         key: i64,
         holder: Option<String>,
     },
+
+    /// A migration statement could not get its table lock within the DDL lock timeout, and the
+    /// retries within the retry budget did not get it either. Names the blocking sessions.
+    #[error("{0}")]
+    LockBudgetSpent(Box<LockBudgetSpent>),
 
     /// A query embedding whose length is not the column's dimension.
     #[error(
@@ -270,6 +318,9 @@ pub enum Error {
     },
 }
 
+/// SQLSTATE 55P03 `lock_not_available`: a `lock_timeout` expired.
+pub const LOCK_NOT_AVAILABLE: &str = "55P03";
+
 /// Which statement of which migration failed, and what the database said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationFailure {
@@ -330,6 +381,93 @@ impl std::fmt::Display for MigrationFailure {
     }
 }
 
+/// A migration that gave up waiting for its table locks: which statement, how long, who
+/// blocked it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockBudgetSpent {
+    /// What waited, when it was not a migration statement (the bookkeeping statements,
+    /// `fresh`'s schema reset).
+    pub operation: &'static str,
+    /// The statement that timed out last, when it was a migration statement.
+    pub failure: Option<MigrationFailure>,
+    /// How many attempts ran.
+    pub attempts: u32,
+    /// From the first attempt's start to giving up.
+    pub waited: Duration,
+    /// The longest one lock wait could last (`APP_DB_DDL_LOCK_TIMEOUT`).
+    pub lock_timeout: Duration,
+    /// The retry budget (`APP_DB_DDL_RETRY_BUDGET`).
+    pub retry_budget: Duration,
+    /// The sessions seen blocking the statement, latest sample (empty: none was seen).
+    pub blockers: Vec<crate::migrate::Blocker>,
+}
+
+impl std::fmt::Display for LockBudgetSpent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.failure {
+            Some(failure) => write!(
+                f,
+                "migration {} statement {} of {} could not get its lock",
+                failure.tag, failure.statement, failure.statements
+            )?,
+            None => write!(f, "{} could not get their lock", self.operation)?,
+        }
+        write!(
+            f,
+            ": {} attempt(s) over {:.1} s, each waiting at most {:?} (APP_DB_DDL_LOCK_TIMEOUT, --ddl-lock-timeout), within the retry budget of {:?} (APP_DB_DDL_RETRY_BUDGET, --ddl-retry-budget)",
+            self.attempts,
+            self.waited.as_secs_f64(),
+            self.lock_timeout,
+            self.retry_budget
+        )?;
+        if let Some(failure) = &self.failure {
+            write!(f, "\n  statement: {}", failure.preview)?;
+        }
+        write!(
+            f,
+            "\n  blocked by: {}",
+            crate::migrate::blocker::describe(&self.blockers)
+        )?;
+        let transactional = self.failure.as_ref().is_none_or(|f| f.transactional);
+        if transactional {
+            write!(
+                f,
+                "\n  nothing was changed: every attempt was rolled back whole and no bookkeeping row was written"
+            )?;
+        } else {
+            write!(
+                f,
+                "\n  this migration runs outside a transaction: the statements before this one stayed applied and no bookkeeping row was written; they run again on the next `up`, so they must be idempotent (IF NOT EXISTS)"
+            )?;
+        }
+        if let Some(failure) = &self.failure {
+            if !failure.applied_before.is_empty() {
+                write!(
+                    f,
+                    "\n  committed earlier in this run: {}",
+                    failure.applied_before.join(", ")
+                )?;
+            }
+            if let Some(hint) = &failure.hint {
+                write!(f, "\n  note: {hint}")?;
+            }
+        }
+        let ends = if self.blockers.is_empty() {
+            "find the sessions holding locks on the statement's tables (pg_locks joined with pg_stat_activity) and end them".to_string()
+        } else {
+            self.blockers
+                .iter()
+                .map(|b| b.remedy())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        write!(
+            f,
+            "\n  fix: end the blocking session(s): {ends}; or raise APP_DB_DDL_RETRY_BUDGET (--ddl-retry-budget) to keep retrying longer; then run the migration again"
+        )
+    }
+}
+
 /// The tags, shortened to the first and last three when there are many.
 fn known_tags(known: &[String]) -> String {
     match known.len() {
@@ -342,6 +480,21 @@ fn known_tags(known: &[String]) -> String {
             n
         ),
     }
+}
+
+/// One bookkeeping row for a message: id, created_at with its UTC time, hash.
+fn describe_row(row: &AppliedRow) -> String {
+    let created_at = match row.created_at {
+        Some(ms) => match chrono::DateTime::from_timestamp_millis(ms) {
+            Some(time) => format!("{ms} ({})", time.format("%Y-%m-%d %H:%M:%S%.3f UTC")),
+            None => ms.to_string(),
+        },
+        None => "null".to_string(),
+    };
+    format!(
+        "    row id {}: created_at {created_at}, hash {}",
+        row.id, row.hash
+    )
 }
 
 fn modified_message(modified: &[ModifiedMigration]) -> String {
@@ -378,6 +531,10 @@ impl From<PlanError> for Error {
                 tags,
                 high_water_mark,
             },
+            PlanError::OutOfOrderFolders { tags, last_applied } => {
+                Self::OutOfOrderFolders { tags, last_applied }
+            }
+            PlanError::UpgradeUnmatched { rows } => Self::UpgradeUnmatched { rows },
         }
     }
 }
@@ -454,10 +611,52 @@ impl Error {
         mut self,
         applied: &[crate::migrate::AppliedMigration],
     ) -> Self {
-        if let Self::MigrationFailed(failure) = &mut self {
-            failure.applied_before = applied.iter().map(|a| a.tag.to_string()).collect();
+        let tags = || applied.iter().map(|a| a.tag.to_string()).collect();
+        match &mut self {
+            Self::MigrationFailed(failure) => failure.applied_before = tags(),
+            Self::LockBudgetSpent(spent) => {
+                if let Some(failure) = &mut spent.failure {
+                    failure.applied_before = tags();
+                }
+            }
+            _ => {}
         }
         self
+    }
+
+    /// Adds `note` to a failed statement's fix (what the migrator cleaned up after it).
+    pub(crate) fn with_note(mut self, note: Option<String>) -> Self {
+        if let (Self::MigrationFailed(failure), Some(note)) = (&mut self, note) {
+            failure.hint = Some(match failure.hint.take() {
+                Some(hint) => format!("{hint}; {note}"),
+                None => note,
+            });
+        }
+        self
+    }
+
+    /// Whether a statement's lock wait exceeded `lock_timeout` (SQLSTATE 55P03): the one
+    /// failure the DDL lock rules retry. The migration lock's own timeout is
+    /// [`Error::LockTimeout`], never this.
+    pub fn is_lock_timeout(&self) -> bool {
+        match self {
+            Self::MigrationFailed(failure) => failure.code.as_deref() == Some(LOCK_NOT_AVAILABLE),
+            Self::Sqlx(sqlx::Error::Database(db)) => {
+                db.code().as_deref() == Some(LOCK_NOT_AVAILABLE)
+            }
+            _ => false,
+        }
+    }
+
+    /// `migration <tag> statement <n> of <m>` for a failed migration statement.
+    pub(crate) fn statement_preview(&self) -> Option<String> {
+        match self {
+            Self::MigrationFailed(f) => Some(format!(
+                "migration {} statement {} of {} ({})",
+                f.tag, f.statement, f.statements, f.preview
+            )),
+            _ => None,
+        }
     }
 }
 

@@ -144,10 +144,12 @@ async fn pool_and_first_connection(
     let first = connect_one(url, config.pool.connect_timeout, "DATABASE_CONNECT_TIMEOUT").await?;
     let keepalive_url = url.clone();
     let pool = sqlx::postgres::PgPoolOptions::new()
-        .after_connect(move |_, _| {
+        // sqlx has no hook before a pooled connect, so the sockets from before are unknown
+        // here: the server's view of the client tells concurrent connects apart.
+        .after_connect(move |conn, _| {
             let url = keepalive_url.clone();
             Box::pin(async move {
-                arm_keepalive(&url).await;
+                crate::keepalive::arm(conn, url.options(), url.keepalive(), None).await;
                 Ok(())
             })
         })
@@ -169,14 +171,15 @@ pub async fn connect_one(
     timeout: Duration,
     setting: &'static str,
 ) -> Result<sqlx::PgConnection, Error> {
+    let before = crate::keepalive::Before::now();
     match tokio::time::timeout(
         timeout,
         sqlx::PgConnection::connect_with(&named_options(url)),
     )
     .await
     {
-        Ok(Ok(conn)) => {
-            arm_keepalive(url).await;
+        Ok(Ok(mut conn)) => {
+            crate::keepalive::arm(&mut conn, url.options(), url.keepalive(), Some(&before)).await;
             Ok(conn)
         }
         Ok(Err(e)) => Err(Error::connect_to(url, e)),
@@ -188,22 +191,19 @@ pub async fn connect_one(
     }
 }
 
-/// Gives the connection just made to `url` its TCP keepalives ([`crate::keepalive`]).
-async fn arm_keepalive(url: &DbUrl) {
-    if let Some(settings) = url.keepalive() {
-        let armed = crate::keepalive::arm(url.options(), settings).await;
-        tracing::trace!(armed, "tcp keepalive set on the connection's socket");
-    }
-}
-
 /// Applies pending migrations on a pooled connection, or on `DATABASE_DIRECT_URL` when set
 /// (needed behind PgBouncer in transaction mode for `-- app-db:no-transaction` migrations).
 pub async fn migrate(db: &DatabaseConnection, config: &Config) -> Result<Report, Error> {
     match &config.direct_url {
         Some(direct) => migrate_direct(direct, config).await,
         None => {
-            let mut conn = db.get_postgres_connection_pool().acquire().await?;
-            config.migrator().run(&mut conn).await
+            let pool = db.get_postgres_connection_pool();
+            let mut conn = pool.acquire().await?;
+            config
+                .migrator()
+                .watch_blockers((*pool.connect_options()).clone())
+                .run(&mut conn)
+                .await
         }
     }
 }
@@ -217,7 +217,10 @@ async fn migrate_on(
     match &config.direct_url {
         Some(direct) => migrate_direct(direct, config).await,
         None => {
-            let migrator = config.migrator().keepalive(url.keepalive().copied());
+            let migrator = config
+                .migrator()
+                .keepalive(url.keepalive().copied())
+                .watch_blockers(named_options(url));
             migrator.run(conn).await
         }
     }
@@ -231,7 +234,10 @@ async fn migrate_direct(direct: &str, config: &Config) -> Result<Report, Error> 
         "DATABASE_CONNECT_TIMEOUT",
     )
     .await?;
-    let migrator = config.migrator().keepalive(direct.keepalive().copied());
+    let migrator = config
+        .migrator()
+        .keepalive(direct.keepalive().copied())
+        .watch_blockers(named_options(&direct));
     let report = migrator.run(&mut conn).await;
     let _ = conn.close().await;
     report

@@ -1,8 +1,16 @@
 //! Small SQL text helpers shared by the driver, the CLI support and the test support.
 
+pub mod tokens;
+
 /// Quotes an identifier for PostgreSQL (`my"name` → `"my""name"`).
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Quotes a string literal for PostgreSQL (`it's` → `'it''s'`), for run-time SQL text built
+/// from names (never from user values); standard_conforming_strings is on since PostgreSQL 9.1.
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// A 64-bit advisory lock key for `label`: the first 8 bytes of its SHA-256. One derivation for

@@ -1,9 +1,11 @@
 //! A server that accepts TCP and never answers (a hung host, a half-open balancer): `init()`
 //! fails after the connect timeout, naming the setting, instead of waiting for ever (or for the
-//! pool's acquire timeout). The listener is a real socket on 127.0.0.1 that never speaks.
+//! pool's acquire timeout), whether it is `DATABASE_URL` or, behind a working pooled URL,
+//! `DATABASE_DIRECT_URL`. The listener is a real socket on 127.0.0.1 that never speaks.
 
 use std::time::Duration;
 
+use app_db::testing::TestServer;
 use app_db::{Config, Error};
 
 /// A listener on 127.0.0.1 that accepts every connection and never sends a byte.
@@ -21,32 +23,49 @@ async fn silent_server() -> (u16, tokio::task::JoinHandle<()>) {
     (port, task)
 }
 
+/// `init()` with `config` must fail within the connect timeout (1 s) + 2 s, naming the setting
+/// and the silent server's port, never the password.
+async fn fails_on_the_silent_server(config: &Config, port: u16) {
+    // Generous: the timeout plus 2 s. Without the bound this would wait for ever.
+    let outcome = tokio::time::timeout(Duration::from_secs(3), app_db::init::open(config))
+        .await
+        .expect("init() must fail within the connect timeout + 2 s, not hang");
+    match outcome {
+        Err(e @ Error::ConnectTimeout { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains("DATABASE_CONNECT_TIMEOUT"), "{text}");
+            assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+            assert!(!text.contains(":pw@"), "{text}");
+        }
+        other => panic!("expected a connect timeout, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn init_fails_after_the_connect_timeout_naming_the_setting() {
     let (port, server) = silent_server().await;
-    for direct in [false, true] {
-        let silent = format!("postgres://app:pw@127.0.0.1:{port}/app");
-        let mut config = Config::default().database_url(silent.clone());
-        if direct {
-            // The pool would connect (to the same silent server); the point is the direct URL's
-            // own bound, so the pooled URL is the silent one too and fails first either way.
-            config = config.direct_url(silent);
-        }
-        config.pool.connect_timeout = Duration::from_millis(1_000);
-        // Generous: the timeout plus 2 s. Without the bound this would wait for ever.
-        let outcome = tokio::time::timeout(Duration::from_secs(3), app_db::init::open(&config))
-            .await
-            .expect("init() must fail within the connect timeout + 2 s, not hang");
-        match outcome {
-            Err(e @ Error::ConnectTimeout { .. }) => {
-                let text = e.to_string();
-                assert!(text.contains("DATABASE_CONNECT_TIMEOUT"), "{text}");
-                assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
-                assert!(!text.contains(":pw@"), "{text}");
-            }
-            other => panic!("expected a connect timeout, got {other:?}"),
-        }
-    }
+    let mut config =
+        Config::default().database_url(format!("postgres://app:pw@127.0.0.1:{port}/app"));
+    config.pool.connect_timeout = Duration::from_millis(1_000);
+    fails_on_the_silent_server(&config, port).await;
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_silent_direct_url_fails_after_the_connect_timeout_too() {
+    // The pooled URL is a working database, so init() connects the pool and goes on to migrate
+    // on DATABASE_DIRECT_URL, the silent one: that connect must be bounded too.
+    let (port, server) = silent_server().await;
+    let db = TestServer::get()
+        .expect("a PostgreSQL server for the tests")
+        .fresh_database()
+        .await
+        .expect("a database");
+    let mut config = Config::default()
+        .database_url(db.url.clone())
+        .direct_url(format!("postgres://app:pw@127.0.0.1:{port}/app"));
+    config.pool.connect_timeout = Duration::from_millis(1_000);
+    fails_on_the_silent_server(&config, port).await;
     server.abort();
 }
 

@@ -33,10 +33,14 @@ fn regenerate_and_compare(class: &str) {
         .join(format!("{class}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     let out = work.join("out");
+    // A class whose change drizzle-kit asks about (a rename) answers from its `answers` file.
+    let answers = dir.join("answers");
     for (step, file) in [("before", "0000_before.sql"), ("after", "0001_after.sql")] {
-        let written = drizzle_kit::generate(&dir.join(format!("{step}.ts")), &out, step)
-            .unwrap_or_else(|e| panic!("{class}: {e}"))
-            .unwrap_or_else(|| panic!("{class}: drizzle-kit found no changes in {step}.ts"));
+        let answering = (step == "after" && answers.is_file()).then_some(answers.as_path());
+        let written =
+            drizzle_kit::generate_answering(&dir.join(format!("{step}.ts")), &out, step, answering)
+                .unwrap_or_else(|e| panic!("{class}: {e}"))
+                .unwrap_or_else(|| panic!("{class}: drizzle-kit found no changes in {step}.ts"));
         assert_eq!(written, out.join(file));
     }
     let expected = dir.join("expected");
@@ -187,7 +191,17 @@ classes! {
     enum_drop => "25_enum_drop",
     vector_column => "26_vector_column",
     hnsw_index => "27_hnsw_index",
-    hnsw_index_with => "28_hnsw_index_with",
+    type_change_with_default => "28_type_change_with_default",
+    vector_dimension_change => "29_vector_dimension_change",
+    drop_referenced_table_and_fk => "30_drop_referenced_table_and_fk",
+    drop_referenced_table_and_column => "31_drop_referenced_table_and_column",
+    enum_value_remove => "32_enum_value_remove",
+    generated_column => "33_generated_column",
+    two_changes_one_column => "34_two_changes_one_column",
+    check_add => "35_check_add",
+    unique_index_partial => "36_unique_index_partial",
+    column_rename => "37_column_rename",
+    hnsw_index_with => "38_hnsw_index_with",
 }
 
 /// The helper's statement splitting, on drizzle-kit's own two-statement output.

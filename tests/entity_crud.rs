@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use sea_orm::EntityLoaderTrait;
 use sea_orm::prelude::PgVector;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, IntoActiveModel, JoinType, ModelTrait, QueryFilter, QuerySelect, RelationTrait,
 };
 use serde_json::json;
@@ -63,45 +63,45 @@ fn tstz() -> DateTime<FixedOffset> {
 }
 
 async fn user(db: &DatabaseConnection, id: &str) -> user::Model {
-    user::Model {
-        id: id.into(),
-        name: format!("User {id}"),
-        email: format!("{id}@example.com"),
-        email_verified: true,
-        image: None,
-        created_at: ts(),
-        updated_at: ts(),
+    user::ActiveModel {
+        id: Set(id.into()),
+        name: Set(format!("User {id}")),
+        email: Set(format!("{id}@example.com")),
+        email_verified: Set(true),
+        image: Set(None),
+        created_at: Set(ts()),
+        updated_at: Set(ts()),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(db)
     .await
     .expect("insert user")
 }
 
 async fn organization(db: &DatabaseConnection, id: &str) -> organization::Model {
-    organization::Model {
-        id: id.into(),
-        name: format!("Org {id}"),
-        slug: id.replace('_', "-"),
-        logo: Some("https://cdn.example.com/logo.png".into()),
-        created_at: ts(),
-        metadata: Some(r#"{"plan":"pro"}"#.into()),
+    organization::ActiveModel {
+        id: Set(id.into()),
+        name: Set(format!("Org {id}")),
+        slug: Set(id.replace('_', "-")),
+        logo: Set(Some("https://cdn.example.com/logo.png".into())),
+        created_at: Set(ts()),
+        metadata: Set(Some(r#"{"plan":"pro"}"#.into())),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(db)
     .await
     .expect("insert organization")
 }
 
 async fn member(db: &DatabaseConnection, org: &str, user: &str) -> member::Model {
-    member::Model {
-        id: format!("mem_{org}_{user}"),
-        organization_id: org.into(),
-        user_id: user.into(),
-        role: "owner".into(),
-        created_at: ts(),
+    member::ActiveModel {
+        id: Set(format!("mem_{org}_{user}")),
+        organization_id: Set(org.into()),
+        user_id: Set(user.into()),
+        role: Set("owner".into()),
+        created_at: Set(ts()),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(db)
     .await
     .expect("insert member")
@@ -112,24 +112,24 @@ async fn source(
     org: &str,
     creator: Option<&str>,
 ) -> document_source::Model {
-    document_source::Model {
-        id: Uuid::new_v4(),
-        organization_id: org.into(),
-        created_by: creator.map(Into::into),
-        kind: "upload".into(),
-        title: "Handbook.pdf".into(),
-        uri: Some("s3://bucket/handbook.pdf".into()),
-        mime_type: Some("application/pdf".into()),
-        content_hash: Some("sha256:abc".into()),
-        byte_size: Some(1024),
-        status: DocumentSourceStatus::Ready,
-        error: None,
-        chunk_count: 1,
-        metadata: json!({"pages": 3}),
-        created_at: tstz(),
-        updated_at: tstz(),
+    document_source::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        organization_id: Set(org.into()),
+        created_by: Set(creator.map(Into::into)),
+        kind: Set("upload".into()),
+        title: Set("Handbook.pdf".into()),
+        uri: Set(Some("s3://bucket/handbook.pdf".into())),
+        mime_type: Set(Some("application/pdf".into())),
+        content_hash: Set(Some("sha256:abc".into())),
+        byte_size: Set(Some(1024)),
+        status: Set(DocumentSourceStatus::Ready),
+        error: Set(None),
+        chunk_count: Set(1),
+        metadata: Set(json!({"pages": 3})),
+        created_at: Set(tstz()),
+        updated_at: Set(tstz()),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(db)
     .await
     .expect("insert document source")
@@ -148,18 +148,18 @@ async fn chunk(
     source: &document_source::Model,
     index: i32,
 ) -> document_chunk::Model {
-    document_chunk::Model {
-        id: Uuid::new_v4(),
-        organization_id: source.organization_id.clone(),
-        source_id: source.id,
-        chunk_index: index,
-        content: format!("chunk {index}"),
-        token_count: 42,
-        embedding: embedding(index as f32),
-        metadata: json!({"page": 1}),
-        created_at: tstz(),
+    document_chunk::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        organization_id: Set(source.organization_id.clone()),
+        source_id: Set(source.id),
+        chunk_index: Set(index),
+        content: Set(format!("chunk {index}")),
+        token_count: Set(42),
+        embedding: Set(embedding(index as f32)),
+        metadata: Set(json!({"page": 1})),
+        created_at: Set(tstz()),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(db)
     .await
     .expect("insert chunk")
@@ -177,18 +177,18 @@ async fn auth_and_organization_entities_round_trip() {
         Some(alice.clone())
     );
 
-    let session = session::Model {
-        id: "ses_1".into(),
-        expires_at: ts(),
-        token: "tok_1".into(),
-        created_at: ts(),
-        updated_at: ts(),
-        ip_address: Some("203.0.113.7".into()),
-        user_agent: Some("test".into()),
-        user_id: alice.id.clone(),
-        active_organization_id: None,
+    let session = session::ActiveModel {
+        id: Set("ses_1".into()),
+        expires_at: Set(ts()),
+        token: Set("tok_1".into()),
+        created_at: Set(ts()),
+        updated_at: Set(ts()),
+        ip_address: Set(Some("203.0.113.7".into())),
+        user_agent: Set(Some("test".into())),
+        user_id: Set(alice.id.clone()),
+        active_organization_id: Set(None),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(&db)
     .await
     .unwrap();
@@ -201,22 +201,22 @@ async fn auth_and_organization_entities_round_trip() {
         vec![session.clone()]
     );
 
-    let account = account::Model {
-        id: "acc_1".into(),
-        account_id: "alice".into(),
-        provider_id: "credential".into(),
-        user_id: alice.id.clone(),
-        access_token: None,
-        refresh_token: None,
-        id_token: None,
-        access_token_expires_at: None,
-        refresh_token_expires_at: Some(ts()),
-        scope: None,
-        password: Some("$argon2id$...".into()),
-        created_at: ts(),
-        updated_at: ts(),
+    let account = account::ActiveModel {
+        id: Set("acc_1".into()),
+        account_id: Set("alice".into()),
+        provider_id: Set("credential".into()),
+        user_id: Set(alice.id.clone()),
+        access_token: Set(None),
+        refresh_token: Set(None),
+        id_token: Set(None),
+        access_token_expires_at: Set(None),
+        refresh_token_expires_at: Set(Some(ts())),
+        scope: Set(None),
+        password: Set(Some("$argon2id$...".into())),
+        created_at: Set(ts()),
+        updated_at: Set(ts()),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(&db)
     .await
     .unwrap();
@@ -229,15 +229,15 @@ async fn auth_and_organization_entities_round_trip() {
         Some(alice.clone())
     );
 
-    let verification = verification::Model {
-        id: "ver_1".into(),
-        identifier: "alice@example.com".into(),
-        value: "123456".into(),
-        expires_at: ts(),
-        created_at: ts(),
-        updated_at: ts(),
+    let verification = verification::ActiveModel {
+        id: Set("ver_1".into()),
+        identifier: Set("alice@example.com".into()),
+        value: Set("123456".into()),
+        expires_at: Set(ts()),
+        created_at: Set(ts()),
+        updated_at: Set(ts()),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(&db)
     .await
     .unwrap();
@@ -295,17 +295,17 @@ async fn auth_and_organization_entities_round_trip() {
         .expect("loaded organization");
     assert_eq!(loaded.members.len(), 1);
 
-    let invitation = invitation::Model {
-        id: "inv_1".into(),
-        organization_id: acme.id.clone(),
-        email: "bob@example.com".into(),
-        role: Some("member".into()),
-        status: "pending".into(),
-        expires_at: ts(),
-        created_at: ts(),
-        inviter_id: alice.id.clone(),
+    let invitation = invitation::ActiveModel {
+        id: Set("inv_1".into()),
+        organization_id: Set(acme.id.clone()),
+        email: Set("bob@example.com".into()),
+        role: Set(Some("member".into())),
+        status: Set("pending".into()),
+        expires_at: Set(ts()),
+        created_at: Set(ts()),
+        inviter_id: Set(alice.id.clone()),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(&db)
     .await
     .unwrap();
@@ -332,25 +332,25 @@ async fn billing_and_ai_usage_entities_round_trip() {
     let alice = user(&db, "usr_alice").await;
     let acme = organization(&db, "org_acme").await;
 
-    let subscription = subscription::Model {
-        id: Uuid::new_v4(),
-        organization_id: acme.id.clone(),
-        plan: "pro".into(),
-        status: SubscriptionStatus::Trialing,
-        stripe_customer_id: Some("cus_123".into()),
-        stripe_subscription_id: Some("sub_123".into()),
-        seats: 5,
-        trial_ends_at: Some(tstz()),
-        current_period_start: None,
-        current_period_end: None,
-        cancel_at_period_end: false,
-        canceled_at: None,
-        metadata: json!({"coupon": null}),
-        created_at: tstz(),
-        updated_at: tstz(),
-        monthly_ai_credits: 10_000,
+    let subscription = subscription::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        organization_id: Set(acme.id.clone()),
+        plan: Set("pro".into()),
+        status: Set(SubscriptionStatus::Trialing),
+        stripe_customer_id: Set(Some("cus_123".into())),
+        stripe_subscription_id: Set(Some("sub_123".into())),
+        seats: Set(5),
+        trial_ends_at: Set(Some(tstz())),
+        current_period_start: Set(None),
+        current_period_end: Set(None),
+        cancel_at_period_end: Set(false),
+        canceled_at: Set(None),
+        metadata: Set(json!({"coupon": null})),
+        created_at: Set(tstz()),
+        updated_at: Set(tstz()),
+        monthly_ai_credits: Set(10_000),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(&db)
     .await
     .unwrap();
@@ -369,22 +369,20 @@ async fn billing_and_ai_usage_entities_round_trip() {
         vec![subscription]
     );
 
-    let mut usage = ai_usage::Model {
-        id: 0,
-        organization_id: acme.id.clone(),
-        user_id: Some(alice.id.clone()),
-        model: "gpt-4.1-mini".into(),
-        feature: Some("chat".into()),
-        input_tokens: 1200,
-        output_tokens: 300,
-        credits_used: 15,
-        cost_micro_usd: 840,
-        request_id: Some("req_1".into()),
-        metadata: json!({}),
-        created_at: tstz(),
-    }
-    .into_active_model();
-    usage.id = NotSet; // bigserial
+    let usage = ai_usage::ActiveModel {
+        organization_id: Set(acme.id.clone()),
+        user_id: Set(Some(alice.id.clone())),
+        model: Set("gpt-4.1-mini".into()),
+        feature: Set(Some("chat".into())),
+        input_tokens: Set(1200),
+        output_tokens: Set(300),
+        credits_used: Set(15),
+        cost_micro_usd: Set(840),
+        request_id: Set(Some("req_1".into())),
+        metadata: Set(json!({})),
+        created_at: Set(tstz()),
+        ..Default::default()
+    };
     let usage = usage.insert(&db).await.unwrap();
     assert!(usage.id > 0);
     assert_eq!(
@@ -399,15 +397,15 @@ async fn billing_and_ai_usage_entities_round_trip() {
         Some(alice)
     );
 
-    let credits = org_credits::Model {
-        organization_id: acme.id.clone(),
-        balance: 9_985,
-        lifetime_granted: 10_000,
-        monthly_allowance: 10_000,
-        period_resets_at: Some(tstz()),
-        updated_at: tstz(),
+    let credits = org_credits::ActiveModel {
+        organization_id: Set(acme.id.clone()),
+        balance: Set(9_985),
+        lifetime_granted: Set(10_000),
+        monthly_allowance: Set(10_000),
+        period_resets_at: Set(Some(tstz())),
+        updated_at: Set(tstz()),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(&db)
     .await
     .unwrap();
@@ -491,18 +489,18 @@ async fn growth_and_roadmap_entities_round_trip() {
     let alice = user(&db, "usr_alice").await;
     let bob = user(&db, "usr_bob").await;
 
-    let referral = referrals::Model {
-        id: Uuid::new_v4(),
-        referrer_user_id: alice.id.clone(),
-        referred_user_id: Some(bob.id.clone()),
-        code: "ALICE10".into(),
-        referred_email: Some(bob.email.clone()),
-        status: ReferralStatus::SignedUp,
-        reward_credits: 500,
-        converted_at: None,
-        created_at: tstz(),
+    let referral = referrals::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        referrer_user_id: Set(alice.id.clone()),
+        referred_user_id: Set(Some(bob.id.clone())),
+        code: Set("ALICE10".into()),
+        referred_email: Set(Some(bob.email.clone())),
+        status: Set(ReferralStatus::SignedUp),
+        reward_credits: Set(500),
+        converted_at: Set(None),
+        created_at: Set(tstz()),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(&db)
     .await
     .unwrap();
@@ -529,17 +527,17 @@ async fn growth_and_roadmap_entities_round_trip() {
         .unwrap();
     assert_eq!(referred, Some(bob.clone()));
 
-    let entry = waitlist_entries::Model {
-        id: Uuid::new_v4(),
-        email: "carol@example.com".into(),
-        source: Some("landing".into()),
-        referral_code: Some("ALICE10".into()),
-        status: "waiting".into(),
-        invited_at: None,
-        metadata: json!({"utm": "launch"}),
-        created_at: tstz(),
+    let entry = waitlist_entries::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        email: Set("carol@example.com".into()),
+        source: Set(Some("landing".into())),
+        referral_code: Set(Some("ALICE10".into())),
+        status: Set("waiting".into()),
+        invited_at: Set(None),
+        metadata: Set(json!({"utm": "launch"})),
+        created_at: Set(tstz()),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(&db)
     .await
     .unwrap();
@@ -567,19 +565,19 @@ async fn growth_and_roadmap_entities_round_trip() {
         "a waitlist entry without an email",
     );
 
-    let item = roadmap_items::Model {
-        id: Uuid::new_v4(),
-        created_by: Some(alice.id.clone()),
-        title: "Dark mode".into(),
-        description: None,
-        category: Some("ui".into()),
-        status: RoadmapStatus::Planned,
-        vote_score: 1,
-        shipped_at: None,
-        created_at: tstz(),
-        updated_at: tstz(),
+    let item = roadmap_items::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        created_by: Set(Some(alice.id.clone())),
+        title: Set("Dark mode".into()),
+        description: Set(None),
+        category: Set(Some("ui".into())),
+        status: Set(RoadmapStatus::Planned),
+        vote_score: Set(1),
+        shipped_at: Set(None),
+        created_at: Set(tstz()),
+        updated_at: Set(tstz()),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(&db)
     .await
     .unwrap();
@@ -591,13 +589,16 @@ async fn growth_and_roadmap_entities_round_trip() {
         Some(item.clone())
     );
 
-    let vote = roadmap_votes::Model {
-        item_id: item.id,
-        user_id: bob.id.clone(),
-        value: 1,
-        created_at: tstz(),
-    };
-    let vote = vote.into_active_model().insert(&db).await.unwrap();
+    let vote = roadmap_votes::ActiveModel {
+        item_id: Set(item.id),
+        user_id: Set(bob.id.clone()),
+        value: Set(1),
+        created_at: Set(tstz()),
+        ..Default::default()
+    }
+    .insert(&db)
+    .await
+    .unwrap();
     assert_eq!(
         roadmap_votes::Entity::find_by_id((item.id, bob.id.clone()))
             .one(&db)
@@ -634,20 +635,20 @@ async fn platform_entities_round_trip() {
     let alice = user(&db, "usr_alice").await;
     let acme = organization(&db, "org_acme").await;
 
-    let endpoint = webhook_endpoints::Model {
-        id: Uuid::new_v4(),
-        organization_id: acme.id.clone(),
-        url: "https://hooks.example.com/in".into(),
-        description: None,
-        secret: "whsec_x".into(),
-        events: json!(["member.created"]),
-        enabled: true,
-        consecutive_failures: 0,
-        disabled_at: None,
-        created_at: tstz(),
-        updated_at: tstz(),
+    let endpoint = webhook_endpoints::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        organization_id: Set(acme.id.clone()),
+        url: Set("https://hooks.example.com/in".into()),
+        description: Set(None),
+        secret: Set("whsec_x".into()),
+        events: Set(json!(["member.created"])),
+        enabled: Set(true),
+        consecutive_failures: Set(0),
+        disabled_at: Set(None),
+        created_at: Set(tstz()),
+        updated_at: Set(tstz()),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(&db)
     .await
     .unwrap();
@@ -659,22 +660,20 @@ async fn platform_entities_round_trip() {
         Some(endpoint.clone())
     );
 
-    let mut delivery = webhook_deliveries::Model {
-        id: 0,
-        endpoint_id: endpoint.id,
-        organization_id: acme.id.clone(),
-        event_type: "member.created".into(),
-        payload: json!({"id": "mem_1"}),
-        status: WebhookDeliveryStatus::Pending,
-        attempt: 1,
-        response_status: Some(503),
-        response_body: Some("unavailable".into()),
-        next_attempt_at: Some(tstz()),
-        delivered_at: None,
-        created_at: tstz(),
-    }
-    .into_active_model();
-    delivery.id = NotSet;
+    let delivery = webhook_deliveries::ActiveModel {
+        endpoint_id: Set(endpoint.id),
+        organization_id: Set(acme.id.clone()),
+        event_type: Set("member.created".into()),
+        payload: Set(json!({"id": "mem_1"})),
+        status: Set(WebhookDeliveryStatus::Pending),
+        attempt: Set(1),
+        response_status: Set(Some(503)),
+        response_body: Set(Some("unavailable".into())),
+        next_attempt_at: Set(Some(tstz())),
+        delivered_at: Set(None),
+        created_at: Set(tstz()),
+        ..Default::default()
+    };
     let delivery = delivery.insert(&db).await.unwrap();
     assert_eq!(
         webhook_deliveries::Entity::find_by_id(delivery.id)
@@ -692,18 +691,18 @@ async fn platform_entities_round_trip() {
         Some(endpoint)
     );
 
-    let announcement = announcements::Model {
-        id: Uuid::new_v4(),
-        organization_id: None,
-        created_by: Some(alice.id.clone()),
-        title: "Maintenance".into(),
-        body: "Sunday 02:00 UTC".into(),
-        level: "warning".into(),
-        starts_at: tstz(),
-        ends_at: None,
-        created_at: tstz(),
+    let announcement = announcements::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        organization_id: Set(None),
+        created_by: Set(Some(alice.id.clone())),
+        title: Set("Maintenance".into()),
+        body: Set("Sunday 02:00 UTC".into()),
+        level: Set("warning".into()),
+        starts_at: Set(tstz()),
+        ends_at: Set(None),
+        created_at: Set(tstz()),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(&db)
     .await
     .unwrap();
@@ -723,23 +722,20 @@ async fn platform_entities_round_trip() {
         vec![announcement]
     );
 
-    let flag = |organization_id: Option<&str>| feature_flags::Model {
-        id: Uuid::new_v4(),
-        organization_id: organization_id.map(Into::into),
-        key: "rag.hybrid_search".into(),
-        enabled: true,
-        rollout_percentage: 50,
-        description: None,
-        metadata: json!({}),
-        created_at: tstz(),
-        updated_at: tstz(),
+    let flag = |organization_id: Option<&str>| feature_flags::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        organization_id: Set(organization_id.map(Into::into)),
+        key: Set("rag.hybrid_search".into()),
+        enabled: Set(true),
+        rollout_percentage: Set(50),
+        description: Set(None),
+        metadata: Set(json!({})),
+        created_at: Set(tstz()),
+        updated_at: Set(tstz()),
+        ..Default::default()
     };
-    let global = flag(None).into_active_model().insert(&db).await.unwrap();
-    let overridden = flag(Some("org_acme"))
-        .into_active_model()
-        .insert(&db)
-        .await
-        .unwrap();
+    let global = flag(None).insert(&db).await.unwrap();
+    let overridden = flag(Some("org_acme")).insert(&db).await.unwrap();
     assert_eq!(
         feature_flags::Entity::find_by_id(global.id)
             .one(&db)
@@ -756,32 +752,30 @@ async fn platform_entities_round_trip() {
     );
     // NULLS NOT DISTINCT: a second *global* flag with the same key is a duplicate too.
     refused(
-        flag(None).into_active_model().insert(&db).await,
+        flag(None).insert(&db).await,
         UNIQUE_VIOLATION,
         "feature_flags_organization_id_key_unique",
         "a second global flag with the same key",
     );
     refused(
-        flag(Some("org_acme")).into_active_model().insert(&db).await,
+        flag(Some("org_acme")).insert(&db).await,
         UNIQUE_VIOLATION,
         "feature_flags_organization_id_key_unique",
         "a second flag override for the same organization and key",
     );
 
-    let mut entry = audit_log::Model {
-        id: 0,
-        organization_id: Some(acme.id.clone()),
-        actor_user_id: Some(alice.id.clone()),
-        action: "member.role_changed".into(),
-        target_type: Some("member".into()),
-        target_id: Some("mem_1".into()),
-        ip_address: Some("203.0.113.7".into()),
-        user_agent: None,
-        metadata: json!({"from": "member", "to": "admin"}),
-        created_at: tstz(),
-    }
-    .into_active_model();
-    entry.id = NotSet;
+    let entry = audit_log::ActiveModel {
+        organization_id: Set(Some(acme.id.clone())),
+        actor_user_id: Set(Some(alice.id.clone())),
+        action: Set("member.role_changed".into()),
+        target_type: Set(Some("member".into())),
+        target_id: Set(Some("mem_1".into())),
+        ip_address: Set(Some("203.0.113.7".into())),
+        user_agent: Set(None),
+        metadata: Set(json!({"from": "member", "to": "admin"})),
+        created_at: Set(tstz()),
+        ..Default::default()
+    };
     let entry = entry.insert(&db).await.unwrap();
     assert_eq!(
         audit_log::Entity::find_by_id(entry.id)
@@ -799,21 +793,21 @@ async fn platform_entities_round_trip() {
         Some(acme)
     );
 
-    let day = saas_metrics_daily::Model {
-        day: NaiveDate::from_ymd_opt(2026, 1, 14).expect("valid date"),
-        mrr_cents: 1_234_500,
-        signups: 12,
-        active_users: 340,
-        active_organizations: 41,
-        new_organizations: 3,
-        churned_organizations: 1,
-        trialing_subscriptions: 6,
-        paying_subscriptions: 35,
-        ai_tokens: 9_000_000,
-        ai_credits_used: 88_000,
-        computed_at: tstz(),
+    let day = saas_metrics_daily::ActiveModel {
+        day: Set(NaiveDate::from_ymd_opt(2026, 1, 14).expect("valid date")),
+        mrr_cents: Set(1_234_500),
+        signups: Set(12),
+        active_users: Set(340),
+        active_organizations: Set(41),
+        new_organizations: Set(3),
+        churned_organizations: Set(1),
+        trialing_subscriptions: Set(6),
+        paying_subscriptions: Set(35),
+        ai_tokens: Set(9_000_000),
+        ai_credits_used: Set(88_000),
+        computed_at: Set(tstz()),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(&db)
     .await
     .unwrap();
@@ -834,20 +828,18 @@ async fn on_delete_rules_hold() {
     member(&db, "org_acme", "usr_alice").await;
     let source = source(&db, "org_acme", Some("usr_alice")).await;
     chunk(&db, &source, 0).await;
-    let mut entry = audit_log::Model {
-        id: 0,
-        organization_id: Some(acme.id.clone()),
-        actor_user_id: Some(alice.id.clone()),
-        action: "organization.deleted".into(),
-        target_type: None,
-        target_id: None,
-        ip_address: None,
-        user_agent: None,
-        metadata: json!({}),
-        created_at: tstz(),
-    }
-    .into_active_model();
-    entry.id = NotSet;
+    let entry = audit_log::ActiveModel {
+        organization_id: Set(Some(acme.id.clone())),
+        actor_user_id: Set(Some(alice.id.clone())),
+        action: Set("organization.deleted".into()),
+        target_type: Set(None),
+        target_id: Set(None),
+        ip_address: Set(None),
+        user_agent: Set(None),
+        metadata: Set(json!({})),
+        created_at: Set(tstz()),
+        ..Default::default()
+    };
     let entry = entry.insert(&db).await.unwrap();
 
     // Deleting a user keeps the documents they uploaded (SET NULL) and the audit trail.
@@ -864,25 +856,25 @@ async fn on_delete_rules_hold() {
     );
 
     // A subscription blocks deleting its organization (RESTRICT)...
-    let subscription = subscription::Model {
-        id: Uuid::new_v4(),
-        organization_id: acme.id.clone(),
-        plan: "pro".into(),
-        status: SubscriptionStatus::Canceled,
-        stripe_customer_id: None,
-        stripe_subscription_id: None,
-        seats: 1,
-        trial_ends_at: None,
-        current_period_start: None,
-        current_period_end: None,
-        cancel_at_period_end: false,
-        canceled_at: Some(tstz()),
-        metadata: json!({}),
-        created_at: tstz(),
-        updated_at: tstz(),
-        monthly_ai_credits: 0,
+    let subscription = subscription::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        organization_id: Set(acme.id.clone()),
+        plan: Set("pro".into()),
+        status: Set(SubscriptionStatus::Canceled),
+        stripe_customer_id: Set(None),
+        stripe_subscription_id: Set(None),
+        seats: Set(1),
+        trial_ends_at: Set(None),
+        current_period_start: Set(None),
+        current_period_end: Set(None),
+        cancel_at_period_end: Set(false),
+        canceled_at: Set(Some(tstz())),
+        metadata: Set(json!({})),
+        created_at: Set(tstz()),
+        updated_at: Set(tstz()),
+        monthly_ai_credits: Set(0),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(&db)
     .await
     .unwrap();

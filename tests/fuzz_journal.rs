@@ -4,16 +4,18 @@
 //! relies on; the splitter's pieces re-joined must give back the input byte for byte.
 //!
 //! Cases per run: `JOURNAL_BYTES` arbitrary byte strings and `JOURNAL_JSON` journal-shaped
-//! JSON values through `parse_journal`, `FOLDERS` generated folders through `validate`,
-//! `SQL` generated migration texts through the splitter. A finding becomes a regression test
-//! in the module it concerns (`src/journal/*.rs`).
+//! JSON values through `parse_journal`, `FOLDERS` generated folders through `validate` (at
+//! least a fifth of them must be accepted, so the invariants are exercised on real folders),
+//! `BROKEN` valid folders with one rule broken each (every one must be rejected, with the
+//! error of that rule), `SQL` generated migration texts through the splitter. A finding
+//! becomes a regression test in the module it concerns (`src/journal/*.rs`).
 
 use std::path::Path;
 
 use app_db::journal::parse::parse_journal;
 use app_db::journal::{
-    STATEMENT_BREAKPOINT, SourceFile, is_blank_statement, sha256_hex, split_statements, statements,
-    validate,
+    JournalError, STATEMENT_BREAKPOINT, SourceFile, is_blank_statement, sha256_hex,
+    split_statements, statements, validate,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -21,6 +23,7 @@ use serde_json::{Value, json};
 const JOURNAL_BYTES: u32 = 1_024;
 const JOURNAL_JSON: u32 = 1_024;
 const FOLDERS: u32 = 1_024;
+const BROKEN: u32 = 1_024;
 const SQL: u32 = 2_048;
 
 /// Folders with at least one migration that `validate` accepted (checked after the run, so the
@@ -159,15 +162,17 @@ proptest! {
 
     // Run by `the_folder_property_saw_accepted_folders`, which then checks the count.
     fn validate_never_panics_and_what_it_accepts_is_consistent(
-        value in prop_oneof![journal(), plausible_journal()],
+        // Mostly journals drizzle-kit could have written, so that whole folders pass; the
+        // arbitrary ones test the journal rules.
+        value in prop_oneof![1 => journal(), 4 => plausible_journal()],
         bodies in proptest::collection::vec(prop_oneof![
-            // Mostly a statement first, so that whole folders pass; raw text and bytes test
-            // the file rules (directives, blank files, invalid UTF-8).
-            6 => sql().prop_map(|s| format!("select 1;\n--> statement-breakpoint\n{s}").into_bytes()),
+            // Mostly a statement first; raw text and bytes test the file rules (directives,
+            // blank files, invalid UTF-8).
+            14 => sql().prop_map(|s| format!("select 1;\n--> statement-breakpoint\n{s}").into_bytes()),
             1 => sql().prop_map(String::into_bytes),
             1 => proptest::collection::vec(any::<u8>(), 0..32),
         ], 5..6),
-        extra in proptest::option::of("[a-z]{1,6}\\.sql"),
+        extra in proptest::option::weighted(0.2, "[a-z]{1,6}\\.sql"),
     ) {
         let journal = serde_json::to_vec(&value).expect("serialisable");
         // Files for the tags the journal names (when they are strings), plus maybe a stray one.
@@ -227,7 +232,206 @@ fn the_folder_property_saw_accepted_folders() {
     let accepted = ACCEPTED.load(std::sync::atomic::Ordering::Relaxed);
     println!("validate accepted {accepted} of {FOLDERS} generated folders");
     assert!(
-        accepted >= FOLDERS / 50,
-        "only {accepted} of {FOLDERS} generated folders were valid"
+        accepted >= FOLDERS / 5,
+        "only {accepted} of {FOLDERS} generated folders were valid: the folder invariants were hardly exercised"
     );
+}
+
+/// One rule of the folder broken in an otherwise valid folder.
+#[derive(Debug, Clone)]
+enum Break {
+    /// The file of entry `n % len` is missing.
+    MissingFile(usize),
+    /// A `.sql` file no entry lists.
+    UnlistedFile(String),
+    /// Entry `n % len` (not the first) repeats the first entry's tag.
+    DuplicateTag(usize),
+    /// Entry `n % len` carries the idx of the entry after it.
+    IdxOutOfOrder(usize),
+    /// Entry `n % len` (not the first) has the `when` of the entry before it.
+    WhenNotIncreasing(usize),
+    /// The journal is for another database.
+    WrongDialect,
+    /// The file of entry `n % len` holds no statement.
+    EmptyMigration(usize),
+    /// The file of entry `n % len` is not UTF-8.
+    NotUtf8(usize),
+    /// The file of entry `n % len` starts with a directive app-db does not know.
+    UnknownDirective(usize),
+    /// Entry `n % len`'s tag is not a plain file name.
+    InvalidTag(usize),
+    /// Entry `n % len`'s tag number is not its idx.
+    TagPrefixMismatch(usize),
+    /// The journal is cut short.
+    JournalSyntax(usize),
+}
+
+/// Whether `error` is the one `broken` must produce.
+fn is_rejected_for(broken: &Break, error: &JournalError) -> bool {
+    matches!(
+        (broken, error),
+        (Break::MissingFile(_), JournalError::MissingFile { .. })
+            | (Break::UnlistedFile(_), JournalError::UnlistedFile { .. })
+            | (Break::DuplicateTag(_), JournalError::DuplicateTag { .. })
+            | (Break::IdxOutOfOrder(_), JournalError::IdxOutOfOrder { .. })
+            | (
+                Break::WhenNotIncreasing(_),
+                JournalError::WhenNotIncreasing { .. }
+            )
+            | (Break::WrongDialect, JournalError::WrongDialect { .. })
+            | (
+                Break::EmptyMigration(_),
+                JournalError::EmptyMigration { .. }
+            )
+            | (Break::NotUtf8(_), JournalError::NotUtf8 { .. })
+            | (
+                Break::UnknownDirective(_),
+                JournalError::UnknownDirective { .. }
+            )
+            | (Break::InvalidTag(_), JournalError::InvalidTag { .. })
+            | (
+                Break::TagPrefixMismatch(_),
+                JournalError::TagPrefixMismatch { .. }
+            )
+            | (Break::JournalSyntax(_), JournalError::JournalSyntax { .. })
+    )
+}
+
+fn any_break() -> impl Strategy<Value = Break> {
+    prop_oneof![
+        any::<usize>().prop_map(Break::MissingFile),
+        "[a-z]{1,6}\\.sql".prop_map(Break::UnlistedFile),
+        any::<usize>().prop_map(Break::DuplicateTag),
+        any::<usize>().prop_map(Break::IdxOutOfOrder),
+        any::<usize>().prop_map(Break::WhenNotIncreasing),
+        Just(Break::WrongDialect),
+        any::<usize>().prop_map(Break::EmptyMigration),
+        any::<usize>().prop_map(Break::NotUtf8),
+        any::<usize>().prop_map(Break::UnknownDirective),
+        any::<usize>().prop_map(Break::InvalidTag),
+        any::<usize>().prop_map(Break::TagPrefixMismatch),
+        any::<usize>().prop_map(Break::JournalSyntax),
+    ]
+}
+
+/// A valid folder: drizzle-kit's journal of 2 to 5 entries and a file per entry, each with a
+/// statement first.
+fn valid_folder() -> impl Strategy<Value = (Value, Vec<Vec<u8>>)> {
+    (
+        proptest::collection::vec(("[a-z_]{1,8}", 1i64..1_000), 2..6),
+        proptest::collection::vec(sql(), 5..6),
+    )
+        .prop_map(|(parts, texts)| {
+            let mut when = 1_700_000_000_000i64;
+            let entries: Vec<Value> = parts
+                .iter()
+                .enumerate()
+                .map(|(idx, (name, step))| {
+                    when += step;
+                    json!({"idx": idx, "version": "7", "when": when, "tag": format!("{idx:04}_{name}"), "breakpoints": true})
+                })
+                .collect();
+            let bodies = texts
+                .into_iter()
+                .take(entries.len())
+                .map(|s| format!("select 1;\n--> statement-breakpoint\n{s}").into_bytes())
+                .collect();
+            (
+                json!({"version": "7", "dialect": "postgresql", "entries": entries}),
+                bodies,
+            )
+        })
+}
+
+fn folder_files(journal: &Value, bodies: &[Vec<u8>]) -> Vec<SourceFile> {
+    journal["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .zip(bodies)
+        .map(|(entry, bytes)| SourceFile {
+            name: format!("{}.sql", entry["tag"].as_str().expect("tag")),
+            bytes: bytes.clone(),
+        })
+        .collect()
+}
+
+/// `folder` with `broken` applied: the journal's bytes and the files.
+fn break_folder(
+    (mut journal, mut bodies): (Value, Vec<Vec<u8>>),
+    broken: &Break,
+) -> (Vec<u8>, Vec<SourceFile>) {
+    let len = bodies.len();
+    let entries = journal["entries"].as_array_mut().expect("entries");
+    let later = |n: usize| 1 + n % (len - 1);
+    let mut extra = None;
+    let mut missing = None;
+    match broken {
+        Break::MissingFile(n) => missing = Some(n % len),
+        Break::UnlistedFile(name) => extra = Some(name.clone()),
+        Break::DuplicateTag(n) => {
+            let first = entries[0]["tag"].clone();
+            entries[later(*n)]["tag"] = first;
+        }
+        Break::IdxOutOfOrder(n) => entries[n % len]["idx"] = json!(n % len + 1),
+        Break::WhenNotIncreasing(n) => {
+            let i = later(*n);
+            let before = entries[i - 1]["when"].clone();
+            entries[i]["when"] = before;
+        }
+        Break::WrongDialect => journal["dialect"] = json!("mysql"),
+        Break::EmptyMigration(n) => {
+            bodies[n % len] = b"-- nothing here\n--> statement-breakpoint\n  \n".to_vec()
+        }
+        Break::NotUtf8(n) => bodies[n % len] = b"select '\xff';".to_vec(),
+        Break::UnknownDirective(n) => {
+            bodies[n % len] = b"-- app-db:no-transactoin\nselect 1;".to_vec()
+        }
+        Break::InvalidTag(n) => entries[n % len]["tag"] = json!("../escape"),
+        Break::TagPrefixMismatch(n) => {
+            entries[n % len]["tag"] = json!(format!("{:04}_moved", n % len + 7))
+        }
+        Break::JournalSyntax(_) => {}
+    }
+    let mut files = folder_files(&journal, &bodies);
+    if let Some(i) = missing {
+        files.remove(i);
+    }
+    if let Some(name) = extra {
+        files.push(SourceFile {
+            name,
+            bytes: b"select 1;".to_vec(),
+        });
+    }
+    let mut bytes = serde_json::to_vec(&journal).expect("serialisable");
+    if let Break::JournalSyntax(n) = broken {
+        bytes.truncate(n % (bytes.len() - 1));
+    }
+    (bytes, files)
+}
+
+proptest! {
+    #![proptest_config(config(BROKEN))]
+
+    #[test]
+    fn a_folder_with_a_broken_rule_is_rejected_with_that_rules_error(
+        folder in valid_folder(),
+        broken in any_break(),
+    ) {
+        let (journal, bodies) = folder.clone();
+        let valid = validate(
+            Path::new("migrations"),
+            &serde_json::to_vec(&journal).expect("serialisable"),
+            folder_files(&journal, &bodies),
+        );
+        prop_assert!(valid.is_ok(), "the unbroken folder was refused: {:?}", valid.err());
+        let (bytes, files) = break_folder(folder, &broken);
+        match validate(Path::new("migrations"), &bytes, files) {
+            Ok(_) => prop_assert!(false, "{broken:?} was accepted"),
+            Err(e) => prop_assert!(
+                is_rejected_for(&broken, &e),
+                "{broken:?} was refused for another reason: {e}"
+            ),
+        }
+    }
 }

@@ -25,7 +25,10 @@ async fn run(
         Migrations::List(migrations),
         entities,
         supplement,
-        &Options { allow_drop },
+        &Options {
+            allow_drop,
+            ..Options::default()
+        },
     )
     .await
 }
@@ -36,6 +39,8 @@ fn migration(previous: &[Migration], statements: &[String]) -> Migration {
     Migration {
         idx,
         tag: Box::leak(format!("{idx:04}_generated").into_boxed_str()),
+        name: "",
+        layout: app_db::migrations::Layout::Journal,
         when: previous.last().map_or(0, |m| m.when + 1),
         breakpoints: true,
         transaction: true,

@@ -190,3 +190,36 @@ fn a_child_that_never_started_its_scenario_fails_the_parent() {
         assert!(caught.is_err(), "a child that ran nothing passed: {out:?}");
     }
 }
+
+#[tokio::test]
+async fn init_bounds_its_lock_waits_and_names_the_blocker() {
+    let db = TestDatabase::migrated().await.unwrap();
+    let (mut blocker, pid, tag) = common::block_the_last_migration(&db.url).await;
+    let out = child(
+        "error",
+        &[
+            ("DATABASE_URL", db.url.as_str()),
+            ("APP_DB_DDL_LOCK_TIMEOUT", "200"),
+            ("APP_DB_DDL_RETRY_BUDGET", "1000"),
+        ],
+    );
+    let stdout = stdout(&out);
+    let error = common::reported(&stdout, "ERROR").unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        error.contains(&format!("migration {tag} statement 1 of"))
+            && error.contains("could not get its lock"),
+        "{error}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains(&format!("backend pid {pid} (the-blocker)"))
+            || stderr.contains(&format!("backend pid {pid} (the-blocker)")),
+        "the blocker is named:\n{stdout}\n{stderr}"
+    );
+    sqlx::raw_sql("rollback")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    // Once the blocker is gone, the next boot applies it.
+    assert_booted(&child("boot", &[("DATABASE_URL", db.url.as_str())]));
+}

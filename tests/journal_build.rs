@@ -98,7 +98,10 @@ fn assert_case_fails(case: &str, expected: &[&str]) {
 fn journal_missing() {
     assert_case_fails(
         "journal-missing",
-        &["journal-missing/meta/_journal.json not found"],
+        &[
+            "journal-missing/meta/_journal.json not found",
+            "<YYYYMMDDHHMMSS>_<name>/migration.sql",
+        ],
     );
 }
 
@@ -107,8 +110,114 @@ fn a_folder_that_does_not_exist() {
     assert_build_fails(
         &fixture("no-such-folder"),
         &[
-            "no-such-folder/meta/_journal.json not found",
-            "APP_DB_MIGRATIONS_DIR=",
+            "migration folder",
+            "no-such-folder not found; point APP_DB_MIGRATIONS_DIR at the folder",
+            "(folder chosen by APP_DB_MIGRATIONS_DIR=",
+        ],
+    );
+}
+
+#[test]
+fn a_folder_without_migrations() {
+    assert_case_fails(
+        "empty-folder",
+        &["empty-folder holds no migrations: a drizzle-kit 0.x folder has meta/_journal.json"],
+    );
+}
+
+#[test]
+fn both_layouts_at_once() {
+    assert_case_fails(
+        "mixed-layouts",
+        &[
+            "mixed-layouts mixes both layouts",
+            "mixed-layouts/meta/_journal.json (drizzle-kit 0.x)",
+            "migration folder",
+            "mixed-layouts/20261124221051_b",
+            "migration upgrade-folder",
+        ],
+    );
+}
+
+#[test]
+fn v1_leftover_meta() {
+    assert_case_fails(
+        "v1-leftover-meta",
+        &[
+            "v1-leftover-meta is in the drizzle-kit 1.0 layout but still has",
+            "v1-leftover-meta/meta, a leftover of the journal layout",
+            "delete meta/",
+        ],
+    );
+}
+
+#[test]
+fn v1_bad_folder_name() {
+    assert_case_fails(
+        "v1-bad-name",
+        &[
+            "v1-bad-name/second is not named <YYYYMMDDHHMMSS>_<name>",
+            "rename it like `20250304101237_second`",
+        ],
+    );
+}
+
+#[test]
+fn v1_bad_folder_time() {
+    assert_case_fails(
+        "v1-bad-time",
+        &["v1-bad-time/20261324221047_a starts with 20261324221047, which is no UTC date and time"],
+    );
+}
+
+#[test]
+fn v1_missing_migration_sql() {
+    assert_case_fails(
+        "v1-missing-sql",
+        &["v1-missing-sql/20261124221051_b has no migration.sql; drizzle-orm 1.0 silently skips"],
+    );
+}
+
+#[test]
+fn v1_two_folders_in_one_second() {
+    assert_case_fails(
+        "v1-duplicate-time",
+        &[
+            "v1-duplicate-time/20261124221047_a and",
+            "v1-duplicate-time/20261124221047_b have the same time 20261124221047",
+            "rename the later one to a later second",
+        ],
+    );
+}
+
+#[test]
+fn v1_stray_sql_file() {
+    assert_case_fails(
+        "v1-stray-sql",
+        &[
+            "v1-stray-sql/0001_b.sql does not belong in a drizzle-kit 1.0 migration folder",
+            "<YYYYMMDDHHMMSS>_<name>/migration.sql",
+        ],
+    );
+}
+
+#[test]
+fn v1_stray_file_in_a_migration_folder() {
+    assert_case_fails(
+        "v1-stray-in-folder",
+        &[
+            "v1-stray-in-folder/20261124221047_a/down.sql does not belong",
+            "holds migration.sql and snapshot.json only",
+        ],
+    );
+}
+
+#[test]
+fn v1_empty_migration() {
+    assert_case_fails(
+        "v1-empty-migration",
+        &[
+            "v1-empty-migration/20261124221047_a/migration.sql (entry `20261124221047_a`) has no SQL statement",
         ],
     );
 }
@@ -245,6 +354,8 @@ fn loaded(dir: &Path) -> serde_json::Value {
             serde_json::json!({
                 "idx": migration.idx,
                 "tag": migration.tag,
+                "name": migration.name,
+                "layout": migration.layout.label(),
                 "when": migration.when,
                 "breakpoints": migration.breakpoints,
                 "transaction": migration.transaction,
@@ -255,7 +366,7 @@ fn loaded(dir: &Path) -> serde_json::Value {
         })
         .collect();
     let dir = fs::canonicalize(dir).expect("the folder exists");
-    serde_json::json!({ "dir": dir, "migrations": migrations })
+    serde_json::json!({ "dir": dir, "layout": loaded.layout.label(), "migrations": migrations })
 }
 
 #[test]
@@ -301,6 +412,61 @@ fn a_folder_written_by_drizzle_kit_builds_with_drizzle_orm_hashes() {
     assert!(embedded[2]["sql"].as_str().is_some_and(|sql| {
         sql.starts_with("-- Custom SQL migration file, put your code below! --")
     }));
+}
+
+/// `drizzle-kit up` 1.0.0-rc.5's conversion of the drizzle-kit fixture builds, and app-db reads
+/// it exactly as drizzle-orm 1.0.0-rc.5's `readMigrationFiles` does.
+#[test]
+fn a_folder_converted_by_drizzle_kit_1_builds_with_drizzle_orm_1_values() {
+    let dir = fixture("drizzle-kit-v1");
+    let embedded = embedded(&dir);
+    assert_eq!(embedded, loaded(&dir), "compile time and run time agree");
+    assert_eq!(embedded["layout"], "folders");
+
+    // tests/fixtures/journal/drizzle-orm-1-read.json: `node tests/drizzle1-interop/migrate.mjs
+    // read` of this folder, drizzle-orm 1.0's own reading.
+    let drizzle: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(fixture("drizzle-orm-1-read.json")).expect("fixture readable"),
+    )
+    .expect("fixture is JSON");
+    let embedded = embedded["migrations"].as_array().expect("a list");
+    let drizzle = drizzle.as_array().expect("a list");
+    assert_eq!(embedded.len(), 3);
+    assert_eq!(embedded.len(), drizzle.len());
+    for (ours, theirs) in embedded.iter().zip(drizzle) {
+        assert_eq!(ours["hash"], theirs["hash"]);
+        assert_eq!(ours["when"], theirs["folderMillis"]);
+        assert_eq!(ours["name"], theirs["name"]);
+        assert_eq!(ours["tag"], theirs["name"]);
+        assert_eq!(ours["breakpoints"], theirs["bps"]);
+        let sql = ours["sql"].as_str().expect("sql is text");
+        let pieces: Vec<&str> = app_db::journal::split_statements(sql);
+        assert_eq!(serde_json::json!(pieces), theirs["sql"]);
+    }
+    // The same migrations as the journal fixture it was converted from: same text and hash,
+    // and the journal entries' 1.0 names are the converted folders' names.
+    let journal = embedded_in(&target_dir().join("build-check"), &fixture("drizzle-kit"));
+    for (v1, v0) in embedded
+        .iter()
+        .zip(journal["migrations"].as_array().expect("a list"))
+    {
+        assert_eq!(v1["hash"], v0["hash"]);
+        assert_eq!(v1["name"], v0["name"]);
+        assert_eq!(v0["layout"], "journal");
+    }
+}
+
+#[test]
+fn v1_directives_and_other_files() {
+    let dir = fixture("v1-no-transaction");
+    let embedded = embedded(&dir);
+    assert_eq!(embedded, loaded(&dir));
+    assert_eq!(embedded["migrations"][0]["transaction"], true);
+    assert_eq!(embedded["migrations"][1]["transaction"], false);
+    assert_eq!(
+        embedded["migrations"][1]["tag"],
+        "20261124221051_a_id_concurrently"
+    );
 }
 
 #[test]
@@ -416,4 +582,44 @@ fn copy_dir(from: &Path, to: &Path) {
             fs::copy(entry.path(), target).expect("copyable");
         }
     }
+}
+
+/// The same for a 1.0 folder: a new migration folder, an edited `migration.sql` and a stray
+/// file in a migration folder are all seen by the next build.
+#[test]
+fn v1_adding_editing_and_stray_files_rerun_the_build_script() {
+    let target = target_dir().join("build-check-rerun-v1");
+    let dir = target.join("migrations");
+    let _ = fs::remove_dir_all(&dir);
+    copy_dir(&fixture("drizzle-kit-v1"), &dir);
+    let build = || build_check_in(&target, "build", &dir);
+    let embedded = || embedded_in(&target, &dir);
+    assert_eq!(embedded()["migrations"].as_array().map(Vec::len), Some(3));
+    let output = build();
+    assert!(output.status.success());
+    assert!(
+        !stderr(&output).contains("Compiling journal-build-check"),
+        "an unchanged folder must not rebuild:\n{}",
+        stderr(&output)
+    );
+
+    let new = dir.join("20261124221100_new");
+    fs::create_dir(&new).expect("creatable");
+    fs::write(new.join("migration.sql"), "SELECT 1;\n").expect("writable");
+    let four = embedded();
+    assert_eq!(four["migrations"].as_array().map(Vec::len), Some(4));
+    assert_eq!(four["migrations"][3]["name"], "20261124221100_new");
+
+    fs::write(new.join("migration.sql"), "SELECT 2;\n").expect("writable");
+    let edited = embedded();
+    assert_eq!(edited["migrations"][3]["sql"], "SELECT 2;\n");
+    assert_eq!(edited, loaded(&dir));
+
+    fs::write(new.join("notes.txt"), "x").expect("writable");
+    assert_failure(
+        build(),
+        &dir,
+        &["20261124221100_new/notes.txt does not belong"],
+    );
+    let _ = fs::remove_dir_all(&dir);
 }

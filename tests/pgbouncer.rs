@@ -267,3 +267,68 @@ fn dropping_a_pgbouncer_stops_it() {
     drop(bouncer);
     wait_until_gone(pid, "it was dropped");
 }
+
+/// A migration through PgBouncer in transaction mode whose statement waits behind a long
+/// transaction: bounded, retried, and the blocker is named although every attempt may run on
+/// another server session (the backend pid is read inside each attempt's transaction, and the
+/// watching connection goes through the pooler too).
+#[tokio::test]
+async fn lock_waits_are_bounded_and_blockers_named_through_pgbouncer() {
+    let db = empty_db().await;
+    let bouncer = bouncer();
+    let pooled = bouncer.url_for(&db.name);
+    warm(&pooled, 3).await;
+    let table = migration(
+        0,
+        1_700_000_000_000,
+        "CREATE TABLE \"t\" (\"id\" int);\n--> statement-breakpoint\nINSERT INTO \"t\" VALUES (1);\n",
+    );
+    let alter = migration(
+        1,
+        1_700_000_100_000,
+        "ALTER TABLE \"t\" ADD COLUMN \"note\" text;\n",
+    );
+    let mut direct = connect(&db.url).await;
+    Migrator::with_migrations(list(vec![table]))
+        .run(&mut direct)
+        .await
+        .unwrap();
+    let mut blocker = connect(&db.url).await;
+    let blocker_pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut blocker)
+        .await
+        .unwrap();
+    sqlx::raw_sql("begin; select count(*) from t")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let migrator = |budget_ms| {
+        Migrator::with_migrations(list(vec![table, alter]))
+            .ddl_lock_timeout(std::time::Duration::from_millis(200))
+            .ddl_retry_budget(std::time::Duration::from_millis(budget_ms))
+            .watch_blockers(app_db::init::connect_options(&pooled).unwrap())
+    };
+    let mut through_pooler = connect(&pooled).await;
+    let err = migrator(1_500)
+        .run(&mut through_pooler)
+        .await
+        .expect_err("the blocker outlives the budget");
+    assert!(
+        matches!(&err, Error::LockBudgetSpent(s) if s.attempts >= 2 && s.blockers.iter().any(|b| b.pid == blocker_pid)),
+        "{err}\n{}",
+        bouncer.log()
+    );
+    assert!(
+        err.to_string()
+            .contains(&format!("pg_terminate_backend({blocker_pid})")),
+        "{err}"
+    );
+    assert_eq!(rows(&mut direct).await.len(), 1, "no bookkeeping row");
+    sqlx::raw_sql("commit").execute(&mut blocker).await.unwrap();
+    let report = migrator(30_000)
+        .run(&mut through_pooler)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", bouncer.log()));
+    assert_eq!(report.applied.len(), 1);
+    assert_eq!(rows(&mut direct).await.len(), 2);
+}

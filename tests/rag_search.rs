@@ -11,7 +11,7 @@ use app_db::rag::{self, SearchOptions};
 use app_db::{Error, document_chunk};
 use sea_orm::prelude::PgVector;
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait, IntoActiveModel,
+    ActiveValue::Set, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
     TransactionTrait,
 };
 use uuid::Uuid;
@@ -67,18 +67,18 @@ async fn chunks(
         .map(|(i, embedding)| {
             let id = Uuid::new_v4();
             ids.insert(id);
-            document_chunk::Model {
-                id,
-                organization_id: organization_id.into(),
-                source_id,
-                chunk_index: i32::try_from(i).expect("small index"),
-                content: format!("{organization_id} chunk {i}"),
-                token_count: 10,
-                embedding: PgVector::from(embedding),
-                metadata: serde_json::json!({ "i": i }),
-                created_at: now,
+            document_chunk::ActiveModel {
+                id: Set(id),
+                organization_id: Set(organization_id.into()),
+                source_id: Set(source_id),
+                chunk_index: Set(i32::try_from(i).expect("small index")),
+                content: Set(format!("{organization_id} chunk {i}")),
+                token_count: Set(10),
+                embedding: Set(PgVector::from(embedding)),
+                metadata: Set(serde_json::json!({ "i": i })),
+                created_at: Set(now),
+                ..Default::default()
             }
-            .into_active_model()
         })
         .collect();
     for batch in models.chunks(250) {

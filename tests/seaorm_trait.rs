@@ -152,6 +152,8 @@ fn trait_up(db: &TestDatabase, vars: &[(&str, &str)]) -> String {
         "APP_DB_MIGRATIONS_SCHEMA",
         "APP_DB_MIGRATIONS_TABLE",
         "APP_DB_LOCK_TIMEOUT",
+        "APP_DB_DDL_LOCK_TIMEOUT",
+        "APP_DB_DDL_RETRY_BUDGET",
         "APP_DB_ALLOW_OUT_OF_ORDER",
         "APP_DB_ALLOW_MODIFIED",
         "DATABASE_URL",
@@ -245,4 +247,34 @@ async fn the_trait_waits_for_the_lock_as_long_as_configured() {
         .execute(&mut *holder)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn the_trait_bounds_statement_lock_waits_as_configured() {
+    let db = TestDatabase::migrated().await.unwrap();
+    let (mut blocker, pid, tag) = common::block_the_last_migration(&db.url).await;
+    let out = trait_up(
+        &db,
+        &[
+            ("APP_DB_DDL_LOCK_TIMEOUT", "200"),
+            ("APP_DB_DDL_RETRY_BUDGET", "1000"),
+        ],
+    );
+    let error = common::reported(&out, "ERROR").unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        error.contains(&format!("migration {tag} statement 1 of"))
+            && error.contains(&format!("backend pid {pid} (the-blocker)"))
+            && error.contains(&format!("pg_terminate_backend({pid})")),
+        "{error}"
+    );
+    sqlx::raw_sql("rollback")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let out = trait_up(&db, &[]);
+    assert_eq!(
+        common::reported(&out, "APPLIED"),
+        Some(MIGRATIONS.len().to_string()),
+        "{out}"
+    );
 }

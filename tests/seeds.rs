@@ -213,6 +213,151 @@ async fn a_changed_set_is_reported_and_applied_only_when_asked() {
     assert_eq!(again, SeedOutcome::AlreadyApplied);
 }
 
+/// A set whose file `table` is replaced by `json` (leaked: seed sets hold `'static` text).
+fn with_file(set: &SeedSet, table: &str, json: String) -> SeedSet {
+    let mut files: Vec<SeedFile> = set.files.to_vec();
+    let file = files
+        .iter_mut()
+        .find(|f| f.table == table)
+        .unwrap_or_else(|| panic!("no {table} file in the set"));
+    file.json = Box::leak(json.into_boxed_str());
+    SeedSet {
+        name: set.name,
+        files: Box::leak(files.into_boxed_slice()),
+    }
+}
+
+/// A column the database cannot fill in (NOT NULL, no default: what a column just added to an
+/// entity is until it gets a default) left out of a seed row: refused with the entity, the
+/// column, the file and both fixes; nothing is written, not even the earlier files' rows or
+/// the seed record.
+#[tokio::test]
+async fn a_row_leaving_a_required_column_unset_is_refused_and_nothing_is_written() {
+    let db = TestDatabase::migrated().await.unwrap();
+    let user = INITIAL
+        .files
+        .iter()
+        .find(|f| f.table == "user")
+        .expect("a user file");
+    let without_email = user
+        .json
+        .replacen("\"email\": \"ada@acme-demo.example\",", "", 1);
+    assert_ne!(
+        without_email, user.json,
+        "the seed's first user has that email"
+    );
+    let set = with_file(&INITIAL, "user", without_email);
+    let err = app_db::seed::run(&db.db, &set, SeedRequest::IfNew, &Migrator::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::SeedColumnUnset {
+                entity: "entity::user",
+                table: "user",
+                column: "email",
+                origin: app_db::seed::SeedOrigin::File {
+                    path: "seeds/initial/user.json",
+                    row: 0
+                },
+            }
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    for part in [
+        "user.email is NOT NULL without a default",
+        "row 0 of seeds/initial/user.json",
+        "nothing was written",
+        "default in entity::user",
+        "set `email` in every row of seeds/initial/user.json",
+    ] {
+        assert!(message.contains(part), "{part:?} missing from: {message}");
+    }
+    assert_eq!(row_counts(&db.db).await, vec![0; TABLES.len()]);
+    assert_eq!(
+        count(
+            &db.db,
+            "select count(*) from pg_tables where tablename = '__app_db_seeds'"
+        )
+        .await,
+        0,
+        "no seed record"
+    );
+}
+
+/// Rows may leave out any column the database fills in, whatever its type (a timestamp with
+/// `now()`, an enum, jsonb): it gets its default, also when the next row of the file sets it.
+/// `seed --update` overwrites only the columns the file sets.
+#[tokio::test]
+async fn rows_leaving_out_columns_get_defaults_and_updates_keep_the_rest() {
+    let db = TestDatabase::migrated().await.unwrap();
+    let set = SeedSet {
+        name: "partial",
+        files: &[
+            SeedFile {
+                table: "organization",
+                path: "seeds/partial/organization.json",
+                json: r#"[{"id": "org_p", "name": "P", "slug": "p", "created_at": "2026-01-05T09:00:00"}]"#,
+            },
+            SeedFile {
+                table: "document_source",
+                path: "seeds/partial/document_source.json",
+                json: r#"[
+                    {"id": "5eed0000-0000-4000-8000-000000000001", "organization_id": "org_p",
+                     "kind": "text", "title": "defaults"},
+                    {"id": "5eed0000-0000-4000-8000-000000000002", "organization_id": "org_p",
+                     "kind": "text", "title": "set", "status": "ready", "chunk_count": 3}
+                ]"#,
+            },
+        ],
+    };
+    let outcome = app_db::seed::run(&db.db, &set, SeedRequest::IfNew, &Migrator::new())
+        .await
+        .unwrap();
+    assert_eq!(outcome, SeedOutcome::Applied { rows: 3 });
+    assert_eq!(
+        text(
+            &db.db,
+            "select string_agg(concat_ws(' ', title, status, chunk_count, metadata::text, \
+             created_at > now() - interval '1 hour'), '; ' order by title) from document_source"
+        )
+        .await,
+        "defaults pending 0 {} t; set ready 3 {} t"
+    );
+    // A column the file does not set keeps what the app wrote there.
+    db.db
+        .execute_unprepared("update organization set logo = 'kept.png' where id = 'org_p'")
+        .await
+        .unwrap();
+    let renamed = with_file(
+        &set,
+        "organization",
+        set.files[0].json.replace("\"P\"", "\"P Inc.\""),
+    );
+    let updated = app_db::seed::run(
+        &db.db,
+        &renamed,
+        SeedRequest::UpdateIfChanged,
+        &Migrator::new(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(updated, SeedOutcome::Applied { .. }),
+        "{updated:?}"
+    );
+    assert_eq!(
+        text(
+            &db.db,
+            "select name || ' ' || logo from organization where id = 'org_p'"
+        )
+        .await,
+        "P Inc. kept.png"
+    );
+}
+
 #[tokio::test]
 async fn demo_data_is_deterministic_resumable_and_searchable() {
     let db = TestDatabase::migrated().await.unwrap();

@@ -91,6 +91,20 @@ impl std::fmt::Debug for GlobalArgs {
     }
 }
 
+// By hand, so that the scratch server's password never reaches a `{:?}`.
+impl std::fmt::Debug for VerifyArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyArgs")
+            .field("dry_run", &self.dry_run)
+            .field(
+                "scratch_url",
+                &self.scratch_url.as_deref().map(app_db::url::redact),
+            )
+            .field("lock", &self.lock)
+            .finish()
+    }
+}
+
 /// How long to wait for another migrator.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct LockArgs {
@@ -102,6 +116,40 @@ pub struct LockArgs {
         default_value_t = 60_000
     )]
     pub lock_timeout: u64,
+}
+
+/// How migration statements wait for table locks.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct DdlArgs {
+    /// Milliseconds one migration statement may wait for a table lock; past it the attempt is
+    /// rolled back and retried, so the app's queries queued behind it go through. 0 waits for
+    /// ever (and the app's queries on the table with it).
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "APP_DB_DDL_LOCK_TIMEOUT",
+        default_value_t = 2_000
+    )]
+    pub ddl_lock_timeout: u64,
+    /// Milliseconds to keep retrying after lock timeouts before giving up, naming the blocking
+    /// sessions; 0 makes one attempt.
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "APP_DB_DDL_RETRY_BUDGET",
+        default_value_t = 180_000
+    )]
+    pub ddl_retry_budget: u64,
+}
+
+impl DdlArgs {
+    /// The library's policy for these flags.
+    pub fn policy(&self) -> app_db::migrate::LockWaitPolicy {
+        app_db::migrate::LockWaitPolicy {
+            lock_timeout: std::time::Duration::from_millis(self.ddl_lock_timeout),
+            retry_budget: std::time::Duration::from_millis(self.ddl_retry_budget),
+        }
+    }
 }
 
 /// Which drift to tolerate when applying.
@@ -132,10 +180,12 @@ pub struct PolicyArgs {
     pub allow_modified: bool,
     #[command(flatten)]
     pub lock: LockArgs,
+    #[command(flatten)]
+    pub ddl: DdlArgs,
 }
 
 /// Where `mark-applied` and `baseline` replay the migrations.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct VerifyArgs {
     /// Check the schema and say what would be recorded, without writing anything.
     #[arg(long)]
@@ -153,7 +203,7 @@ pub struct VerifyArgs {
 pub enum Command {
     /// Apply pending migrations (all, or the first N), with per-migration timings.
     #[command(
-        after_help = "Example: migration up --dry-run    (prints the plan and every statement)"
+        after_help = "Examples:\n  migration up --dry-run                  (prints the plan and every statement)\n  migration -u <staging> up --rehearse    (runs them on real rows, rolls back, reports)"
     )]
     Up {
         /// Apply at most N pending migrations.
@@ -162,6 +212,15 @@ pub enum Command {
         /// Print the plan and the SQL it would run, statement by statement; change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Run the pending migrations in a transaction that is always rolled back and report,
+        /// per statement, its time, the locks it took, whether it rewrote a table, and the
+        /// rows that make it fail. For a staging clone or a restored snapshot (-u). Exit 1
+        /// when a statement fails there.
+        #[arg(long, conflicts_with = "dry_run")]
+        rehearse: bool,
+        /// With --rehearse: print the report as JSON (the shape in docs/cli.md).
+        #[arg(long, requires = "rehearse")]
+        json: bool,
         #[command(flatten)]
         policy: PolicyArgs,
     },
@@ -173,10 +232,11 @@ pub enum Command {
         json: bool,
     },
     /// Exit 2 on any drift (modified files, out-of-order entries, unknown or duplicate rows, a
-    /// migration folder on disk that differs from the compiled one); exit 3 if migrations are
-    /// pending, unless --allow-pending.
+    /// migration folder on disk that differs from the compiled one) or, with --lint, on a lint
+    /// finding in a pending migration that is not allowed; exit 3 if migrations are pending,
+    /// unless --allow-pending.
     #[command(
-        after_help = "Example (deploy pipeline, before migrating): migration verify --allow-pending"
+        after_help = "Example (deploy pipeline, before migrating): migration verify --allow-pending --lint"
     )]
     Verify {
         /// Pending migrations are fine (exit 0): use before `up`; without it, verify asserts
@@ -187,6 +247,33 @@ pub enum Command {
         /// compiled in, when it exists on this machine (skipped otherwise).
         #[arg(long, value_name = "PATH")]
         dir: Option<PathBuf>,
+        /// Also lint the pending migrations (as `migration lint` does) and exit 2 when a
+        /// finding is not allowed: the CI gate before `up`.
+        #[arg(long)]
+        lint: bool,
+    },
+    /// Judge migrations for what they do to a table with rows and traffic (squawk's rules plus
+    /// app-db's; docs/cli.md lists the rule set): the ones pending on the database by default,
+    /// every one with --all, or the TAGs given. Exit 2 when a finding is not allowed, 0 when
+    /// clean. Accept a risk with `-- app-db:allow <rule> <reason>` on the line above the
+    /// statement.
+    #[command(
+        after_help = "Examples:\n  migration lint                          (the migrations pending on -u/DATABASE_URL: the CI gate)\n  migration lint 0009_add_invoice_index   (these migrations, no database)\n  migration lint --all                    (every migration, applied history included: a report)"
+    )]
+    Lint {
+        /// Migrations to lint, by tag (e.g. 0009_add_invoice_index); no database is read.
+        #[arg(value_name = "TAG", conflicts_with = "all")]
+        tags: Vec<String>,
+        /// Every migration, applied ones included. Applied migrations are history: never edit
+        /// one to add an allow (its hash would change); this is a report.
+        #[arg(long)]
+        all: bool,
+        /// Lint the migration folder at PATH instead of the migrations compiled in.
+        #[arg(long, value_name = "PATH")]
+        dir: Option<PathBuf>,
+        /// Print the JSON shape documented in docs/cli.md instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Refuses: Drizzle migrations are forward-only (write a fix-up migration instead).
     Down {
@@ -195,14 +282,15 @@ pub enum Command {
         num: Option<usize>,
     },
     /// DANGER: drop the app's schemas (-s, default public) and the bookkeeping table, then
-    /// apply every migration. Refuses without --yes, and on a non-loopback host without
-    /// --force-remote.
+    /// apply every migration. Refuses without --yes, and without --force-remote when the URL's
+    /// host or the server itself (its address, port and backend process) is not this machine.
     #[command(after_help = "Example: migration fresh --yes")]
     Fresh {
         /// Confirm that every table, type and row in the app's schemas may be deleted.
         #[arg(long)]
         yes: bool,
-        /// Allow a database that is not on this machine (127.0.0.1, ::1, localhost, a socket).
+        /// Allow a database that is not on this machine: a remote host, or a loopback URL that
+        /// the server shows to be a tunnel, proxy or container in front of another server.
         #[arg(long)]
         force_remote: bool,
         #[command(flatten)]
@@ -212,7 +300,7 @@ pub enum Command {
     /// supplement) and the migration folder, in drizzle-kit's SQL, verified on scratch
     /// databases before it is written; or, with --custom, an empty one for hand-written SQL.
     #[command(
-        after_help = "Examples:\n  migration generate add_invoice             (writes NNNN_add_invoice.sql + journal entry)\n  migration generate add_invoice --dry-run   (prints the SQL, writes nothing)\n  migration generate --check                 (CI: exit 2 when entities and migrations disagree)\n  migration generate add_invoice_index --custom"
+        after_help = "Examples:\n  migration generate add_invoice             (writes NNNN_add_invoice.sql + journal entry)\n  migration generate add_invoice --dry-run   (prints the SQL, writes nothing)\n  migration generate add_invoice --safe      (concurrent indexes, NOT VALID + VALIDATE: no long locks)\n  migration generate add_invoice --rehearse <staging URL>   (tries it on real rows first)\n  migration generate --check                 (CI: exit 2 when entities and migrations disagree)\n  migration generate add_invoice_index --custom"
     )]
     Generate {
         /// The migration's name; the file becomes NNNN_<name>.sql (letters, digits, _ and -).
@@ -232,7 +320,49 @@ pub enum Command {
         /// changes); without it they are refused and listed.
         #[arg(long)]
         allow_drop: bool,
+        /// Write the forms that take no long lock on a table with rows: indexes built
+        /// CONCURRENTLY and constraints added NOT VALID then validated, in `-- app-db:no-transaction`
+        /// migrations of their own (several files). Refused in a folder with drizzle-kit
+        /// snapshots, which drizzle-orm runs too.
+        #[arg(long, conflicts_with_all = ["custom", "check"])]
+        safe: bool,
         /// The migration folder to diff against and write into.
+        #[arg(long, value_name = "PATH", default_value = app_db::migrations::MIGRATIONS_DIR)]
+        dir: PathBuf,
+        /// Before writing, rehearse the new statements on this database (after the folder's
+        /// migrations it has not applied yet), in a transaction that is always rolled back;
+        /// write nothing when a statement fails on its rows. A staging clone or a snapshot.
+        #[arg(
+            long,
+            value_name = "URL",
+            conflicts_with_all = ["custom", "check"],
+            hide_env_values = true
+        )]
+        rehearse: Option<String>,
+        /// With --rehearse: print the rehearsal as JSON on stdout (other output goes to stderr).
+        #[arg(long, requires = "rehearse")]
+        json: bool,
+        /// With --rehearse: milliseconds each rehearsed statement may wait for a table lock.
+        #[arg(
+            long,
+            value_name = "MS",
+            env = "APP_DB_DDL_LOCK_TIMEOUT",
+            default_value_t = 2_000
+        )]
+        ddl_lock_timeout: u64,
+    },
+    /// Convert the migration folder from drizzle-kit 0.x's journal layout to drizzle-kit 1.0's
+    /// `<YYYYMMDDHHMMSS>_<name>/migration.sql` folders, as `drizzle-kit up` does, writing the new
+    /// folder beside the old one and swapping them at the end (a rerun after an interruption
+    /// finishes the conversion).
+    #[command(
+        after_help = "Examples:\n  migration upgrade-folder --dry-run   (prints the new names, writes nothing)\n  migration upgrade-folder             (converts migration/migrations; then rebuild)"
+    )]
+    UpgradeFolder {
+        /// Print what each migration becomes; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The migration folder to convert.
         #[arg(long, value_name = "PATH", default_value = app_db::migrations::MIGRATIONS_DIR)]
         dir: PathBuf,
     },
@@ -308,4 +438,42 @@ pub struct SeedArgs {
     /// The seed all demo data derives from (same seed, same rows).
     #[arg(long, default_value_t = 42, requires = "demo")]
     pub seed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_a_password() {
+        // Every URL the command line takes, with a password in each form a secret can take.
+        for (command, extra) in [
+            ("mark-applied", vec!["0000_auth"]),
+            ("baseline", vec!["--to", "0000_auth"]),
+        ] {
+            let mut args = vec![
+                "migration",
+                "-u",
+                "postgres://app:Main-Pw-1@db/app?sslpassword=Key-Pass-2",
+                command,
+            ];
+            args.extend(extra);
+            args.extend([
+                "--scratch-url",
+                "postgres://scratch:Scratch-Pw-3@db/app?sslpassword=Key-Pass-4&password=Query-Pw-5",
+            ]);
+            let cli = Cli::try_parse_from(&args).expect("the arguments parse");
+            let shown = format!("{cli:?}");
+            for secret in [
+                "Main-Pw-1",
+                "Key-Pass-2",
+                "Scratch-Pw-3",
+                "Key-Pass-4",
+                "Query-Pw-5",
+            ] {
+                assert!(!shown.contains(secret), "{command}: {secret} in {shown}");
+            }
+            assert!(shown.contains("scratch:***@db"), "{shown}");
+        }
+    }
 }

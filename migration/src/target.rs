@@ -6,7 +6,6 @@ use app_db::embedded::DevServer;
 use app_db::url::DbUrl;
 use app_db::{Error, url};
 use sqlx::PgConnection;
-use sqlx::postgres::PgConnectOptions;
 
 use crate::cli::GlobalArgs;
 
@@ -61,11 +60,6 @@ impl Target {
     /// The URL, password removed.
     pub fn redacted(&self) -> String {
         self.url.redacted().to_string()
-    }
-
-    /// Connection options, named so a held migration lock names its holder.
-    pub fn options(&self) -> Result<PgConnectOptions, Error> {
-        Ok(app_db::init::named_options(&self.url))
     }
 
     /// A small SeaORM pool (for commands that work through the entities).

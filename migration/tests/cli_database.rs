@@ -612,3 +612,71 @@ async fn seed_runs_once_refuses_an_unmigrated_database_and_makes_demo_data() {
         usage.all()
     );
 }
+
+/// A port on 127.0.0.1 that carries every connection on to `target` (what `ssh -L`,
+/// `kubectl port-forward` or a cloud SQL proxy look like from the client's side).
+fn tunnel_to(target: std::net::SocketAddr) -> u16 {
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the tunnel's port");
+    let port = listener.local_addr().expect("its address").port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(target) else {
+                continue;
+            };
+            for (mut from, mut to) in [
+                (
+                    client.try_clone().expect("clone"),
+                    server.try_clone().expect("clone"),
+                ),
+                (server, client),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(Shutdown::Write);
+                });
+            }
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn fresh_refuses_a_tunnel_in_front_of_the_server() {
+    let db = database().await;
+    ok(&migration_on(&db.url, &["up"]));
+    execute(&db, "create table junk (id int)").await;
+    let direct = app_db::url::DbUrl::parse(&db.url, "the test database")
+        .expect("the test database's URL parses");
+    let (host, server_port) = (direct.options().get_host(), direct.options().get_port());
+    let target = format!("{host}:{server_port}")
+        .parse()
+        .expect("the test server listens on an IP address");
+    let port = tunnel_to(target);
+    let tunneled = db
+        .url
+        .replacen(&format!(":{server_port}/"), &format!(":{port}/"), 1);
+    assert_ne!(tunneled, db.url, "the tunnel's URL differs by its port");
+
+    // The URL says 127.0.0.1; the server says it took the session on another port.
+    let refused = migration_on(&tunneled, &["fresh", "--yes"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    let all = refused.all();
+    assert!(
+        all.contains("not on this machine")
+            && all.contains(&format!("port {server_port}"))
+            && all.contains("--force-remote"),
+        "{all}"
+    );
+    assert!(
+        public_tables(&db).await.contains(&"junk".to_string()),
+        "nothing was dropped"
+    );
+
+    // Said on purpose, it goes ahead through the same tunnel.
+    let forced = migration_on(&tunneled, &["fresh", "--yes", "--force-remote"]);
+    ok(&forced);
+    assert!(!public_tables(&db).await.contains(&"junk".to_string()));
+    // And straight to the server, the server agrees it is this machine's.
+    ok(&migration_on(&db.url, &["fresh", "--yes"]));
+}

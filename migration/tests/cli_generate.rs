@@ -65,3 +65,37 @@ fn check_exits_2_with_the_reconciling_sql_when_the_folder_lacks_a_migration() {
     assert!(again.stdout.contains("no schema changes"), "{again:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn check_exits_2_when_generate_cannot_express_the_difference() {
+    // The folder narrows organization.name and puts a view on it; the entities say text. The
+    // type change generate writes is refused by PostgreSQL (a view depends on the column):
+    // the two disagree in a way generate cannot write, which --check reports as drift.
+    let dir = temp_dir("generate-inexpressible");
+    copy_tree(&migrations_dir(), &dir);
+    let path = dir.to_str().expect("utf-8 path");
+    let custom = migration_on(
+        &server_url(),
+        &["generate", "blocked", "--custom", "--dir", path],
+    );
+    assert_eq!(custom.code, 0, "{custom:?}");
+    std::fs::write(
+        dir.join("0009_blocked.sql"),
+        "ALTER TABLE \"organization\" ALTER COLUMN \"name\" SET DATA TYPE varchar(200);--> statement-breakpoint\nCREATE VIEW \"organization_names\" AS SELECT \"name\" FROM \"organization\";",
+    )
+    .expect("write the migration");
+    let run = migration_on(&server_url(), &["generate", "--check", "--dir", path]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("cannot write the SQL that reconciles them")
+            && run.stderr.contains("organization")
+            && run.stderr.contains("view"),
+        "the reason is missing: {run:?}"
+    );
+    // Without --check the same run is an error: nothing can be written.
+    let write = migration_on(&server_url(), &["generate", "unwritable", "--dir", path]);
+    assert_eq!(write.code, 1, "{write:?}");
+    assert!(!dir.join("0010_unwritable.sql").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

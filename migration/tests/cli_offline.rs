@@ -4,13 +4,14 @@ mod common;
 
 use common::{copy_tree, migration, migrations_dir, temp_dir};
 
-const COMMANDS: [&str; 9] = [
+const COMMANDS: [&str; 10] = [
     "up",
     "status",
     "verify",
     "down",
     "fresh",
     "generate",
+    "upgrade-folder",
     "mark-applied",
     "baseline",
     "db",

@@ -3,6 +3,7 @@
 //! foreign scheme is bad usage (exit 64), and `fresh` refuses a remote `PGHOST` before
 //! connecting.
 
+mod common;
 #[path = "../../tests/common/secrets.rs"]
 mod secrets;
 
@@ -116,4 +117,83 @@ fn fresh_refuses_a_remote_pghost_when_the_url_names_no_host() {
         &[("PGHOSTADDR", "192.0.2.1")],
     );
     assert!(by_addr.all.contains("another machine"), "{}", by_addr.all);
+}
+
+#[test]
+fn generate_rehearse_never_shows_the_rehearsal_urls_password() {
+    let server = TestServer::get().unwrap_or_else(|e| panic!("a test server is needed: {e}"));
+    // A folder one migration behind the entities, so that generate has something to rehearse;
+    // the rehearsal database refuses the connection (nothing listens on port 1).
+    let folder = common::folder_without_last("secrets-rehearse");
+    for password in ["hunter2-rehearse", "p%23ss%2Fw%40rd"] {
+        let rehearse = format!("postgres://app:{password}@127.0.0.1:1/staging");
+        let run = run(
+            &[
+                "-u",
+                server.admin_url(),
+                "generate",
+                "metrics",
+                "--dry-run",
+                "--dir",
+                folder.to_str().unwrap(),
+                "--rehearse",
+                &rehearse,
+            ],
+            &[],
+        );
+        assert_eq!(run.code, 1, "{}", run.all);
+        assert!(
+            run.all.contains("app:***@127.0.0.1:1/staging"),
+            "{}",
+            run.all
+        );
+        for shown in [password, "p#ss/w@rd", "hunter2"] {
+            assert!(!run.all.contains(shown), "{shown} in:\n{}", run.all);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+#[tokio::test]
+async fn fresh_and_mark_applied_never_show_an_sslpassword() {
+    let db = app_db::testing::TestDatabase::empty()
+        .await
+        .unwrap_or_else(|e| panic!("a test database is needed: {e}"));
+    // libpq's passphrase of the client key; the driver never needs it here (no client key),
+    // so every command succeeds and prints the URL it used.
+    let passphrase = "Key-Pass_phrase-77";
+    let url = format!(
+        "{}{}sslpassword={passphrase}",
+        db.url,
+        if db.url.contains('?') { '&' } else { '?' }
+    );
+    for args in [
+        vec!["-u", url.as_str(), "up", "-n", "1"],
+        vec![
+            "-u",
+            url.as_str(),
+            "mark-applied",
+            "0001_organizations",
+            "--dry-run",
+        ],
+        vec!["-u", url.as_str(), "fresh", "--yes"],
+        vec!["-u", url.as_str(), "status"],
+    ] {
+        let out = tokio::task::spawn_blocking({
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            move || run(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+        })
+        .await
+        .expect("the run finished");
+        assert!(
+            leaks(&out.all, passphrase).is_empty(),
+            "{args:?} showed the passphrase:\n{}",
+            out.all
+        );
+        assert!(
+            out.all.contains("sslpassword=***") || args[2] == "status" || args[2] == "up",
+            "{args:?}: the URL it used is shown, masked:\n{}",
+            out.all
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! The desired schema: the entities and the declared supplement, applied to a scratch database
-//! and read back, with SeaORM's object names replaced by drizzle-kit's.
+//! and read back, with SeaORM's object names replaced by drizzle-kit's (0.31's for a journal
+//! folder, 1.0's for a 1.0 folder).
 
 use entity::supplement::Supplement;
 use sea_orm::{DbBackend, EntityRegistry, Schema as SeaSchema, SchemaBuilder};
@@ -9,6 +10,7 @@ use super::model::{Check, Index, Schema, Table, Unique};
 use super::read::read_schema;
 use super::render;
 use crate::Error;
+use crate::journal::Layout;
 use crate::recovery::scratch::ScratchDatabase;
 use crate::sql::execute_raw;
 
@@ -18,19 +20,31 @@ pub fn entities_by_prefix(prefix: &str) -> SchemaBuilder {
     EntityRegistry::build_schema(SeaSchema::new(DbBackend::Postgres), prefix)
 }
 
-/// Applies `entities` and `supplement` to the empty `scratch` database and reads the model.
+/// Applies `entities` and `supplement` to the empty `scratch` database and reads the model, with
+/// the names drizzle-kit gives the objects of a folder in `layout`.
 pub async fn build_desired(
     scratch: &ScratchDatabase,
     entities: SchemaBuilder,
     supplement: &Supplement,
+    layout: Layout,
 ) -> Result<Schema, Error> {
     let mut conn = scratch.connect().await?;
     for extension in supplement.extensions {
         execute_raw(&mut conn, render::create_extension(extension)).await?;
     }
+    let keepalive = scratch.keepalive().copied();
+    let options = scratch.options();
+    let arm_options = options.clone();
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
-        .connect_with(scratch.options())
+        .after_connect(move |conn, _| {
+            let options = arm_options.clone();
+            Box::pin(async move {
+                crate::keepalive::arm(conn, &options, keepalive.as_ref(), None).await;
+                Ok(())
+            })
+        })
+        .connect_with(options)
         .await?;
     let db = sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
     let applied = entities.apply(&db).await;
@@ -46,7 +60,7 @@ pub async fn build_desired(
     }
     let schema = read_schema(&mut conn).await?;
     let _ = conn.close().await;
-    Ok(drizzle_names(schema, supplement))
+    Ok(drizzle_names(schema, supplement, layout))
 }
 
 /// The supplement as statements, in drizzle-kit's forms.
@@ -99,21 +113,45 @@ fn index(i: &entity::supplement::Index) -> Index {
     }
 }
 
-/// SeaORM's names → drizzle-kit's defaults (`{t}_{cols}_unique`, `_index`, `_fk`, `_pk`), a
-/// `unique_key` group's unique index → a unique constraint (drizzle's form), supplement
-/// names and texts kept as declared. Pure.
-pub fn drizzle_names(mut schema: Schema, supplement: &Supplement) -> Schema {
+/// SeaORM's names → drizzle-kit's defaults, a `unique_key` group's unique index → a unique
+/// constraint (drizzle's form), supplement names and texts kept as declared. Pure.
+///
+/// drizzle-kit 0.31 (a journal folder): a column's unique `{t}_{c}_unique`, a foreign key
+/// `{t}_{cols}_{ref}_{refcols}_fk`, a composite primary key `{t}_{cols}_pk`. drizzle-kit 1.0 (a
+/// 1.0 folder): PostgreSQL's `{t}_{c}_key`, `…_fkey`, `{t}_pkey`. Both: an index
+/// `{t}_{cols}_index` and a group's unique `{t}_{cols}_unique` (drizzle-orm's own names for
+/// `index().on(…)` and `unique().on(…)`).
+pub fn drizzle_names(mut schema: Schema, supplement: &Supplement, layout: Layout) -> Schema {
     for table in schema.tables.values_mut() {
-        rename_table_objects(table, supplement);
+        rename_table_objects(table, supplement, layout);
     }
     schema
 }
 
-fn rename_table_objects(table: &mut Table, supplement: &Supplement) {
+/// drizzle-kit 1.0's default foreign key name (`defaultNameForFK`): `{t}_{cols}_{ref}_{refcols}_fkey`
+/// when it fits PostgreSQL's 63 bytes; longer ones are hashed by drizzle-kit, which app-db does
+/// not reproduce (such a key keeps the name SeaORM gave it; declare one in the supplement).
+fn fk_name_v1(
+    table: &str,
+    columns: &[String],
+    ref_table: &str,
+    ref_columns: &[String],
+) -> Option<String> {
+    let name = format!(
+        "{table}_{}_{ref_table}_{}_fkey",
+        columns.join("_"),
+        ref_columns.join("_")
+    );
+    (name.len() <= 63).then_some(name)
+}
+
+fn rename_table_objects(table: &mut Table, supplement: &Supplement, layout: Layout) {
     let t = table.name.clone();
-    for unique in &mut table.uniques {
-        if unique.name == format!("{t}_{}_key", unique.columns.join("_")) {
-            unique.name = format!("{t}_{}_unique", unique.columns.join("_"));
+    if layout == Layout::Journal {
+        for unique in &mut table.uniques {
+            if unique.name == format!("{t}_{}_key", unique.columns.join("_")) {
+                unique.name = format!("{t}_{}_unique", unique.columns.join("_"));
+            }
         }
     }
     let seaorm_prefix = format!("idx-{t}-");
@@ -161,18 +199,31 @@ fn rename_table_objects(table: &mut Table, supplement: &Supplement) {
         }) {
             fk.name = declared.name.into();
         } else if fk.name.starts_with("fk-") {
-            fk.name = format!(
-                "{t}_{}_{}_{}_fk",
-                fk.columns.join("_"),
-                fk.ref_table,
-                fk.ref_columns.join("_")
-            );
+            match layout {
+                Layout::Journal => {
+                    fk.name = format!(
+                        "{t}_{}_{}_{}_fk",
+                        fk.columns.join("_"),
+                        fk.ref_table,
+                        fk.ref_columns.join("_")
+                    );
+                }
+                Layout::Folders => {
+                    if let Some(name) = fk_name_v1(&t, &fk.columns, &fk.ref_table, &fk.ref_columns)
+                    {
+                        fk.name = name;
+                    }
+                }
+            }
         }
     }
     if let Some(pk) = &mut table.primary_key
         && pk.name == format!("pk-{t}")
     {
-        pk.name = format!("{t}_{}_pk", pk.columns.join("_"));
+        pk.name = match layout {
+            Layout::Journal => format!("{t}_{}_pk", pk.columns.join("_")),
+            Layout::Folders => format!("{t}_pkey"),
+        };
     }
     for check in &mut table.checks {
         if let Some(declared) = supplement
@@ -212,7 +263,167 @@ fn rename_table_objects(table: &mut Table, supplement: &Supplement) {
     }
 }
 
+/// The names drizzle-kit generates for an object over `columns` of table `t`, in either version
+/// (0.31's suffixes and 1.0's), `what` being `unique`, `pk` or `index`.
+fn generated_names(t: &str, columns: &[String], what: &str) -> [String; 2] {
+    let joined = columns.join("_");
+    match what {
+        "unique" => [format!("{t}_{joined}_unique"), format!("{t}_{joined}_key")],
+        "pk" => [format!("{t}_{joined}_pk"), format!("{t}_pkey")],
+        _ => [format!("{t}_{joined}_index"), format!("{t}_{joined}_idx")],
+    }
+}
+
+fn fk_generated(t: &str, fk: &super::model::ForeignKey) -> [String; 2] {
+    let base = format!(
+        "{t}_{}_{}_{}",
+        fk.columns.join("_"),
+        fk.ref_table,
+        fk.ref_columns.join("_")
+    );
+    [format!("{base}_fk"), format!("{base}_fkey")]
+}
+
+/// drizzle-kit 1.0's `preserveEntityNames`: an object of `desired` with a generated name keeps
+/// the generated name the same object has in `current` (a folder written by drizzle-kit 0.31
+/// and converted keeps `…_unique`, `…_fk`, `…_pk`, where 1.0 would generate `…_key`, `…_fkey`,
+/// `…_pkey`), so moving a folder to 1.0 renames nothing. Explicit names are left alone. Pure.
+pub fn keep_generated_names(current: &Schema, desired: &mut Schema) {
+    for (name, table) in desired.tables.iter_mut() {
+        let Some(before) = current.tables.get(name) else {
+            continue;
+        };
+        let t = name.as_str();
+        let taken = |table: &Table, candidate: &str| {
+            table.uniques.iter().any(|u| u.name == candidate)
+                || table.foreign_keys.iter().any(|f| f.name == candidate)
+                || table.indexes.iter().any(|i| i.name == candidate)
+                || table
+                    .primary_key
+                    .as_ref()
+                    .is_some_and(|p| p.name == candidate)
+        };
+        for i in 0..table.uniques.len() {
+            let wanted = table.uniques[i].clone();
+            if !generated_names(t, &wanted.columns, "unique").contains(&wanted.name) {
+                continue;
+            }
+            if let Some(old) = before.uniques.iter().find(|u| {
+                u.columns == wanted.columns
+                    && u.nulls_not_distinct == wanted.nulls_not_distinct
+                    && u.name != wanted.name
+                    && generated_names(t, &u.columns, "unique").contains(&u.name)
+            }) && !taken(table, &old.name)
+            {
+                table.uniques[i].name = old.name.clone();
+            }
+        }
+        for i in 0..table.foreign_keys.len() {
+            let wanted = table.foreign_keys[i].clone();
+            if !fk_generated(t, &wanted).contains(&wanted.name) {
+                continue;
+            }
+            if let Some(old) = before.foreign_keys.iter().find(|f| {
+                f.columns == wanted.columns
+                    && f.ref_table == wanted.ref_table
+                    && f.ref_columns == wanted.ref_columns
+                    && f.on_delete == wanted.on_delete
+                    && f.on_update == wanted.on_update
+                    && f.name != wanted.name
+                    && fk_generated(t, f).contains(&f.name)
+            }) && !taken(table, &old.name)
+            {
+                table.foreign_keys[i].name = old.name.clone();
+            }
+        }
+        for i in 0..table.indexes.len() {
+            let wanted = table.indexes[i].clone();
+            let columns: Vec<String> = wanted
+                .key_parts
+                .iter()
+                .map(|k| k.expression.clone())
+                .collect();
+            if !generated_names(t, &columns, "index").contains(&wanted.name) {
+                continue;
+            }
+            if let Some(old) = before.indexes.iter().find(|x| {
+                x.same_definition(&wanted)
+                    && x.name != wanted.name
+                    && generated_names(t, &columns, "index").contains(&x.name)
+            }) && !taken(table, &old.name)
+            {
+                table.indexes[i].name = old.name.clone();
+            }
+        }
+        if let (Some(pk), Some(old)) = (&mut table.primary_key, &before.primary_key)
+            && pk.columns == old.columns
+            && pk.name != old.name
+            && generated_names(t, &pk.columns, "pk").contains(&pk.name)
+            && generated_names(t, &old.columns, "pk").contains(&old.name)
+        {
+            pk.name = old.name.clone();
+        }
+        table.uniques.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+}
+
 fn table_has(columns: &[super::model::Column], key: &str) -> bool {
     let key = key.trim_matches('"');
     columns.iter().any(|c| c.name == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::{ForeignKey, PrimaryKey};
+    use super::*;
+
+    fn table(unique: &str, fk: &str, pk: &str) -> Table {
+        Table {
+            name: "t".into(),
+            uniques: vec![Unique {
+                name: unique.into(),
+                columns: vec!["slug".into()],
+                nulls_not_distinct: false,
+            }],
+            foreign_keys: vec![ForeignKey {
+                name: fk.into(),
+                columns: vec!["org_id".into()],
+                ref_table: "org".into(),
+                ref_columns: vec!["id".into()],
+                on_delete: "cascade".into(),
+                on_update: "no action".into(),
+            }],
+            primary_key: Some(PrimaryKey {
+                name: pk.into(),
+                columns: vec!["a".into(), "b".into()],
+            }),
+            ..Table::default()
+        }
+    }
+
+    fn schema(table: Table) -> Schema {
+        let mut schema = Schema::default();
+        schema.tables.insert(table.name.clone(), table);
+        schema
+    }
+
+    #[test]
+    fn generated_names_of_a_0_31_folder_are_kept_in_1_0() {
+        let current = schema(table("t_slug_unique", "t_org_id_org_id_fk", "t_a_b_pk"));
+        let mut desired = schema(table("t_slug_key", "t_org_id_org_id_fkey", "t_pkey"));
+        keep_generated_names(&current, &mut desired);
+        assert_eq!(desired, current);
+    }
+
+    #[test]
+    fn explicit_names_and_changed_objects_are_not_renamed() {
+        let current = schema(table("t_slug_unique", "t_org_id_org_id_fk", "t_a_b_pk"));
+        let mut desired = schema(table("my_unique", "t_org_id_org_id_fkey", "t_pkey"));
+        desired.tables.get_mut("t").unwrap().foreign_keys[0].on_delete = "restrict".into();
+        keep_generated_names(&current, &mut desired);
+        let t = &desired.tables["t"];
+        assert_eq!(t.uniques[0].name, "my_unique");
+        assert_eq!(t.foreign_keys[0].name, "t_org_id_org_id_fkey");
+        assert_eq!(t.primary_key.as_ref().unwrap().name, "t_a_b_pk");
+    }
 }

@@ -5,15 +5,22 @@
 //! one, so PostgreSQL prints both sides in its normal form. [`read`] turns each into a
 //! [`model::Schema`]; [`plan::diff`] (pure) turns the two into drizzle-kit's statements;
 //! [`run::generate`] refuses drops without `allow_drop` and applies the statements to the
-//! replayed database, accepting them only if the result equals the desired schema.
+//! replayed database, accepting them only if the result equals the desired schema. With
+//! `safe`, [`safe::safe_forms`] cuts the plan into the forms that take no long lock on a table
+//! with rows, and those are what is applied and proved.
 
+pub mod casts;
 pub mod desired;
 pub mod model;
 pub mod plan;
 pub mod read;
 pub mod render;
 pub mod run;
+pub mod safe;
 
 pub use desired::entities_by_prefix;
 pub use plan::{Plan, Statement, diff};
-pub use run::{Generated, Migrations, Options, generate, scratch_after};
+pub use run::{
+    Generated, Migrations, Options, generate, generate_on, scratch_after, verify_statements,
+};
+pub use safe::GeneratedMigration;

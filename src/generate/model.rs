@@ -104,8 +104,12 @@ pub struct Column {
     pub storage_plain: bool,
     /// The column's previous name, declared with `renamed_from` (desired side only).
     pub renamed_from: Option<String>,
-    /// The enum type's name when the column's type is an enum (`format_type` may quote it).
-    pub enum_type: Option<String>,
+    /// The enum type whose values the column holds, itself or as array elements (`enum[]`),
+    /// found by the type's OID: the name as the catalog has it, never quoted.
+    pub uses_enum: Option<String>,
+    /// A stored generated column's expression as `pg_get_expr` prints it. Read so that it is
+    /// never taken for a default; not compared (entities cannot declare one).
+    pub generated: Option<String>,
 }
 
 /// A primary key constraint.

@@ -4,14 +4,18 @@
 //! enum types (create, add values), new tables, dropped tables, renamed columns, dropped
 //! unique/check constraints, dropped foreign keys, enum value removals, dropped indexes,
 //! primary keys, column changes, new columns, foreign keys and indexes of new tables, then of
-//! altered tables, dropped columns, new unique/check constraints, dropped enum types.
+//! altered tables, dropped columns, new unique/check constraints, dropped enum types. One
+//! deliberate exception: a foreign key to a table dropped in the same change is dropped before
+//! that table (drizzle-kit drops it after, when `DROP TABLE … CASCADE` has already removed it,
+//! and its migration fails).
 //!
 //! Renames happen only when declared (`renamed_from`); an unmatched name is a drop plus an add.
 //! Every statement that can lose data carries the reason, so [`Plan::refuse_drops`] can list them.
 
 use std::collections::BTreeMap;
 
-use super::model::{Column, Schema, Table};
+use super::casts::needs_using;
+use super::model::{Check, Column, ForeignKey, Index, Schema, Table, Unique};
 use super::render;
 use crate::Error;
 
@@ -22,6 +26,52 @@ pub struct Statement {
     pub sql: String,
     /// Why it can lose data (a drop or a narrowing), if it can.
     pub loses_data: Option<String>,
+    /// What it does, where `generate --safe` writes another form for it.
+    pub change: Change,
+}
+
+/// What a statement does to a table that exists already (and so may have rows and readers),
+/// for the kinds `generate --safe` rewrites ([`super::safe`]); everything else is `Other`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Change {
+    /// Anything else.
+    #[default]
+    Other,
+    /// `CREATE INDEX` on an existing table.
+    Index {
+        /// The table.
+        table: String,
+        /// The index.
+        index: Index,
+    },
+    /// `ADD CONSTRAINT … FOREIGN KEY` on an existing table.
+    ForeignKey {
+        /// The table.
+        table: String,
+        /// The key.
+        foreign_key: ForeignKey,
+    },
+    /// `ADD CONSTRAINT … CHECK` on an existing table.
+    Check {
+        /// The table.
+        table: String,
+        /// The check.
+        check: Check,
+    },
+    /// `ADD CONSTRAINT … UNIQUE` on an existing table.
+    Unique {
+        /// The table.
+        table: String,
+        /// The constraint.
+        unique: Unique,
+    },
+    /// `ALTER COLUMN … SET NOT NULL` on an existing column.
+    SetNotNull {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
 }
 
 /// The statements that turn the current schema into the desired one.
@@ -77,6 +127,7 @@ struct Buckets {
     extensions: Vec<Statement>,
     enums: Vec<Statement>,
     create_tables: Vec<Statement>,
+    drop_referencing_foreign_keys: Vec<Statement>,
     drop_tables: Vec<Statement>,
     rename_columns: Vec<Statement>,
     drop_constraints: Vec<Statement>,
@@ -99,6 +150,7 @@ fn safe(sql: String) -> Statement {
     Statement {
         sql,
         loses_data: None,
+        change: Change::Other,
     }
 }
 
@@ -106,6 +158,16 @@ fn losing(sql: String, why: String) -> Statement {
     Statement {
         sql,
         loses_data: Some(why),
+        change: Change::Other,
+    }
+}
+
+/// A statement `generate --safe` may rewrite.
+fn changing(sql: String, change: Change) -> Statement {
+    Statement {
+        sql,
+        loses_data: None,
+        change,
     }
 }
 
@@ -181,6 +243,7 @@ pub fn diff(current: &Schema, desired: &Schema) -> Plan {
         b.extensions,
         b.enums,
         b.create_tables,
+        b.drop_referencing_foreign_keys,
         b.drop_tables,
         b.rename_columns,
         b.drop_constraints,
@@ -249,8 +312,14 @@ fn alter_table(b: &mut Buckets, found: &Table, wanted: &Table, desired: &Schema)
     }
     for fk in &found.foreign_keys {
         if !wanted.foreign_keys.contains(fk) {
-            b.drop_foreign_keys
-                .push(safe(render::drop_foreign_key(name, &fk.name)));
+            let statement = safe(render::drop_foreign_key(name, &fk.name));
+            // `DROP TABLE … CASCADE` of the referenced table would remove it first, and the
+            // drop would then fail: it goes before the table's drop.
+            if desired.tables.contains_key(&fk.ref_table) {
+                b.drop_foreign_keys.push(statement);
+            } else {
+                b.drop_referencing_foreign_keys.push(statement);
+            }
         }
     }
     for index in &found.indexes {
@@ -297,7 +366,13 @@ fn alter_table(b: &mut Buckets, found: &Table, wanted: &Table, desired: &Schema)
     }
     for fk in &wanted.foreign_keys {
         if !found.foreign_keys.contains(fk) {
-            b.foreign_keys.push(safe(render::add_foreign_key(name, fk)));
+            b.foreign_keys.push(changing(
+                render::add_foreign_key(name, fk),
+                Change::ForeignKey {
+                    table: name.clone(),
+                    foreign_key: fk.clone(),
+                },
+            ));
         }
     }
     for index in &wanted.indexes {
@@ -306,7 +381,13 @@ fn alter_table(b: &mut Buckets, found: &Table, wanted: &Table, desired: &Schema)
             .iter()
             .any(|i| i.name == index.name && i.same_definition(index))
         {
-            b.indexes.push(safe(render::create_index(name, index)));
+            b.indexes.push(changing(
+                render::create_index(name, index),
+                Change::Index {
+                    table: name.clone(),
+                    index: index.clone(),
+                },
+            ));
         }
     }
     for column in &found.columns {
@@ -319,8 +400,13 @@ fn alter_table(b: &mut Buckets, found: &Table, wanted: &Table, desired: &Schema)
     }
     for unique in &wanted.uniques {
         if !found.uniques.contains(unique) {
-            b.add_constraints
-                .push(safe(render::add_unique(name, unique)));
+            b.add_constraints.push(changing(
+                render::add_unique(name, unique),
+                Change::Unique {
+                    table: name.clone(),
+                    unique: unique.clone(),
+                },
+            ));
         }
     }
     for check in &wanted.checks {
@@ -329,7 +415,13 @@ fn alter_table(b: &mut Buckets, found: &Table, wanted: &Table, desired: &Schema)
             .iter()
             .any(|c| c.name == check.name && c.definition == check.definition)
         {
-            b.add_constraints.push(safe(render::add_check(name, check)));
+            b.add_constraints.push(changing(
+                render::add_check(name, check),
+                Change::Check {
+                    table: name.clone(),
+                    check: check.clone(),
+                },
+            ));
         }
     }
 }
@@ -359,22 +451,11 @@ fn alter_column(
     new: &Column,
     enums: &BTreeMap<String, Vec<String>>,
 ) {
+    let mut default_handled = false;
     if old.type_sql != new.type_sql {
-        let widening = widens(&old.type_sql, &new.type_sql);
-        let statement = render::set_type(table, new, enums, !widening);
-        b.alter_columns.push(if widening {
-            safe(statement)
-        } else {
-            losing(
-                statement,
-                format!(
-                    "changes {table}.{} from {} to {}, which can lose or reject values",
-                    new.name, old.type_sql, new.type_sql
-                ),
-            )
-        });
+        default_handled = change_type(b, table, old, new, enums);
     }
-    if old.default != new.default {
+    if old.default != new.default && !default_handled {
         let change = match render::column_default(new) {
             Some(default) => format!("SET DEFAULT {default}"),
             None => "DROP DEFAULT".to_string(),
@@ -383,13 +464,17 @@ fn alter_column(
             .push(safe(render::alter_column(table, &new.name, &change)));
     }
     if old.not_null != new.not_null {
-        let change = if new.not_null {
-            "SET NOT NULL"
+        b.alter_columns.push(if new.not_null {
+            changing(
+                render::alter_column(table, &new.name, "SET NOT NULL"),
+                Change::SetNotNull {
+                    table: table.to_string(),
+                    column: new.name.clone(),
+                },
+            )
         } else {
-            "DROP NOT NULL"
-        };
-        b.alter_columns
-            .push(safe(render::alter_column(table, &new.name, change)));
+            safe(render::alter_column(table, &new.name, "DROP NOT NULL"))
+        });
     }
     if old.identity != new.identity {
         let change = match (&old.identity, &new.identity) {
@@ -407,6 +492,91 @@ fn alter_column(
             new.storage_plain,
         )));
     }
+}
+
+/// A column's type change, with its default, as drizzle-kit's set-type converter writes it:
+/// to an enum, the default with the cast first, then the type `USING "c"::type`; from one enum
+/// to another, `USING "c"::text::type` around a dropped and re-set default; otherwise the type,
+/// then the default again. `USING` is written where drizzle-kit writes it (to an enum) and
+/// where PostgreSQL requires it ([`needs_using`]; drizzle-kit writes none there and its
+/// statement fails). A default PostgreSQL could not convert along is dropped first (where
+/// drizzle-kit's statement fails too). Returns whether the default was dealt with.
+fn change_type(
+    b: &mut Buckets,
+    table: &str,
+    old: &Column,
+    new: &Column,
+    enums: &BTreeMap<String, Vec<String>>,
+) -> bool {
+    let column = crate::sql::quote_ident(&new.name);
+    let at = |change: &str| render::alter_column(table, &new.name, change);
+    let new_default = render::column_default(new);
+    let had_default = old.default.is_some();
+    let old_enum = old.uses_enum.is_some();
+    let (ty, new_enum) = match &new.uses_enum {
+        Some(name) => (render::qualified_enum_type(name, &new.type_sql), true),
+        None => (render::plain_type(&new.type_sql, enums), false),
+    };
+    let losing_why = format!(
+        "changes {table}.{} from {} to {}, which can lose or reject values",
+        new.name, old.type_sql, new.type_sql
+    );
+    let set_type = |sql: String| {
+        if !old_enum && !new_enum && widens(&old.type_sql, &new.type_sql) {
+            safe(sql)
+        } else {
+            losing(sql, losing_why.clone())
+        }
+    };
+    match (old_enum, new_enum) {
+        (false, true) => {
+            match &new_default {
+                Some(default) => b
+                    .alter_columns
+                    .push(safe(at(&format!("SET DEFAULT {default}::{ty}")))),
+                None if had_default => b.alter_columns.push(safe(at("DROP DEFAULT"))),
+                None => {}
+            }
+            b.alter_columns.push(set_type(at(&format!(
+                "SET DATA TYPE {ty} USING {column}::{ty}"
+            ))));
+        }
+        (true, true) => {
+            let alter = set_type(at(&format!(
+                "SET DATA TYPE {ty} USING {column}::text::{ty}"
+            )));
+            let other_enum = old.uses_enum != new.uses_enum;
+            if had_default && (other_enum || new_default.is_none()) {
+                b.alter_columns.push(safe(at("DROP DEFAULT")));
+                b.alter_columns.push(alter);
+                if let Some(default) = &new_default {
+                    b.alter_columns
+                        .push(safe(at(&format!("SET DEFAULT {default}"))));
+                }
+            } else {
+                b.alter_columns.push(alter);
+            }
+        }
+        (_, false) => {
+            // An enum converts to text by its output function; from there the rules of text.
+            let from = if old_enum { "text" } else { &old.type_sql };
+            let using = needs_using(from, &new.type_sql);
+            if using && had_default {
+                b.alter_columns.push(safe(at("DROP DEFAULT")));
+            }
+            let cast = if old_enum { "::text" } else { "" };
+            b.alter_columns.push(set_type(at(&if using {
+                format!("SET DATA TYPE {ty} USING {column}{cast}::{ty}")
+            } else {
+                format!("SET DATA TYPE {ty}")
+            })));
+            if let Some(default) = &new_default {
+                b.alter_columns
+                    .push(safe(at(&format!("SET DEFAULT {default}"))));
+            }
+        }
+    }
+    true
 }
 
 /// Type changes that keep every value: wider integers, longer or unbounded strings.
@@ -447,20 +617,34 @@ fn rebuild_enum(
     old: &[String],
     values: &[String],
 ) {
+    // Found by the type's OID: `enum[]` columns and names PostgreSQL quotes count too.
     let users: Vec<(&str, &Column)> = current
         .tables
         .values()
         .filter(|t| desired.tables.contains_key(&t.name))
         .flat_map(|t| t.columns.iter().map(move |c| (t.name.as_str(), c)))
-        .filter(|(_, c)| c.type_sql == name)
+        .filter(|(_, c)| c.uses_enum.as_deref() == Some(name))
         .collect();
+    let wanted = |table: &str, column: &str| {
+        desired
+            .tables
+            .get(table)
+            .and_then(|t| t.column(column))
+            .cloned()
+    };
     for (table, column) in &users {
         b.enum_rebuilds.push(safe(render::alter_column(
             table,
             &column.name,
             "SET DATA TYPE text",
         )));
-        if let Some(default) = render::column_default(column) {
+        // drizzle-kit writes the new default; without one the old default still depends on
+        // the type, which could then not be dropped, so it goes through text too.
+        let default = wanted(table, &column.name)
+            .as_ref()
+            .and_then(render::column_default)
+            .or_else(|| render::column_default(column));
+        if let Some(default) = default {
             b.enum_rebuilds.push(safe(render::alter_column(
                 table,
                 &column.name,
@@ -486,18 +670,22 @@ fn rebuild_enum(
     ));
     b.enum_rebuilds
         .push(safe(render::create_enum(name, values)));
-    let ty = render::qualified_type(name);
     for (table, column) in &users {
-        let wanted = desired
-            .tables
-            .get(*table)
-            .and_then(|t| t.column(&column.name));
-        if let Some(default) = wanted.and_then(render::column_default) {
-            b.enum_rebuilds.push(safe(render::alter_column(
+        let ty = render::qualified_enum_type(name, &column.type_sql);
+        let wanted = wanted(table, &column.name);
+        match wanted.as_ref().and_then(render::column_default) {
+            Some(default) => b.enum_rebuilds.push(safe(render::alter_column(
                 table,
                 &column.name,
                 &format!("SET DEFAULT {default}::{ty}"),
-            )));
+            ))),
+            // The old default, now text, could not be cast back with the column.
+            None if column.default.is_some() => b.enum_rebuilds.push(safe(render::alter_column(
+                table,
+                &column.name,
+                "DROP DEFAULT",
+            ))),
+            None => {}
         }
         b.enum_rebuilds.push(safe(render::alter_column(
             table,
@@ -618,6 +806,172 @@ mod tests {
             vec![
                 "ALTER TYPE \"public\".\"e\" ADD VALUE 'b' BEFORE 'c';",
                 "ALTER TYPE \"public\".\"e\" ADD VALUE 'd';",
+            ]
+        );
+    }
+
+    fn column(name: &str, ty: &str, default: Option<&str>) -> Column {
+        Column {
+            name: name.into(),
+            type_sql: ty.into(),
+            not_null: true,
+            default: default.map(Into::into),
+            ..Column::default()
+        }
+    }
+
+    fn with_columns(name: &str, columns: Vec<Column>) -> Table {
+        let mut t = table(name, &[("id", "uuid")]);
+        t.columns.extend(columns);
+        t
+    }
+
+    #[test]
+    fn a_text_column_with_a_default_becomes_an_enum_default_first() {
+        let current = schema(vec![with_columns(
+            "t",
+            vec![column("plan", "text", Some("'free'::text"))],
+        )]);
+        let mut plan = column("plan", "plan", Some("'free'::plan"));
+        plan.uses_enum = Some("plan".into());
+        let mut desired = schema(vec![with_columns("t", vec![plan])]);
+        desired
+            .enums
+            .insert("plan".into(), vec!["free".into(), "pro".into()]);
+        assert_eq!(
+            diff(&current, &desired).sql(),
+            vec![
+                "CREATE TYPE \"public\".\"plan\" AS ENUM('free', 'pro');",
+                "ALTER TABLE \"t\" ALTER COLUMN \"plan\" SET DEFAULT 'free'::\"public\".\"plan\";",
+                "ALTER TABLE \"t\" ALTER COLUMN \"plan\" SET DATA TYPE \"public\".\"plan\" USING \"plan\"::\"public\".\"plan\";",
+            ]
+        );
+    }
+
+    #[test]
+    fn using_only_where_postgresql_needs_it() {
+        let change = |from: &str, to: &str, default: Option<&str>| {
+            let current = schema(vec![with_columns("t", vec![column("c", from, default)])]);
+            let desired = schema(vec![with_columns("t", vec![column("c", to, default)])]);
+            diff(&current, &desired).sql()
+        };
+        assert_eq!(
+            change("vector(3)", "vector(4)", None),
+            vec!["ALTER TABLE \"t\" ALTER COLUMN \"c\" SET DATA TYPE vector(4);"]
+        );
+        assert_eq!(
+            change("text", "integer", None),
+            vec![
+                "ALTER TABLE \"t\" ALTER COLUMN \"c\" SET DATA TYPE integer USING \"c\"::integer;"
+            ]
+        );
+        // drizzle-kit sets the default again after the type; a default PostgreSQL cannot
+        // convert along is dropped first.
+        assert_eq!(
+            change("integer", "bigint", Some("0")),
+            vec![
+                "ALTER TABLE \"t\" ALTER COLUMN \"c\" SET DATA TYPE bigint;",
+                "ALTER TABLE \"t\" ALTER COLUMN \"c\" SET DEFAULT 0;",
+            ]
+        );
+        assert_eq!(
+            change("text", "integer", Some("'1'::text")),
+            vec![
+                "ALTER TABLE \"t\" ALTER COLUMN \"c\" DROP DEFAULT;",
+                "ALTER TABLE \"t\" ALTER COLUMN \"c\" SET DATA TYPE integer USING \"c\"::integer;",
+                "ALTER TABLE \"t\" ALTER COLUMN \"c\" SET DEFAULT '1';",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_foreign_key_to_a_dropped_table_is_dropped_before_it() {
+        let mut project = table("project", &[("id", "uuid"), ("org", "uuid")]);
+        project
+            .foreign_keys
+            .push(crate::generate::model::ForeignKey {
+                name: "project_org_fk".into(),
+                columns: vec!["org".into()],
+                ref_table: "organization".into(),
+                ref_columns: vec!["id".into()],
+                on_delete: "cascade".into(),
+                on_update: "no action".into(),
+            });
+        let current = schema(vec![project, table("organization", &[("id", "uuid")])]);
+        let desired = schema(vec![table("project", &[("id", "uuid"), ("org", "uuid")])]);
+        assert_eq!(
+            diff(&current, &desired).sql(),
+            vec![
+                "ALTER TABLE \"project\" DROP CONSTRAINT \"project_org_fk\";\n",
+                "DROP TABLE \"organization\" CASCADE;",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_enum_value_removal_converts_enum_arrays_and_quoted_names() {
+        let mut tier = column("tier", "\"planTier\"", Some("'free'::\"planTier\""));
+        tier.uses_enum = Some("planTier".into());
+        let mut past = column("past", "\"planTier\"[]", None);
+        past.uses_enum = Some("planTier".into());
+        past.not_null = false;
+        let mut current = schema(vec![with_columns("t", vec![tier.clone(), past.clone()])]);
+        current.enums.insert(
+            "planTier".into(),
+            vec!["free".into(), "legacy".into(), "pro".into()],
+        );
+        let mut desired = schema(vec![with_columns("t", vec![tier, past])]);
+        desired
+            .enums
+            .insert("planTier".into(), vec!["free".into(), "pro".into()]);
+        let sql = diff(&current, &desired).sql();
+        assert_eq!(
+            sql,
+            vec![
+                "ALTER TABLE \"t\" ALTER COLUMN \"tier\" SET DATA TYPE text;",
+                "ALTER TABLE \"t\" ALTER COLUMN \"tier\" SET DEFAULT 'free'::text;",
+                "ALTER TABLE \"t\" ALTER COLUMN \"past\" SET DATA TYPE text;",
+                "DROP TYPE \"public\".\"planTier\";",
+                "CREATE TYPE \"public\".\"planTier\" AS ENUM('free', 'pro');",
+                "ALTER TABLE \"t\" ALTER COLUMN \"tier\" SET DEFAULT 'free'::\"public\".\"planTier\";",
+                "ALTER TABLE \"t\" ALTER COLUMN \"tier\" SET DATA TYPE \"public\".\"planTier\" USING \"tier\"::\"public\".\"planTier\";",
+                "ALTER TABLE \"t\" ALTER COLUMN \"past\" SET DATA TYPE \"public\".\"planTier\"[] USING \"past\"::\"public\".\"planTier\"[];",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_generated_column_is_not_compared() {
+        let mut total = column("total", "integer", None);
+        total.not_null = false;
+        total.generated = Some("(a * b)".into());
+        let current = schema(vec![with_columns("t", vec![total.clone()])]);
+        total.generated = None;
+        let desired = schema(vec![with_columns("t", vec![total])]);
+        assert!(diff(&current, &desired).is_empty());
+    }
+
+    #[test]
+    fn an_enum_rebuild_takes_a_default_the_entities_drop_along() {
+        let mut old = column("c", "e", Some("'a'::e"));
+        old.uses_enum = Some("e".into());
+        let mut new = column("c", "e", None);
+        new.uses_enum = Some("e".into());
+        let mut current = schema(vec![with_columns("t", vec![old])]);
+        current
+            .enums
+            .insert("e".into(), vec!["a".into(), "b".into()]);
+        let mut desired = schema(vec![with_columns("t", vec![new])]);
+        desired.enums.insert("e".into(), vec!["a".into()]);
+        assert_eq!(
+            diff(&current, &desired).sql(),
+            vec![
+                "ALTER TABLE \"t\" ALTER COLUMN \"c\" SET DATA TYPE text;",
+                "ALTER TABLE \"t\" ALTER COLUMN \"c\" SET DEFAULT 'a'::text;",
+                "DROP TYPE \"public\".\"e\";",
+                "CREATE TYPE \"public\".\"e\" AS ENUM('a');",
+                "ALTER TABLE \"t\" ALTER COLUMN \"c\" DROP DEFAULT;",
+                "ALTER TABLE \"t\" ALTER COLUMN \"c\" SET DATA TYPE \"public\".\"e\" USING \"c\"::\"public\".\"e\";",
             ]
         );
     }

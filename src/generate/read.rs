@@ -53,14 +53,19 @@ pub async fn read_schema(conn: &mut PgConnection) -> Result<Schema, sqlx::Error>
             },
         );
     }
+    // pg_attrdef holds a generated column's expression too (attgenerated = 's'): that is not a
+    // default. An enum array's element type is the enum (typelem).
     let columns = format!(
         "select c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
-           pg_get_expr(ad.adbin, ad.adrelid), a.attstorage = 'p' and t.typstorage <> 'p', \
+           case when a.attgenerated = '' then pg_get_expr(ad.adbin, ad.adrelid) end, \
+           a.attstorage = 'p' and t.typstorage <> 'p', \
            col_description(c.oid, a.attnum), \
            case a.attidentity when 'a' then 'ALWAYS' when 'd' then 'BY DEFAULT' end, \
-           case when t.typtype = 'e' then t.typname::text end \
+           case when t.typtype = 'e' then t.typname::text when et.typtype = 'e' then et.typname::text end, \
+           case when a.attgenerated <> '' then pg_get_expr(ad.adbin, ad.adrelid) end \
          from pg_attribute a join pg_class c on c.oid = a.attrelid \
          join pg_namespace n on n.oid = c.relnamespace join pg_type t on t.oid = a.atttypid \
+         left join pg_type et on et.oid = t.typelem and t.typcategory = 'A' \
          left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum \
          where n.nspname = $1 and c.relkind in ('r', 'p') and a.attnum > 0 and not a.attisdropped \
            and {rel_not_ext} order by c.relname, a.attnum"
@@ -76,7 +81,8 @@ pub async fn read_schema(conn: &mut PgConnection) -> Result<Schema, sqlx::Error>
                 storage_plain: row.try_get(5)?,
                 renamed_from: renamed_from(row.try_get::<Option<String>, _>(6)?.as_deref()),
                 identity: row.try_get(7)?,
-                enum_type: row.try_get(8)?,
+                uses_enum: row.try_get(8)?,
+                generated: row.try_get(9)?,
             });
         }
     }

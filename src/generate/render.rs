@@ -31,6 +31,13 @@ pub fn qualified_type(name: &str) -> String {
     format!("\"public\".{}", quote_ident(name))
 }
 
+/// An enum column's type in casts and `SET DATA TYPE`: `"public"."e"`, with the `[]` of an
+/// `enum[]` column's `type_sql` (drizzle-kit's form).
+pub fn qualified_enum_type(name: &str, type_sql: &str) -> String {
+    let (_, dims) = super::casts::base_type(type_sql);
+    format!("{}{}", qualified_type(name), "[]".repeat(dims))
+}
+
 /// The type as drizzle writes it: `timestamp` for `timestamp without time zone`, `varchar(n)`
 /// for `character varying(n)`, `serial`/`bigserial` for an integer whose default is its own
 /// sequence, enum types quoted.
@@ -226,38 +233,6 @@ pub fn alter_column(table: &str, column: &str, change: &str) -> String {
     )
 }
 
-/// `SET DATA TYPE …` for `column`'s desired type; to an enum with drizzle's `USING` cast.
-/// With `cast`, other types get `USING "c"::type` too (a deliberate difference: drizzle-kit
-/// writes none, and PostgreSQL then rejects e.g. text → integer).
-pub fn set_type(
-    table: &str,
-    column: &Column,
-    enums: &BTreeMap<String, Vec<String>>,
-    cast: bool,
-) -> String {
-    if enums.contains_key(&column.type_sql) {
-        let ty = qualified_type(&column.type_sql);
-        return alter_column(
-            table,
-            &column.name,
-            &format!(
-                "SET DATA TYPE {ty} USING {}::{ty}",
-                quote_ident(&column.name)
-            ),
-        );
-    }
-    let ty = plain_type(&column.type_sql, enums);
-    let change = if cast {
-        format!(
-            "SET DATA TYPE {ty} USING {}::{ty}",
-            quote_ident(&column.name)
-        )
-    } else {
-        format!("SET DATA TYPE {ty}")
-    };
-    alter_column(table, &column.name, &change)
-}
-
 /// `ALTER TABLE "t" ADD CONSTRAINT "n" FOREIGN KEY (…) REFERENCES "public"."r"(…) ON DELETE … ON UPDATE …;`
 pub fn add_foreign_key(table: &str, fk: &ForeignKey) -> String {
     alter(
@@ -348,6 +323,71 @@ pub fn create_index(table: &str, index: &Index) -> String {
     }
     sql.push(';');
     sql
+}
+
+/// `CREATE [UNIQUE ]INDEX CONCURRENTLY IF NOT EXISTS "n" ON "t" USING m (keys)[ WHERE p];`,
+/// the `generate --safe` form of [`create_index`].
+pub fn create_index_concurrently(table: &str, index: &Index) -> String {
+    create_index(table, index).replacen(" INDEX ", " INDEX CONCURRENTLY IF NOT EXISTS ", 1)
+}
+
+/// `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "n" ON "t" USING btree (…)[ NULLS NOT
+/// DISTINCT];`: the index a unique constraint is then added with (`generate --safe`).
+pub fn create_unique_index_concurrently(table: &str, unique: &Unique) -> String {
+    format!(
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} USING btree ({}){};",
+        quote_ident(&unique.name),
+        quote_ident(table),
+        column_list(&unique.columns),
+        if unique.nulls_not_distinct {
+            " NULLS NOT DISTINCT"
+        } else {
+            ""
+        }
+    )
+}
+
+/// `DROP INDEX CONCURRENTLY IF EXISTS "n";`: clears what a failed concurrent build left (an
+/// INVALID index, which `IF NOT EXISTS` would keep).
+pub fn drop_index_concurrently(name: &str) -> String {
+    format!("DROP INDEX CONCURRENTLY IF EXISTS {};", quote_ident(name))
+}
+
+/// `ALTER TABLE "t" ADD CONSTRAINT "n" UNIQUE USING INDEX "n";`
+pub fn add_unique_using_index(table: &str, name: &str) -> String {
+    alter(
+        table,
+        &format!(
+            "ADD CONSTRAINT {} UNIQUE USING INDEX {}",
+            quote_ident(name),
+            quote_ident(name)
+        ),
+    )
+}
+
+/// An `ADD CONSTRAINT …;` statement with `NOT VALID` before its semicolon.
+pub fn not_valid(add_constraint: &str) -> String {
+    format!(
+        "{} NOT VALID;",
+        add_constraint.trim_end().trim_end_matches(';')
+    )
+}
+
+/// `ALTER TABLE "t" VALIDATE CONSTRAINT "n";`
+pub fn validate_constraint(table: &str, name: &str) -> String {
+    alter(table, &format!("VALIDATE CONSTRAINT {}", quote_ident(name)))
+}
+
+/// `ALTER TABLE "t" ADD CONSTRAINT "n" CHECK ("c" IS NOT NULL) NOT VALID;`
+pub fn add_not_null_check(table: &str, name: &str, column: &str) -> String {
+    alter(
+        table,
+        &format!(
+            "ADD CONSTRAINT {} CHECK ({} IS NOT NULL) NOT VALID",
+            quote_ident(name),
+            quote_ident(column)
+        ),
+    )
 }
 
 /// `DROP INDEX "n";`

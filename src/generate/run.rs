@@ -11,9 +11,10 @@ use super::desired::build_desired;
 use super::model::Schema;
 use super::plan::{Plan, diff};
 use super::read::read_schema;
+use super::safe::{GeneratedMigration, plain, safe_forms};
 use crate::Error;
 use crate::migrations::Migration;
-use crate::recovery::scratch::ScratchDatabase;
+use crate::recovery::scratch::{ScratchDatabase, ScratchServer};
 use crate::sql::execute_raw;
 
 /// Where the migrations come from.
@@ -27,10 +28,10 @@ pub enum Migrations<'a> {
 
 impl Migrations<'_> {
     /// The migrations, read (and validated) from the folder if they come from one.
-    fn load(self) -> Result<Vec<Migration>, Error> {
+    pub fn load(self) -> Result<Vec<Migration>, Error> {
         match self {
             Migrations::List(list) => Ok(list.to_vec()),
-            Migrations::Folder(dir) => load_folder(dir),
+            Migrations::Folder(dir) => Ok(crate::migrations::load_folder(dir)?),
         }
     }
 }
@@ -40,13 +41,19 @@ impl Migrations<'_> {
 pub struct Options {
     /// Accept statements that drop or narrow (tables, columns, enum values, type changes).
     pub allow_drop: bool,
+    /// Write the forms that take no long lock on a table with rows ([`super::safe`]) instead
+    /// of drizzle-kit's one file.
+    pub safe: bool,
 }
 
 /// A verified plan and the two schemas it was computed from.
 #[derive(Debug, Clone)]
 pub struct Generated {
-    /// The statements; applying them to the replayed migrations gives the desired schema.
+    /// The statements in drizzle-kit's form and order.
     pub plan: Plan,
+    /// The files to write: applied in order after the replayed migrations, as the migrator
+    /// applies them, they give the desired schema. Empty when nothing changes.
+    pub migrations: Vec<GeneratedMigration>,
     /// The schema the migrations produce.
     pub current: Schema,
     /// The schema the entities and the supplement describe.
@@ -54,13 +61,33 @@ pub struct Generated {
 }
 
 /// Computes the migration that brings `migrations` to `entities` + `supplement`, on scratch
-/// databases created on `server` (and dropped before returning).
+/// databases created on `server` (and dropped before returning); their connections get the
+/// default TCP keepalives ([`generate_on`] takes the URL's).
 ///
 /// Refuses ([`Error::DropRefused`]) when a statement can lose data and `options.allow_drop`
 /// is off; fails ([`Error::GenerateUnverified`]) when the statements, applied to the replayed
 /// migrations, do not give the desired schema.
 pub async fn generate(
     server: &PgConnectOptions,
+    migrations: Migrations<'_>,
+    entities: SchemaBuilder,
+    supplement: &Supplement,
+    options: &Options,
+) -> Result<Generated, Error> {
+    generate_on(
+        &ScratchServer::from(server),
+        migrations,
+        entities,
+        supplement,
+        options,
+    )
+    .await
+}
+
+/// [`generate`] on a [`ScratchServer`] (e.g. from a [`crate::url::DbUrl`], whose keepalive
+/// parameters its connections then get).
+pub async fn generate_on(
+    server: &ScratchServer,
     migrations: Migrations<'_>,
     entities: SchemaBuilder,
     supplement: &Supplement,
@@ -103,15 +130,28 @@ async fn compute(
     let mut conn = current_db.connect().await?;
     ScratchDatabase::replay(&mut conn, migrations).await?;
     let current = read_schema(&mut conn).await?;
-    let desired = build_desired(desired_db, entities, supplement).await?;
+    // The folder's layout decides drizzle-kit's default names (0.31's or 1.0's).
+    let layout = migrations
+        .first()
+        .map_or(crate::journal::Layout::Journal, |m| m.layout);
+    let mut desired = build_desired(desired_db, entities, supplement, layout).await?;
+    if layout == crate::journal::Layout::Folders {
+        super::desired::keep_generated_names(&current, &mut desired);
+    }
     let plan = diff(&current, &desired);
     plan.refuse_drops(options.allow_drop)?;
-    if !plan.is_empty() {
-        prove(&mut conn, &plan, &desired).await?;
+    let migrations = match (plan.is_empty(), options.safe) {
+        (true, _) => Vec::new(),
+        (false, false) => plain(&plan),
+        (false, true) => safe_forms(&plan),
+    };
+    if !migrations.is_empty() {
+        prove(&mut conn, &migrations, &desired).await?;
     }
     let _ = conn.close().await;
     Ok(Generated {
         plan,
+        migrations,
         current,
         desired,
     })
@@ -121,7 +161,7 @@ async fn compute(
 /// and committed: the schema a generated migration leads to, for reading it back (the CLI
 /// writes drizzle-kit's snapshot from it). The caller drops it; on error it is already gone.
 pub async fn scratch_after(
-    server: &PgConnectOptions,
+    server: impl Into<ScratchServer>,
     migrations: Migrations<'_>,
     statements: &[String],
 ) -> Result<ScratchDatabase, Error> {
@@ -147,47 +187,84 @@ pub async fn scratch_after(
     }
 }
 
-/// Applies the plan to the replayed migrations (one transaction, as the migrator would) and
-/// requires the result to equal the desired schema.
-async fn prove(conn: &mut PgConnection, plan: &Plan, desired: &Schema) -> Result<(), Error> {
-    let mut tx = conn.begin().await?;
-    for statement in &plan.statements {
-        if let Err(e) = execute_raw(&mut tx, statement.sql.clone()).await {
-            let _ = tx.rollback().await;
-            return Err(Error::GenerateUnverified {
-                sql: plan.sql().join("\n"),
-                remaining: vec![format!("{} failed: {e}", statement.sql.trim_end())],
-            });
+/// Proves `statements` (another writer's SQL for `desired`, e.g. drizzle-kit 1.0's forms): on a
+/// scratch database on `server` holding `migrations` replayed, they apply in one transaction
+/// and give exactly `desired`; otherwise [`Error::GenerateUnverified`] says what remains.
+pub async fn verify_statements(
+    server: &ScratchServer,
+    migrations: Migrations<'_>,
+    statements: &[String],
+    desired: &Schema,
+) -> Result<(), Error> {
+    let owned = migrations.load()?;
+    let list: Vec<&Migration> = owned.iter().collect();
+    let db = ScratchDatabase::create(server).await?;
+    let proved = async {
+        let mut conn = db.connect().await?;
+        ScratchDatabase::replay(&mut conn, &list).await?;
+        let migration = GeneratedMigration {
+            suffix: None,
+            transaction: true,
+            statements: statements.to_vec(),
+        };
+        let proved = prove(&mut conn, std::slice::from_ref(&migration), desired).await;
+        let _ = conn.close().await;
+        proved
+    }
+    .await;
+    let dropped = db.drop().await;
+    proved?;
+    dropped
+}
+
+/// Applies the migrations to the replayed ones as the migrator would (a transactional one in a
+/// transaction, a no-transaction one statement by statement) and requires the result to
+/// equal the desired schema. The scratch database is thrown away afterwards.
+async fn prove(
+    conn: &mut PgConnection,
+    migrations: &[GeneratedMigration],
+    desired: &Schema,
+) -> Result<(), Error> {
+    let all_sql = || {
+        migrations
+            .iter()
+            .map(GeneratedMigration::text)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let failed = |statement: &str, e: sqlx::Error| Error::GenerateUnverified {
+        sql: all_sql(),
+        remaining: vec![format!(
+            "{} failed: {}",
+            statement.trim_end(),
+            crate::error::describe_sqlx(&e)
+        )],
+    };
+    for migration in migrations {
+        if migration.transaction {
+            let mut tx = conn.begin().await?;
+            for statement in &migration.statements {
+                if let Err(e) = execute_raw(&mut tx, statement.clone()).await {
+                    let _ = tx.rollback().await;
+                    return Err(failed(statement, e));
+                }
+            }
+            tx.commit().await?;
+        } else {
+            for statement in &migration.statements {
+                execute_raw(&mut *conn, statement.clone())
+                    .await
+                    .map_err(|e| failed(statement, e))?;
+            }
         }
     }
-    let after = read_schema(&mut tx).await?;
-    tx.rollback().await?;
+    let after = read_schema(&mut *conn).await?;
     let remaining = diff(&after, desired);
     if remaining.is_empty() {
         return Ok(());
     }
     Err(Error::GenerateUnverified {
-        sql: plan.sql().join("\n"),
+        sql: all_sql(),
         remaining: remaining.sql(),
     })
-}
-
-/// The folder's migrations as [`Migration`]s. Their texts are leaked: `Migration` borrows
-/// `'static` text (it describes the compiled-in folder), and a generate run reads one folder.
-fn load_folder(dir: &Path) -> Result<Vec<Migration>, Error> {
-    let loaded = crate::journal::load_dir(dir)?;
-    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
-    Ok(loaded
-        .migrations
-        .into_iter()
-        .map(|m| Migration {
-            idx: m.idx,
-            tag: leak(m.tag),
-            when: m.when,
-            breakpoints: m.breakpoints,
-            transaction: m.transaction,
-            sql: leak(m.sql),
-            hash: leak(m.hash),
-        })
-        .collect())
 }

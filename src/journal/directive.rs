@@ -29,12 +29,16 @@ pub enum Directive {
 /// The line is compared after dropping a leading byte order mark and trailing whitespace (a
 /// `\r` of CRLF, a stray space), so the directive means the same on every checkout. A first line
 /// that starts with `-- app-db:` but is no known directive is returned as `Err(line)`: a typo
-/// must not silently run `CONCURRENTLY` inside a transaction.
+/// must not silently run `CONCURRENTLY` inside a transaction. An `-- app-db:allow` line (see
+/// [`super::allow`]) belongs to the statement below it, so on the first line it is no
+/// directive of the file.
 pub fn parse_directive(sql: &str) -> Result<Directive, String> {
     let text = sql.strip_prefix('\u{feff}').unwrap_or(sql);
     let first_line = text.split('\n').next().unwrap_or_default().trim_end();
     if first_line == NO_TRANSACTION_DIRECTIVE {
         Ok(Directive::NoTransaction)
+    } else if super::allow::parse_allow_line(first_line, 1).is_some() {
+        Ok(Directive::None)
     } else if first_line.starts_with(DIRECTIVE_PREFIX) {
         Err(first_line.to_owned())
     } else {
@@ -76,6 +80,20 @@ mod tests {
             Ok(Directive::None)
         );
         assert_eq!(parse_directive("\n-- app-db:bogus\n"), Ok(Directive::None));
+    }
+
+    #[test]
+    fn an_allow_directive_on_the_first_line_is_the_statement_s() {
+        assert_eq!(
+            parse_directive(
+                "-- app-db:allow ban-drop-column unused since 2.3\nALTER TABLE t DROP COLUMN c;"
+            ),
+            Ok(Directive::None)
+        );
+        assert_eq!(
+            parse_directive("-- app-db:allowed x y\nSELECT 1;"),
+            Err("-- app-db:allowed x y".to_owned())
+        );
     }
 
     #[test]

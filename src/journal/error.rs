@@ -24,15 +24,152 @@ pub enum JournalError {
         source: std::io::Error,
     },
 
-    /// The folder has no `meta/_journal.json`.
+    /// The folder has `.sql` files (or a `meta/` folder) but no `meta/_journal.json`.
     #[error(
-        "migration journal {} not found; a drizzle migration folder has meta/_journal.json \
-         (run `drizzle-kit generate`), or point APP_DB_MIGRATIONS_DIR at the right folder",
+        "migration journal {} not found; a drizzle-kit 0.x migration folder has \
+         meta/_journal.json listing its .sql files (run `drizzle-kit generate`), a drizzle-kit 1.0 \
+         folder has <YYYYMMDDHHMMSS>_<name>/migration.sql folders instead; restore the journal, \
+         or point APP_DB_MIGRATIONS_DIR at the right folder",
         path.display()
     )]
     JournalMissing {
         /// Where the journal was expected.
         path: PathBuf,
+    },
+
+    /// The migration folder itself does not exist.
+    #[error(
+        "migration folder {} not found; point APP_DB_MIGRATIONS_DIR at the folder drizzle-kit \
+         writes (`out` in drizzle.config), absolute or relative to the workspace root",
+        path.display()
+    )]
+    FolderMissing {
+        /// The folder.
+        path: PathBuf,
+    },
+
+    /// The folder holds neither layout: no journal, no migration folder, no `.sql` file.
+    #[error(
+        "migration folder {} holds no migrations: a drizzle-kit 0.x folder has \
+         meta/_journal.json, a drizzle-kit 1.0 folder has <YYYYMMDDHHMMSS>_<name>/migration.sql \
+         folders; run `drizzle-kit generate` (or `migration generate`), or point \
+         APP_DB_MIGRATIONS_DIR at the right folder",
+        path.display()
+    )]
+    NoMigrations {
+        /// The folder.
+        path: PathBuf,
+    },
+
+    /// Both layouts at once: a journal and 1.0 migration folders.
+    #[error(
+        "migration folder {} mixes both layouts: it has {} (drizzle-kit 0.x) and the drizzle-kit \
+         1.0 migration folder {}; drizzle-orm 1.0 refuses a folder with a journal and drizzle-orm \
+         0.x ignores the folders; convert the whole folder with `migration upgrade-folder` (or \
+         `drizzle-kit up`), or move the 1.0 folders out",
+        dir.display(),
+        journal.display(),
+        folder.display()
+    )]
+    MixedLayouts {
+        /// The migration folder.
+        dir: PathBuf,
+        /// Its journal.
+        journal: PathBuf,
+        /// The first 1.0 migration folder found beside it.
+        folder: PathBuf,
+    },
+
+    /// A 1.0 folder that still has a `meta/` folder (without journal): a leftover of a
+    /// conversion.
+    #[error(
+        "migration folder {} is in the drizzle-kit 1.0 layout but still has {}, a leftover of \
+         the journal layout (a conversion that did not finish?); drizzle-kit 1.0 keeps each \
+         snapshot in its migration's folder: if `migration upgrade-folder` was interrupted, run it \
+         again; otherwise delete meta/",
+        dir.display(),
+        meta.display()
+    )]
+    LeftoverMeta {
+        /// The migration folder.
+        dir: PathBuf,
+        /// The `meta/` folder.
+        meta: PathBuf,
+    },
+
+    /// A 1.0 migration folder whose name does not start with `<YYYYMMDDHHMMSS>_`.
+    #[error(
+        "migration folder {} is not named <YYYYMMDDHHMMSS>_<name>: drizzle-orm 1.0 takes the \
+         first 14 characters of the name as the migration's UTC time (its `created_at`) and the \
+         whole name as its `name`; rename it like `{suggestion}` (the UTC time it was written, \
+         later than the folder before it)",
+        path.display()
+    )]
+    BadFolderName {
+        /// The folder.
+        path: PathBuf,
+        /// A name of the right shape, for the message.
+        suggestion: String,
+    },
+
+    /// A 1.0 migration folder whose 14 leading digits are no real date and time.
+    #[error(
+        "migration folder {} starts with {digits}, which is no UTC date and time \
+         (YYYYMMDDHHMMSS: month 01-12, a day the month has, hour 00-23, minute and second 00-59); \
+         drizzle-orm 1.0 would roll it over into another time; rename the folder with the time it \
+         was written",
+        path.display()
+    )]
+    BadFolderTime {
+        /// The folder.
+        path: PathBuf,
+        /// The first 14 characters of its name.
+        digits: String,
+    },
+
+    /// A 1.0 migration folder without `migration.sql`.
+    #[error(
+        "migration folder {} has no migration.sql; drizzle-orm 1.0 silently skips such a folder, \
+         so its migration would never run; restore migration.sql (drizzle-kit writes it beside \
+         snapshot.json) or delete the folder",
+        path.display()
+    )]
+    MissingMigrationSql {
+        /// The folder.
+        path: PathBuf,
+    },
+
+    /// Two 1.0 migration folders with the same time.
+    #[error(
+        "migration folders {} and {} have the same time {digits}; drizzle-orm 1.0 stores the time \
+         as `created_at` and matches old bookkeeping rows to migrations by it, so two migrations \
+         in one second are ambiguous; rename the later one to a later second (its time must stay \
+         after the folder before it)",
+        first.display(),
+        second.display()
+    )]
+    DuplicateFolderTime {
+        /// The folder that sorts first.
+        first: PathBuf,
+        /// The other one.
+        second: PathBuf,
+        /// Their shared `YYYYMMDDHHMMSS`.
+        digits: String,
+    },
+
+    /// A file that no drizzle migrator reads where a migration is expected.
+    #[error(
+        "{} does not belong in a drizzle-kit 1.0 migration folder: {why}; drizzle-orm 1.0 \
+         ignores it, so whatever it holds would never run; {fix}",
+        path.display()
+    )]
+    StrayFile {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why it is stray.
+        why: &'static str,
+        /// What to do.
+        fix: &'static str,
     },
 
     /// The journal is not JSON.

@@ -42,22 +42,52 @@ impl SourceFile {
     }
 }
 
-/// One migration of a valid folder, owned, in journal order.
+/// How a migration folder is laid out: the two formats drizzle-kit writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// drizzle-kit 0.x: `NNNN_name.sql` files listed in `meta/_journal.json`; drizzle-orm 0.x
+    /// writes `created_at` = the entry's `when` and decides what is pending by it.
+    #[default]
+    Journal,
+    /// drizzle-kit 1.0: one `<YYYYMMDDHHMMSS>_<name>/migration.sql` folder per migration, no
+    /// journal; drizzle-orm 1.0 writes `created_at` = the folder's time and `name` = the folder
+    /// name, and decides what is pending by `name`.
+    Folders,
+}
+
+impl Layout {
+    /// A short lower-case name, as `status --json` prints it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Journal => "journal",
+            Self::Folders => "folders",
+        }
+    }
+}
+
+/// One migration of a valid folder, owned, in the order drizzle-orm applies them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationFile {
-    /// The journal idx, equal to the position in the folder's list.
+    /// The position in the folder's list (the journal idx in a journal folder).
     pub idx: u32,
-    /// The file name without `.sql`.
+    /// The file name without `.sql` (journal), or the folder name (1.0 layout).
     pub tag: String,
-    /// The journal `when`: what drizzle-orm writes as `created_at`.
+    /// drizzle-orm 1.0's `name` of this migration: the folder name in a 1.0 folder; for a
+    /// journal entry, the folder name `drizzle-kit up` gives it (see
+    /// [`upgraded_name`](super::timestamp::upgraded_name)).
+    pub name: String,
+    /// Which layout the migration was read from.
+    pub layout: Layout,
+    /// What drizzle-orm writes as `created_at`: the journal `when`, or the folder's time in
+    /// epoch milliseconds.
     pub when: i64,
-    /// The journal `breakpoints` flag.
+    /// The journal `breakpoints` flag (always true in a 1.0 folder, as drizzle-orm 1.0 reads it).
     pub breakpoints: bool,
     /// The file's text, exactly as stored.
     pub sql: String,
     /// Lowercase hex SHA-256 of the file's bytes: drizzle-orm's `hash` column.
     pub hash: String,
-    /// The file's path (the folder joined with `<tag>.sql`).
+    /// The file's path (`<dir>/<tag>.sql`, or `<dir>/<folder>/migration.sql`).
     pub path: PathBuf,
     /// False if the file starts with `-- app-db:no-transaction`: run outside a transaction,
     /// one statement at a time.
@@ -71,9 +101,11 @@ impl MigrationFile {
     }
 }
 
-/// A valid migration folder: its migrations in journal order and what deserves a warning.
+/// A valid migration folder: its layout, its migrations in order and what deserves a warning.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LoadedJournal {
+    /// The folder's layout.
+    pub layout: Layout,
     /// The migrations, `migrations[i].idx == i`.
     pub migrations: Vec<MigrationFile>,
     /// Legal but risky findings (CRLF, BOM), in journal order.

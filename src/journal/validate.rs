@@ -9,12 +9,13 @@ use std::path::Path;
 use super::directive::{Directive, parse_directive};
 use super::error::{JournalError, JournalWarning};
 use super::hash::sha256_hex;
-use super::model::{JournalEntry, LoadedJournal, MigrationFile, SourceFile};
+use super::model::{JournalEntry, Layout, LoadedJournal, MigrationFile, SourceFile};
 use super::parse::parse_journal;
 use super::split::statements;
+use super::timestamp::upgraded_name;
 use super::{JOURNAL_PATH, POSTGRESQL_DIALECT};
 
-/// Checks a migration folder given as data and resolves it into migrations.
+/// Checks a journal-layout migration folder given as data and resolves it into migrations.
 ///
 /// `dir` is the folder (used for paths in errors and in [`MigrationFile::path`]), `journal` the
 /// bytes of `meta/_journal.json` and `files` the files directly inside the folder (non-`.sql`
@@ -72,60 +73,91 @@ pub fn validate(
     }
 
     let mut loaded = LoadedJournal {
+        layout: Layout::Journal,
         migrations: Vec::with_capacity(parsed.entries.len()),
         warnings: Vec::new(),
     };
     for (entry, bytes) in parsed.entries.into_iter().zip(contents) {
         let path = dir.join(format!("{}.sql", entry.tag));
-        let hash = sha256_hex(&bytes);
-        let sql = String::from_utf8(bytes).map_err(|error| JournalError::NotUtf8 {
-            path: path.clone(),
-            tag: entry.tag.clone(),
-            offset: error.utf8_error().valid_up_to(),
-        })?;
-        let transaction = match parse_directive(&sql) {
-            Ok(Directive::NoTransaction) => false,
-            Ok(_) => true,
-            Err(found) => {
-                return Err(JournalError::UnknownDirective {
-                    path,
-                    tag: entry.tag,
-                    found,
-                });
-            }
-        };
-        if statements(&sql).next().is_none() {
-            return Err(JournalError::EmptyMigration {
-                path,
-                tag: entry.tag,
-            });
-        }
-        if sql.starts_with('\u{feff}') {
-            loaded.warnings.push(JournalWarning::ByteOrderMark {
-                path: path.clone(),
-                tag: entry.tag.clone(),
-            });
-        }
-        if sql.contains("\r\n") {
-            loaded.warnings.push(JournalWarning::CrlfLineEndings {
-                path: path.clone(),
-                tag: entry.tag.clone(),
-            });
-        }
+        let file = check_file(&path, &entry.tag, bytes, &mut loaded.warnings)?;
         loaded.migrations.push(MigrationFile {
             // check_entries proved idx == position < entries.len(), which fits in u32 for
             // any journal that fits in memory.
             idx: entry.idx as u32,
+            name: upgraded_name(&entry.tag, entry.when),
             tag: entry.tag,
+            layout: Layout::Journal,
             when: entry.when,
             breakpoints: entry.breakpoints,
-            sql,
-            hash,
+            sql: file.sql,
+            hash: file.hash,
             path,
-            transaction,
+            transaction: file.transaction,
         });
     }
     Ok(loaded)
+}
+
+/// A migration file that passed the rules every file follows, whatever the layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedFile {
+    /// The text, exactly as stored.
+    pub sql: String,
+    /// drizzle-orm's hash of the bytes.
+    pub hash: String,
+    /// False for a `-- app-db:no-transaction` migration.
+    pub transaction: bool,
+}
+
+/// The rules for one migration file's content, in this order: UTF-8, a known directive if
+/// any, at least one statement. A BOM or CRLF line endings are pushed to `warnings`. `tag` names
+/// the migration in messages (the journal tag, or the 1.0 folder name).
+pub fn check_file(
+    path: &Path,
+    tag: &str,
+    bytes: Vec<u8>,
+    warnings: &mut Vec<JournalWarning>,
+) -> Result<CheckedFile, JournalError> {
+    let hash = sha256_hex(&bytes);
+    let sql = String::from_utf8(bytes).map_err(|error| JournalError::NotUtf8 {
+        path: path.to_owned(),
+        tag: tag.to_owned(),
+        offset: error.utf8_error().valid_up_to(),
+    })?;
+    let transaction = match parse_directive(&sql) {
+        Ok(Directive::NoTransaction) => false,
+        Ok(_) => true,
+        Err(found) => {
+            return Err(JournalError::UnknownDirective {
+                path: path.to_owned(),
+                tag: tag.to_owned(),
+                found,
+            });
+        }
+    };
+    if statements(&sql).next().is_none() {
+        return Err(JournalError::EmptyMigration {
+            path: path.to_owned(),
+            tag: tag.to_owned(),
+        });
+    }
+    if sql.starts_with('\u{feff}') {
+        warnings.push(JournalWarning::ByteOrderMark {
+            path: path.to_owned(),
+            tag: tag.to_owned(),
+        });
+    }
+    if sql.contains("\r\n") {
+        warnings.push(JournalWarning::CrlfLineEndings {
+            path: path.to_owned(),
+            tag: tag.to_owned(),
+        });
+    }
+    Ok(CheckedFile {
+        sql,
+        hash,
+        transaction,
+    })
 }
 
 /// The rules between entries, which need no file content.

@@ -1,4 +1,5 @@
-//! Every SQL statement the migrator sends about its bookkeeping, in one place.
+//! Every SQL statement the migrator sends about its bookkeeping, in one place (those of
+//! drizzle-orm 1.0's table shape in [`driver_v1`](super::driver_v1)).
 //!
 //! The table and its DDL are drizzle-orm's (pg dialect), so a database can move between the
 //! TypeScript migrator and this one in either direction. Queries go through the simple query
@@ -7,8 +8,8 @@
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
-use super::planner::AppliedRow;
-use crate::sql::quote_ident;
+use super::planner::{AppliedRow, AppliedTable, TableShape};
+use crate::sql::{quote_ident, quote_literal};
 
 /// drizzle-orm's defaults for `migrationsSchema` and `migrationsTable`.
 pub const DEFAULT_SCHEMA: &str = "drizzle";
@@ -62,11 +63,22 @@ impl Bookkeeping {
         )
     }
 
-    /// All rows. drizzle-orm reads only the newest (`order by created_at desc limit 1`);
-    /// app-db reads them all to detect drift.
+    /// The table's shape and all its rows, in one statement of either shape. drizzle-orm 0.x
+    /// reads only the newest row (`order by created_at desc limit 1`), drizzle-orm 1.0 reads
+    /// `id, hash, created_at, name` after looking the columns up; app-db reads everything at
+    /// once to detect drift: one row per bookkeeping row, or one row with a null `id` for an
+    /// empty table, each carrying `has_name` (drizzle-orm 1.0's test of its table's version: a
+    /// `name` column). The row goes through `to_jsonb`, so `name` reads as null on a 0.x table
+    /// instead of failing. A missing table or schema fails with 42P01 or 3F000 (from the
+    /// `regclass` cast).
     pub fn select_sql(&self) -> String {
         format!(
-            "select id, hash, created_at from {} order by id",
+            "select c.has_name, r.id, r.hash, r.created_at, r.name \
+             from (select exists (select from pg_catalog.pg_attribute where attrelid = {}::regclass \
+             and attname = 'name' and attnum > 0 and not attisdropped) as has_name) c \
+             left join (select id, hash, created_at, to_jsonb(t) ->> 'name' as name from {} t) r on true \
+             order by r.id",
+            quote_literal(&self.qualified()),
             self.qualified()
         )
     }
@@ -86,24 +98,18 @@ impl Bookkeeping {
             .map(|_| ())
     }
 
-    /// Reads every row; `None` when the table (or its schema) does not exist yet.
+    /// Reads the table's shape and every row; `None` when the table (or its schema) does not
+    /// exist yet.
     ///
     /// One round trip, and no catalog lookup first: the missing-table error is the answer.
     /// Inside a transaction that error would abort it, so callers in one call [`Self::ensure`] first.
-    pub async fn read(
-        &self,
-        conn: &mut PgConnection,
-    ) -> Result<Option<Vec<AppliedRow>>, sqlx::Error> {
+    pub async fn read(&self, conn: &mut PgConnection) -> Result<Option<AppliedTable>, sqlx::Error> {
         let sql = self.select_sql();
         match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .fetch_all(&mut *conn)
             .await
         {
-            Ok(rows) => rows
-                .iter()
-                .map(parse_row)
-                .collect::<Result<Vec<_>, _>>()
-                .map(Some),
+            Ok(rows) => parse_table(&rows).map(Some),
             Err(e) if crate::sql::is_missing_relation(&e) => Ok(None),
             Err(e) => Err(e),
         }
@@ -164,13 +170,28 @@ impl Bookkeeping {
     }
 }
 
-/// Rows from the simple query protocol arrive as text; sqlx decodes text for these types.
-fn parse_row(row: &PgRow) -> Result<AppliedRow, sqlx::Error> {
-    Ok(AppliedRow {
-        id: row.try_get("id")?,
-        hash: row.try_get("hash")?,
-        created_at: row.try_get("created_at")?,
-    })
+/// The result of [`Bookkeeping::select_sql`]. Rows from the simple query protocol arrive as
+/// text; sqlx decodes text for these types.
+fn parse_table(rows: &[PgRow]) -> Result<AppliedTable, sqlx::Error> {
+    let mut table = AppliedTable {
+        shape: Some(TableShape::Drizzle0),
+        rows: Vec::with_capacity(rows.len()),
+    };
+    for row in rows {
+        if row.try_get::<bool, _>("has_name")? {
+            table.shape = Some(TableShape::Drizzle1);
+        }
+        let Some(id) = row.try_get::<Option<i32>, _>("id")? else {
+            continue;
+        };
+        table.rows.push(AppliedRow {
+            id,
+            hash: row.try_get("hash")?,
+            created_at: row.try_get("created_at")?,
+            name: row.try_get("name")?,
+        });
+    }
+    Ok(table)
 }
 
 #[cfg(test)]

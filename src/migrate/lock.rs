@@ -24,6 +24,7 @@ use crate::keepalive::Keepalive;
 pub struct MigrationLock {
     key: i64,
     timeout: Duration,
+    ddl_lock_timeout: Duration,
     keepalive: Option<Keepalive>,
 }
 
@@ -80,8 +81,16 @@ impl MigrationLock {
                 bookkeeping.qualified()
             )),
             timeout,
+            ddl_lock_timeout: super::retry::DEFAULT_DDL_LOCK_TIMEOUT,
             keepalive: Some(Keepalive::default()),
         }
+    }
+
+    /// The `lock_timeout` the migration's own statements run under once the lock is held
+    /// (zero: none, PostgreSQL's default). See [`super::retry`].
+    pub fn ddl_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.ddl_lock_timeout = timeout;
+        self
     }
 
     /// The TCP keepalive bounds the lock statement gives the server's side of the session
@@ -113,32 +122,46 @@ impl MigrationLock {
     }
 
     /// Takes the transaction-level lock; the caller has begun a transaction on `conn`.
-    /// Returns `Ok(false)` when the timeout expired (the transaction is then aborted).
+    /// Returns the backend pid the transaction runs on, or `Ok(None)` when the timeout expired
+    /// (the transaction is then aborted). From then on the transaction's statements run under
+    /// the DDL lock timeout.
     pub async fn acquire_in_transaction(
         &self,
         conn: &mut PgConnection,
-    ) -> Result<bool, sqlx::Error> {
-        // set_config(..., true) is SET LOCAL: the timeout governs this wait only, not the
-        // migration's own statements, and ends with the transaction.
-        match crate::sql::execute_raw(conn, self.transaction_lock_sql()).await {
-            Ok(_) => Ok(true),
-            Err(e) if is_lock_timeout(&e) => Ok(false),
-            Err(e) => Err(e),
-        }
+    ) -> Result<Option<i32>, sqlx::Error> {
+        // set_config(..., true) is SET LOCAL: the lock's timeout governs this wait only, and
+        // the DDL lock timeout after it ends with the transaction.
+        let rows = match sqlx::raw_sql(sqlx::AssertSqlSafe(self.transaction_lock_sql()))
+            .fetch_all(&mut *conn)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) if is_lock_timeout(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let pid = rows
+            .iter()
+            .find_map(|row| row.try_get::<String, _>("pid").ok())
+            .and_then(|pid| pid.parse().ok())
+            .ok_or_else(|| {
+                sqlx::Error::Protocol("the lock statement returned no backend pid".into())
+            })?;
+        Ok(Some(pid))
     }
 
-    /// The lock and the reset of the timeout after it, as one simple-protocol message: one
-    /// round trip instead of three (a prepared statement costs two). The server runs the
-    /// second statement only if the first succeeded. The values are a number of milliseconds
-    /// and an integer, so writing them into the text is safe.
+    /// The lock, then the DDL lock timeout and the backend pid, as one simple-protocol message:
+    /// one round trip (a prepared statement costs two). The server runs the second statement
+    /// only if the first succeeded. The values are numbers of milliseconds and an integer, so
+    /// writing them into the text is safe.
     fn transaction_lock_sql(&self) -> String {
         format!(
             "select set_config('lock_timeout', '{}', true), {}{}, pg_advisory_xact_lock({}); \
-             SET LOCAL lock_timeout TO DEFAULT",
+             select set_config('lock_timeout', '{}ms', true), pg_backend_pid()::text as pid",
             self.timeout_setting(),
             client_check!("true"),
             self.keepalive_sql(true),
-            self.key
+            self.key,
+            self.ddl_lock_timeout.as_millis()
         )
     }
 
@@ -155,7 +178,7 @@ impl MigrationLock {
         &self,
         conn: &mut PgConnection,
     ) -> Result<Option<SessionLock>, Error> {
-        let pid = backend_pid(conn).await?;
+        let (pid, restore) = backend_pid_and_settings(conn).await?;
         let sql = session_lock_sql(
             pid,
             self.key,
@@ -170,7 +193,11 @@ impl MigrationLock {
             Err(e) if is_lock_timeout(&e) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let lock = SessionLock { pid, key: self.key };
+        let lock = SessionLock {
+            pid,
+            key: self.key,
+            restore,
+        };
         let Some(now) = locked else {
             return Err(lock.moved_error(None));
         };
@@ -182,14 +209,11 @@ impl MigrationLock {
         if now != pid {
             return Err(lock.moved_error(Some(now)));
         }
-        // Back to the server's lock_timeout, on the session that holds the lock.
+        // The migration's statements run under the DDL lock timeout, on the session that holds
+        // the lock; `release` puts the session's own settings back.
         lock.check(conn).await?;
-        sqlx::raw_sql(
-            "select set_config('lock_timeout', reset_val, false) from pg_settings where name = 'lock_timeout'",
-        )
-        .execute(&mut *conn)
-        .await?;
-        lock.check(conn).await?;
+        lock.set_lock_timeout(conn, &format!("{}ms", self.ddl_lock_timeout.as_millis()))
+            .await?;
         Ok(Some(lock))
     }
 
@@ -247,6 +271,31 @@ fn session_lock_sql(pid: i32, key: i64, timeout: &str, keepalive: &str) -> Strin
     )
 }
 
+/// The settings the session path changes, put back when it releases the lock.
+const SESSION_SETTINGS: &str = "'lock_timeout', 'client_connection_check_interval', \
+    'tcp_keepalives_idle', 'tcp_keepalives_interval', 'tcp_keepalives_count', 'tcp_user_timeout'";
+
+/// The backend pid and the `set_config` calls that restore the settings the session path
+/// changes (quoted by the server), read in one statement before anything changes.
+async fn backend_pid_and_settings(conn: &mut PgConnection) -> Result<(i32, String), Error> {
+    let sql = format!(
+        "select pg_backend_pid()::text as pid, \
+         (select string_agg(format('set_config(%L, %L, false)', name, current_setting(name)), ', ') \
+          from pg_settings where name in ({SESSION_SETTINGS})) as restore"
+    );
+    let row = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .fetch_one(&mut *conn)
+        .await?;
+    let text: String = row.try_get("pid")?;
+    let restore: Option<String> = row.try_get("restore")?;
+    let pid = text.parse().map_err(|_| {
+        Error::Sqlx(sqlx::Error::Protocol(format!(
+            "backend pid {text:?} is not a number"
+        )))
+    })?;
+    Ok((pid, restore.unwrap_or_default()))
+}
+
 async fn backend_pid(conn: &mut PgConnection) -> Result<i32, Error> {
     let row = sqlx::raw_sql("select pg_backend_pid()::text as pid")
         .fetch_one(&mut *conn)
@@ -264,6 +313,8 @@ async fn backend_pid(conn: &mut PgConnection) -> Result<i32, Error> {
 pub struct SessionLock {
     pid: i32,
     key: i64,
+    /// `set_config` calls restoring the session's settings as they were before the lock.
+    restore: String,
 }
 
 impl SessionLock {
@@ -292,11 +343,32 @@ impl SessionLock {
         Err(self.moved_error(Some(now)))
     }
 
-    /// Releases the lock (after checking the session).
+    /// Sets the session's `lock_timeout` (`setting` is a number of milliseconds with its unit,
+    /// built by app-db) for the statements that follow.
+    pub async fn set_lock_timeout(
+        &self,
+        conn: &mut PgConnection,
+        setting: &str,
+    ) -> Result<(), Error> {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "select set_config('lock_timeout', '{setting}', false)"
+        )))
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Releases the lock (after checking the session) and puts back the session's settings
+    /// as they were before the lock was taken (the connection may return to a pool).
     pub async fn release(&self, conn: &mut PgConnection) -> Result<(), Error> {
         self.check(conn).await?;
+        let restore = if self.restore.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", self.restore)
+        };
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "select pg_advisory_unlock({})",
+            "select pg_advisory_unlock({}){restore}",
             self.key
         )))
         .execute(conn)

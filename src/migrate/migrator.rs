@@ -5,15 +5,31 @@
 //! migrator take the lock and read again under it (another process may have just applied the
 //! same migrations), so N processes booting together apply each migration exactly once, and a
 //! process that waited finds the work done.
+//!
+//! Every migration statement runs under the DDL lock timeout ([`LockWaitPolicy`]): a statement
+//! that cannot get its table lock in time fails with SQLSTATE 55P03, the whole attempt rolls
+//! back (lock, bookkeeping and all), and the run tries again after a pause, re-reading and
+//! re-planning under the lock as a first attempt does, until the retry budget is spent
+//! ([`super::watch`]). No app query waits behind a migration statement for longer than about
+//! the lock timeout.
 
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
+use super::blocker::Blocker;
+use super::concurrent;
 use super::driver::Bookkeeping;
+use super::driver_v1::NewRow;
 use super::lock::{MigrationLock, SessionLock};
-use super::planner::{self, AppliedRow, Assessment, Plan, Policy, Position, Warning};
+use super::planner::{self, AppliedTable, Assessment, Plan, Policy, Position, TableShape, Warning};
+use super::retry::{self, LockWaitPolicy};
+use super::upgrade::RowName;
+use super::watch::{LockRetries, WatchTarget};
 use crate::Error;
+use crate::journal::Layout;
 use crate::migrations::{MIGRATIONS, Migration};
 
 /// How long to wait for another migrator by default.
@@ -36,6 +52,8 @@ pub struct Migrator {
     lock_timeout: Duration,
     policy: Policy,
     keepalive: Option<crate::keepalive::Keepalive>,
+    lock_wait: LockWaitPolicy,
+    watch: Option<WatchTarget>,
 }
 
 impl Default for Migrator {
@@ -65,10 +83,19 @@ pub struct Report {
     /// Where the database stands after the run, from the rows read under the lock plus what
     /// the run applied.
     pub position: Position,
+    /// The bookkeeping rows named when the run upgraded a 0.x table to drizzle-orm 1.0's shape
+    /// (`None`: no upgrade).
+    pub upgraded: Option<usize>,
+    /// Rows of a 1.0 table without a name (written by drizzle-orm 0.x) that the run named.
+    pub named: usize,
+    /// How many attempts the run made under the DDL lock rules (0 on the fast path; more than
+    /// one when a statement's lock wait timed out and the run tried again).
+    pub lock_attempts: u32,
 }
 
 /// Progress of a run, for the CLI's per-migration output.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Progress<'a> {
     /// The lock is being requested (another process may hold it).
     WaitingForLock,
@@ -83,11 +110,22 @@ pub enum Progress<'a> {
         migration: &'a Migration,
         elapsed: Duration,
     },
+    /// A statement could not get its lock within the DDL lock timeout: the attempt was rolled
+    /// back, and the run tries again after `pause`.
+    LockRetry {
+        /// The attempt that timed out (1-based).
+        attempt: u32,
+        /// The pause before the next attempt.
+        pause: Duration,
+        /// The sessions seen blocking it (empty when none was seen).
+        blockers: &'a [Blocker],
+    },
 }
 
 impl Migrator {
     /// The migrations compiled into this binary, drizzle-orm's default bookkeeping table, a
-    /// 60-second lock timeout and a policy that refuses all drift.
+    /// 60-second lock timeout, the default DDL lock rules ([`LockWaitPolicy::default`]) and a
+    /// policy that refuses all drift.
     pub fn new() -> Self {
         Self::with_migrations(MIGRATIONS)
     }
@@ -100,6 +138,8 @@ impl Migrator {
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             policy: Policy::default(),
             keepalive: Some(crate::keepalive::Keepalive::default()),
+            lock_wait: LockWaitPolicy::default(),
+            watch: None,
         }
     }
 
@@ -123,15 +163,63 @@ impl Migrator {
         self
     }
 
+    /// The longest one lock wait of one migration statement may last (PostgreSQL's
+    /// `lock_timeout`; default 2 s). While a statement waits, every later query on its table
+    /// waits behind it, so this is what an app query can wait at most. Zero removes the bound:
+    /// a statement then waits for ever, and the app's queries on the table with it.
+    pub fn ddl_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_wait.lock_timeout = timeout;
+        self
+    }
+
+    /// How long the run keeps retrying after lock timeouts before it gives up naming the
+    /// blocking sessions (default 3 minutes; zero: one attempt).
+    pub fn ddl_retry_budget(mut self, budget: Duration) -> Self {
+        self.lock_wait.retry_budget = budget;
+        self
+    }
+
+    /// Both DDL lock settings at once.
+    pub fn lock_wait(mut self, policy: LockWaitPolicy) -> Self {
+        self.lock_wait = policy;
+        self
+    }
+
+    /// The DDL lock settings.
+    pub fn lock_wait_policy(&self) -> LockWaitPolicy {
+        self.lock_wait
+    }
+
+    /// Where to open the second connection that names the sessions blocking a statement's
+    /// lock (the same server; `pg_blocking_pids` answers only while the statement waits, and
+    /// the migrating connection is busy waiting). Opened only when an attempt waits; without
+    /// it the blockers are reported as unknown. `init()` and the CLI set it.
+    pub fn watch_blockers(mut self, options: PgConnectOptions) -> Self {
+        self.watch = Some(WatchTarget(options));
+        self
+    }
+
+    /// Where blockers are watched from, if set.
+    pub fn watch_target(&self) -> Option<WatchTarget> {
+        self.watch.clone()
+    }
+
     /// What drift to tolerate.
     pub fn policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
         self
     }
 
-    /// The migrations this migrator runs, in journal order.
+    /// The migrations this migrator runs, in order.
     pub fn migration_list(&self) -> &'static [Migration] {
         self.migrations
+    }
+
+    /// The layout of the migrations (a journal when there are none).
+    pub fn layout(&self) -> Layout {
+        self.migrations
+            .first()
+            .map_or(Layout::Journal, |m| m.layout)
     }
 
     /// The bookkeeping table.
@@ -141,17 +229,25 @@ impl Migrator {
 
     /// The lock this migrator takes.
     pub fn lock(&self) -> MigrationLock {
-        MigrationLock::new(&self.bookkeeping, self.lock_timeout).keepalive(self.keepalive)
+        MigrationLock::new(&self.bookkeeping, self.lock_timeout)
+            .keepalive(self.keepalive)
+            .ddl_lock_timeout(self.lock_wait.lock_timeout)
     }
 
-    /// The bookkeeping rows (empty when the table does not exist). Read-only, no lock.
-    pub async fn applied_rows(&self, conn: &mut PgConnection) -> Result<Vec<AppliedRow>, Error> {
+    /// The attempts of one run under this migrator's DDL lock rules.
+    pub(crate) fn lock_retries(&self) -> LockRetries {
+        LockRetries::new(self.lock_wait, self.watch.clone())
+    }
+
+    /// The bookkeeping table: its shape and rows (no shape and no rows when it does not
+    /// exist). Read-only, no lock.
+    pub async fn applied_rows(&self, conn: &mut PgConnection) -> Result<AppliedTable, Error> {
         Ok(self.bookkeeping.read(conn).await?.unwrap_or_default())
     }
 
     /// Compares the compiled migrations with the database, without changing anything.
-    pub fn assess<'m>(&'m self, rows: &[AppliedRow]) -> Assessment<'m> {
-        planner::assess(self.migrations, rows)
+    pub fn assess<'m>(&'m self, table: &AppliedTable) -> Assessment<'m> {
+        planner::assess(self.migrations, table)
     }
 
     /// What `run` would apply now, under this migrator's policy (a dry run: no lock, no change).
@@ -179,8 +275,8 @@ impl Migrator {
         progress: &mut (dyn FnMut(Progress<'_>) + Send),
     ) -> Result<Report, Error> {
         // Fast path: one round trip, no lock, nothing written.
-        if let Some(rows) = self.bookkeeping.read(conn).await? {
-            let assessment = planner::assess(self.migrations, &rows);
+        if let Some(table) = self.bookkeeping.read(conn).await? {
+            let assessment = planner::assess(self.migrations, &table);
             let plan = planner::plan(&assessment, self.policy, limit).map_err(Error::from)?;
             if plan.is_empty() {
                 log_warnings(&plan.warnings);
@@ -189,69 +285,115 @@ impl Migrator {
                     warnings: plan.warnings,
                     locked: false,
                     position: assessment.after(&[]),
+                    upgraded: None,
+                    named: 0,
+                    lock_attempts: 0,
                 });
             }
         }
         progress(Progress::WaitingForLock);
-        let report = self.run_locked_transaction(conn, limit, progress).await?;
-        match report {
-            Locked::Done(report) => Ok(report),
-            Locked::NeedsSession => self.run_locked_session(conn, limit, progress).await,
+        let mut retries = self.lock_retries();
+        let result = self.run_locked(conn, limit, progress, &mut retries).await;
+        retries.close().await;
+        result
+    }
+
+    /// Attempts under the DDL lock rules: each attempt is the whole locked run; after a lock
+    /// timeout it is rolled back whole and, after a pause, run again from the start.
+    async fn run_locked(
+        &self,
+        conn: &mut PgConnection,
+        limit: Option<usize>,
+        progress: &mut (dyn FnMut(Progress<'_>) + Send),
+        retries: &mut LockRetries,
+    ) -> Result<Report, Error> {
+        loop {
+            let pid = AtomicI32::new(0);
+            let attempt = retries
+                .attempt(
+                    &pid,
+                    self.run_locked_transaction(conn, limit, progress, &pid),
+                )
+                .await;
+            match attempt {
+                Ok(Locked::Done(mut report)) => {
+                    report.lock_attempts = retries.attempts();
+                    return Ok(report);
+                }
+                Ok(Locked::NeedsSession) => {
+                    let mut report = self
+                        .run_locked_session(conn, limit, progress, retries)
+                        .await?;
+                    report.lock_attempts = retries.attempts();
+                    return Ok(report);
+                }
+                Err(e) => retries.after_failure(e, progress).await?,
+            }
         }
     }
 
-    /// The default path: lock, plan and apply inside one transaction.
+    /// The default path: lock, plan and apply inside one transaction; the backend it runs on
+    /// goes to `pid` once the lock is held (for naming what blocks it).
     async fn run_locked_transaction(
         &self,
         conn: &mut PgConnection,
         limit: Option<usize>,
         progress: &mut (dyn FnMut(Progress<'_>) + Send),
+        pid: &AtomicI32,
     ) -> Result<Locked, Error> {
         let lock = self.lock();
         let mut tx = conn.begin().await?;
-        if !lock.acquire_in_transaction(&mut tx).await? {
+        let Some(backend) = lock.acquire_in_transaction(&mut tx).await? else {
             tx.rollback().await?;
             let holder = lock.holder(conn).await.ok().flatten();
             return Err(lock.timeout_error(holder));
-        }
-        self.bookkeeping.ensure(&mut tx).await?;
-        let rows = self.bookkeeping.read(&mut tx).await?.unwrap_or_default();
-        let assessment = planner::assess(self.migrations, &rows);
-        let plan = match planner::plan(&assessment, self.policy, limit) {
-            Ok(plan) => plan,
-            Err(e) => {
-                tx.rollback().await?;
-                return Err(e.into());
-            }
         };
+        pid.store(backend, Ordering::Relaxed);
+        let result = self
+            .apply_locked_transaction(&mut tx, limit, progress)
+            .await;
+        match result {
+            Ok(Locked::Done(report)) => {
+                tx.commit().await?;
+                Ok(Locked::Done(report))
+            }
+            other => {
+                // Dropping the transaction would roll back too; say it explicitly.
+                let _ = tx.rollback().await;
+                other
+            }
+        }
+    }
+
+    /// Inside the locked transaction: read, plan, apply, record (the caller commits).
+    async fn apply_locked_transaction(
+        &self,
+        tx: &mut PgConnection,
+        limit: Option<usize>,
+        progress: &mut (dyn FnMut(Progress<'_>) + Send),
+    ) -> Result<Locked, Error> {
+        self.bookkeeping.ensure_for(&mut *tx, self.layout()).await?;
+        let table = self.bookkeeping.read(&mut *tx).await?.unwrap_or_default();
+        let assessment = planner::assess(self.migrations, &table);
+        let plan = planner::plan(&assessment, self.policy, limit)?;
         if plan.to_apply.iter().any(|m| !m.transaction) {
             // A migration must run outside any transaction: start over with the session lock.
-            tx.rollback().await?;
             return Ok(Locked::NeedsSession);
         }
+        self.update_bookkeeping(&mut *tx, plan.upgrade.as_deref(), &plan.repairs)
+            .await?;
         let total = plan.to_apply.len();
         let mut applied = Vec::with_capacity(total);
         for (i, migration) in plan.to_apply.iter().enumerate() {
-            match self
-                .apply(&mut tx, None, migration, i + 1, total, progress)
-                .await
-            {
-                Ok(done) => applied.push(done),
-                Err(e) => {
-                    // Dropping the transaction would roll back too; say it explicitly.
-                    let _ = tx.rollback().await;
-                    return Err(e);
-                }
-            }
+            applied.push(
+                self.apply(&mut *tx, migration, i + 1, total, progress)
+                    .await?,
+            );
         }
         // The rows of the whole batch in one statement, in the same transaction: the same
         // rows, and all-or-nothing as before, for two round trips instead of two per migration.
-        let rows: Vec<(&str, i64)> = plan.to_apply.iter().map(|m| (m.hash, m.when)).collect();
-        if let Err(e) = self.bookkeeping.insert_many(&mut tx, &rows).await {
-            let _ = tx.rollback().await;
-            return Err(e.into());
-        }
-        tx.commit().await?;
+        let rows: Vec<NewRow<'_>> = plan.to_apply.iter().map(|m| new_row(m)).collect();
+        self.bookkeeping.record(&mut *tx, plan.shape, &rows).await?;
         log_warnings(&plan.warnings);
         let tags: Vec<&str> = applied.iter().map(|a| a.tag).collect();
         Ok(Locked::Done(Report {
@@ -259,6 +401,9 @@ impl Migrator {
             applied,
             warnings: plan.warnings,
             locked: true,
+            upgraded: plan.upgrade.as_ref().map(Vec::len),
+            named: plan.repairs.len(),
+            lock_attempts: 0,
         }))
     }
 
@@ -269,14 +414,18 @@ impl Migrator {
         conn: &mut PgConnection,
         limit: Option<usize>,
         progress: &mut (dyn FnMut(Progress<'_>) + Send),
+        retries: &mut LockRetries,
     ) -> Result<Report, Error> {
         let lock = self.lock();
         let Some(session) = lock.acquire_session(conn).await? else {
             let holder = lock.holder(conn).await.ok().flatten();
             return Err(lock.timeout_error(holder));
         };
-        let result = self.apply_segments(conn, &session, limit, progress).await;
-        // Released on every path; if the connection is broken the server releases it anyway.
+        let result = self
+            .apply_segments(conn, &session, limit, progress, retries)
+            .await;
+        // Released on every path, with the session's settings put back; if the connection is
+        // broken the server releases it anyway.
         let released = session.release(conn).await;
         let report = result?;
         released?;
@@ -289,44 +438,73 @@ impl Migrator {
         session: &SessionLock,
         limit: Option<usize>,
         progress: &mut (dyn FnMut(Progress<'_>) + Send),
+        retries: &mut LockRetries,
     ) -> Result<Report, Error> {
         session.check(conn).await?;
-        self.bookkeeping.ensure(conn).await?;
+        self.bookkeeping.ensure_for(conn, self.layout()).await?;
         session.check(conn).await?;
-        let rows = self.bookkeeping.read(conn).await?.unwrap_or_default();
-        let assessment = planner::assess(self.migrations, &rows);
-        let Plan { to_apply, warnings } = planner::plan(&assessment, self.policy, limit)?;
+        let table = self.bookkeeping.read(conn).await?.unwrap_or_default();
+        let assessment = planner::assess(self.migrations, &table);
+        let plan = planner::plan(&assessment, self.policy, limit)?;
+        if plan.upgrade.is_some() || !plan.repairs.is_empty() {
+            // The table's own changes come first, in a transaction of their own.
+            let mut tx = conn.begin().await?;
+            let updated = async {
+                session.check(&mut tx).await?;
+                self.update_bookkeeping(&mut tx, plan.upgrade.as_deref(), &plan.repairs)
+                    .await
+            }
+            .await;
+            match updated {
+                Ok(()) => tx.commit().await?,
+                Err(e) => {
+                    let _ = tx.rollback().await;
+                    return Err(e);
+                }
+            }
+        }
+        let Plan {
+            to_apply,
+            warnings,
+            upgrade,
+            repairs,
+            shape,
+        } = plan;
         let total = to_apply.len();
         let mut applied = Vec::with_capacity(total);
         let mut position = 0;
         for segment in segments(&to_apply) {
             if segment[0].transaction {
-                let mut tx = conn.begin().await?;
-                // A transaction stays on one server session, so one check covers it.
-                if let Err(e) = session.check(&mut tx).await {
-                    let _ = tx.rollback().await;
-                    return Err(e.with_applied_before(&applied));
-                }
-                for migration in segment {
-                    position += 1;
-                    match self
-                        .apply_and_record(&mut tx, None, migration, position, total, progress)
-                        .await
-                    {
-                        Ok(done) => applied.push(done),
-                        Err(e) => {
-                            let _ = tx.rollback().await;
-                            return Err(e.with_applied_before(&applied));
-                        }
+                // The segment is one attempt: a lock timeout rolls it back whole and it runs
+                // again (the session lock keeps other migrators out meanwhile).
+                let done = loop {
+                    let pid = AtomicI32::new(session.backend_pid());
+                    let attempt = retries
+                        .attempt(
+                            &pid,
+                            self.apply_segment_in_transaction(
+                                conn, session, shape, segment, position, total, progress,
+                            ),
+                        )
+                        .await;
+                    match attempt {
+                        Ok(done) => break done,
+                        Err(e) => retries
+                            .after_failure(e, progress)
+                            .await
+                            .map_err(|e| e.with_applied_before(&applied))?,
                     }
-                }
-                tx.commit().await?;
+                };
+                position += segment.len();
+                applied.extend(done);
             } else {
                 position += 1;
                 // Autocommit, one statement at a time, each on the lock's session; recorded
                 // only after every one succeeded.
                 let done = self
-                    .apply_and_record(conn, Some(session), segment[0], position, total, progress)
+                    .apply_outside_transaction(
+                        conn, session, shape, segment[0], position, total, progress, retries,
+                    )
                     .await
                     .map_err(|e| e.with_applied_before(&applied))?;
                 applied.push(done);
@@ -339,61 +517,180 @@ impl Migrator {
             applied,
             warnings,
             locked: true,
+            upgraded: upgrade.as_ref().map(Vec::len),
+            named: repairs.len(),
+            lock_attempts: 0,
         })
+    }
+
+    /// One run of consecutive transactional migrations in a transaction of their own, on the
+    /// lock's session; positions count from `before + 1`.
+    async fn apply_segment_in_transaction(
+        &self,
+        conn: &mut PgConnection,
+        session: &SessionLock,
+        shape: TableShape,
+        segment: &[&'static Migration],
+        before: usize,
+        total: usize,
+        progress: &mut (dyn FnMut(Progress<'_>) + Send),
+    ) -> Result<Vec<AppliedMigration>, Error> {
+        let mut tx = conn.begin().await?;
+        let result = async {
+            // A transaction stays on one server session, so one check covers it.
+            session.check(&mut tx).await?;
+            let mut done = Vec::with_capacity(segment.len());
+            for (k, migration) in segment.iter().enumerate() {
+                done.push(
+                    self.apply(&mut tx, migration, before + k + 1, total, progress)
+                        .await?,
+                );
+                self.bookkeeping
+                    .record(&mut tx, shape, &[new_row(migration)])
+                    .await?;
+            }
+            Ok::<_, Error>(done)
+        }
+        .await;
+        match result {
+            Ok(done) => {
+                tx.commit().await?;
+                Ok(done)
+            }
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Upgrades a 0.x table to drizzle-orm 1.0's shape (`upgrade`), and names the rows of a 1.0
+    /// table that have none (`repairs`); inside the caller's transaction, under the lock.
+    pub(crate) async fn update_bookkeeping(
+        &self,
+        conn: &mut PgConnection,
+        upgrade: Option<&[RowName<'_>]>,
+        repairs: &[RowName<'_>],
+    ) -> Result<(), Error> {
+        if let Some(names) = upgrade {
+            self.bookkeeping.upgrade(conn, names).await?;
+            tracing::info!(
+                rows = names.len(),
+                "upgraded {} to drizzle-orm 1.0's shape (name, applied_at), as drizzle-orm 1.0 does",
+                self.bookkeeping.qualified()
+            );
+        }
+        if !repairs.is_empty() {
+            self.bookkeeping.repair(conn, repairs).await?;
+            tracing::info!(
+                rows = ?repairs.iter().map(|r| r.id).collect::<Vec<_>>(),
+                "named bookkeeping rows written without a name (by drizzle-orm 0.x), so drizzle-orm 1.0 does not run them again"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The row recording `migration`.
+fn new_row(migration: &Migration) -> NewRow<'_> {
+    NewRow {
+        hash: migration.hash,
+        created_at: migration.when,
+        name: migration.name,
     }
 }
 
 impl Migrator {
-    /// Runs one migration's statements and writes its bookkeeping row on `conn`: inside the
-    /// caller's transaction, or, for a no-transaction migration (`session` given), each
-    /// statement in autocommit on the lock's session and then the row in a transaction of its
-    /// own (so the insert's Parse and Bind share a server session even behind a pooler).
-    async fn apply_and_record(
+    /// A `-- app-db:no-transaction` migration: each statement in autocommit on the lock's
+    /// session, then its row in a transaction of its own (so the insert's Parse and Bind share
+    /// a server session even behind a pooler).
+    ///
+    /// Each statement is one attempt under the DDL lock rules: a lock timeout changed nothing
+    /// (one statement in autocommit is atomic), so the same statement runs again after the
+    /// pause; the statements before it stay applied. A statement whose lock waits queue no app
+    /// query (`CREATE INDEX CONCURRENTLY` and kin, [`retry::waits_without_blocking_the_app`])
+    /// gets the rest of the budget as one wait instead, since a timed-out concurrent build
+    /// loses its work; the INVALID index a failed concurrent build leaves is dropped.
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_outside_transaction(
         &self,
         conn: &mut PgConnection,
-        session: Option<&SessionLock>,
+        session: &SessionLock,
+        shape: TableShape,
         migration: &'static Migration,
         position: usize,
         total: usize,
         progress: &mut (dyn FnMut(Progress<'_>) + Send),
+        retries: &mut LockRetries,
     ) -> Result<AppliedMigration, Error> {
-        let done = self
-            .apply(conn, session, migration, position, total, progress)
-            .await?;
-        match session {
-            None => {
-                self.bookkeeping
-                    .insert(conn, migration.hash, migration.when)
-                    .await?
-            }
-            Some(session) => {
-                let mut tx = conn.begin().await?;
-                let recorded = async {
-                    session.check(&mut tx).await?;
-                    self.bookkeeping
-                        .insert(&mut tx, migration.hash, migration.when)
-                        .await?;
-                    Ok::<_, Error>(())
+        progress(Progress::Started {
+            migration,
+            position,
+            total,
+        });
+        let started = Instant::now();
+        let statements: Vec<&str> = migration.statements().collect();
+        let policy = *retries.policy();
+        for (i, statement) in statements.iter().enumerate() {
+            let concurrent = retry::waits_without_blocking_the_app(statement);
+            loop {
+                session.check(conn).await?;
+                let setting = if concurrent {
+                    policy.concurrent_setting(retries.elapsed())
+                } else {
+                    policy.setting()
+                };
+                session.set_lock_timeout(conn, &setting).await?;
+                let invalid_before = if concurrent {
+                    concurrent::invalid_indexes(conn).await?
+                } else {
+                    Vec::new()
+                };
+                let pid = AtomicI32::new(session.backend_pid());
+                let result = retries
+                    .attempt(&pid, run_outside_transaction(conn, statement))
+                    .await;
+                let Err(e) = result else { break };
+                let mut error =
+                    Error::migration_failed(migration, i + 1, statements.len(), statement, e);
+                if concurrent {
+                    session.set_lock_timeout(conn, &policy.setting()).await?;
+                    let note = concurrent::drop_new_invalid(conn, &invalid_before).await;
+                    error = error.with_note(note);
                 }
-                .await;
-                match recorded {
-                    Ok(()) => tx.commit().await?,
-                    Err(e) => {
-                        let _ = tx.rollback().await;
-                        return Err(e);
-                    }
-                }
+                retries.after_failure(error, progress).await?;
             }
         }
-        Ok(done)
+        session.set_lock_timeout(conn, &policy.setting()).await?;
+        let elapsed = started.elapsed();
+        progress(Progress::Finished { migration, elapsed });
+        let mut tx = conn.begin().await?;
+        let recorded = async {
+            session.check(&mut tx).await?;
+            self.bookkeeping
+                .record(&mut tx, shape, &[new_row(migration)])
+                .await?;
+            Ok::<_, Error>(())
+        }
+        .await;
+        match recorded {
+            Ok(()) => tx.commit().await?,
+            Err(e) => {
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
+        }
+        Ok(AppliedMigration {
+            tag: migration.tag,
+            elapsed,
+        })
     }
 
-    /// Runs one migration's statements (on the lock's session, checked before each, when
-    /// `session` is given), reporting progress; the caller records it.
+    /// Runs one migration's statements inside the caller's transaction, reporting progress;
+    /// the caller records it.
     async fn apply(
         &self,
         conn: &mut PgConnection,
-        session: Option<&SessionLock>,
         migration: &'static Migration,
         position: usize,
         total: usize,
@@ -405,7 +702,7 @@ impl Migrator {
             total,
         });
         let started = Instant::now();
-        apply_statements(conn, migration, session).await?;
+        apply_statements(conn, migration).await?;
         let elapsed = started.elapsed();
         progress(Progress::Finished { migration, elapsed });
         Ok(AppliedMigration {
@@ -440,19 +737,11 @@ fn segments<'a>(plan: &'a [&'static Migration]) -> Vec<&'a [&'static Migration]>
 }
 
 /// Runs a migration's statements in order, through the simple query protocol (a piece may
-/// hold several statements, as drizzle-orm allows), skipping blank pieces. With `session`,
-/// each statement is preceded by the check that it runs on the lock's server session.
-async fn apply_statements(
-    conn: &mut PgConnection,
-    migration: &Migration,
-    session: Option<&SessionLock>,
-) -> Result<(), Error> {
+/// hold several statements, as drizzle-orm allows), skipping blank pieces.
+async fn apply_statements(conn: &mut PgConnection, migration: &Migration) -> Result<(), Error> {
     let statements: Vec<&str> = migration.statements().collect();
     let total = statements.len();
     for (i, statement) in statements.iter().enumerate() {
-        if let Some(session) = session {
-            session.check(conn).await?;
-        }
         if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(*statement))
             .execute(&mut *conn)
             .await
@@ -466,6 +755,22 @@ async fn apply_statements(
             ));
         }
     }
+    Ok(())
+}
+
+/// One statement of a no-transaction migration, in autocommit. A concurrent build first drops
+/// an INVALID index of its own name that an earlier failed build left, so that `IF NOT EXISTS`
+/// does not keep it and a plain `CREATE` does not fail on it.
+async fn run_outside_transaction(
+    conn: &mut PgConnection,
+    statement: &str,
+) -> Result<(), sqlx::Error> {
+    if let Some((name, table)) = concurrent::built_index(statement) {
+        concurrent::drop_invalid_leftover(conn, &name, &table).await?;
+    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -483,6 +788,8 @@ mod tests {
         Box::leak(Box::new(Migration {
             idx,
             tag: Box::leak(format!("{idx:04}_x").into_boxed_str()),
+            name: "",
+            layout: crate::journal::Layout::Journal,
             when: i64::from(idx),
             breakpoints: true,
             transaction,

@@ -1,12 +1,22 @@
-//! The pure planner: (compiled migrations, rows of `__drizzle_migrations`, policy) → plan.
+//! The pure planner: (compiled migrations, the bookkeeping table, policy) → plan.
 //!
 //! No I/O here; every policy about drift lives in this file and is unit-tested without a
-//! database. Matching follows drizzle-orm: a row belongs to the journal entry whose `when`
-//! equals the row's `created_at`, and an entry is pending when its `when` is newer than the
-//! newest row (drizzle's high-water mark). Unlike drizzle, app-db also compares hashes and
-//! notices entries below the high-water mark that were never applied.
+//! database. Matching follows drizzle-orm, in the version the folder and table belong to:
+//!
+//! - a journal folder on a drizzle-orm 0.x table (or none): as drizzle-orm 0.x, a row belongs
+//!   to the journal entry whose `when` equals the row's `created_at`, and an entry is pending
+//!   when its `when` is newer than the newest row (drizzle's high-water mark);
+//! - a 1.0 folder, or any folder on a drizzle-orm 1.0 table (with `name`): as drizzle-orm 1.0,
+//!   a row belongs to the migration of its `name`, and a migration is pending when no row has
+//!   its name. Rows without a name are named as drizzle-orm 1.0's upgrade names them
+//!   ([`upgrade::name_rows`]): all rows of a 0.x table a 1.0 folder upgrades, and the rows
+//!   drizzle-orm 0.x wrote on a 1.0 table, which drizzle-orm 1.0 would otherwise run again.
+//!
+//! Unlike drizzle, app-db also compares hashes and notices migrations older than applied ones
+//! that never ran.
 
-use crate::journal::sha256_hex;
+use super::upgrade::{self, RowName};
+use crate::journal::{Layout, sha256_hex};
 use crate::migrations::Migration;
 
 /// One row of `"drizzle"."__drizzle_migrations"`.
@@ -16,8 +26,59 @@ pub struct AppliedRow {
     pub id: i32,
     /// SHA-256 hex of the file as it was applied.
     pub hash: String,
-    /// The journal `when` of the applied entry (drizzle stores it, not the time of applying).
+    /// The journal `when` or 1.0 folder time of the applied migration (drizzle stores it, not
+    /// the time of applying).
     pub created_at: Option<i64>,
+    /// drizzle-orm 1.0's `name` (the folder name); `None` on a 0.x table, or when the row was
+    /// written without one (by drizzle-orm 0.x on a 1.0 table).
+    pub name: Option<String>,
+}
+
+/// The columns of the bookkeeping table, i.e. which drizzle-orm wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableShape {
+    /// drizzle-orm 0.x: `id`, `hash`, `created_at`.
+    Drizzle0,
+    /// drizzle-orm 1.0: also `name` and `applied_at` (drizzle-orm 1.0 tells them apart by
+    /// `name`).
+    Drizzle1,
+}
+
+impl TableShape {
+    /// A short name, as `status --json` prints it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Drizzle0 => "drizzle-0",
+            Self::Drizzle1 => "drizzle-1",
+        }
+    }
+}
+
+/// The bookkeeping table as read: its shape (`None`: it does not exist) and its rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppliedTable {
+    /// Its columns; `None` when there is no table yet.
+    pub shape: Option<TableShape>,
+    /// Its rows, in `id` order.
+    pub rows: Vec<AppliedRow>,
+}
+
+impl AppliedTable {
+    /// A table of drizzle-orm 0.x's shape holding `rows` (tests, tools).
+    pub fn drizzle0(rows: Vec<AppliedRow>) -> Self {
+        Self {
+            shape: Some(TableShape::Drizzle0),
+            rows,
+        }
+    }
+
+    /// A table of drizzle-orm 1.0's shape holding `rows` (tests, tools).
+    pub fn drizzle1(rows: Vec<AppliedRow>) -> Self {
+        Self {
+            shape: Some(TableShape::Drizzle1),
+            rows,
+        }
+    }
 }
 
 /// What to tolerate. The defaults refuse every kind of drift.
@@ -49,7 +110,9 @@ pub enum MigrationState {
         /// Whether the row's hash is the file's with other line endings (CRLF vs LF).
         line_endings_only: bool,
     },
-    /// Older than the newest applied row, yet no row of its own: drizzle-orm skips it forever.
+    /// Older than an applied migration, yet no row of its own: drizzle-orm 0.x skips it forever
+    /// (a journal folder: older than the newest row), drizzle-orm 1.0 runs it after newer ones
+    /// (a 1.0 folder: before an applied migration in name order).
     OutOfOrder,
 }
 
@@ -88,6 +151,18 @@ pub struct Assessment<'m> {
     pub duplicate_rows: Vec<AppliedRow>,
     /// The newest `created_at` in the table: drizzle's high-water mark.
     pub high_water_mark: Option<i64>,
+    /// The folder's layout.
+    pub layout: Layout,
+    /// The table as read (`None`: not created yet).
+    pub shape: Option<TableShape>,
+    /// A 0.x table a 1.0 folder upgrades to drizzle-orm 1.0's shape, as drizzle-orm 1.0 does:
+    /// every row's name (`unmatched` lists the rows it cannot name).
+    pub upgrade: Option<Vec<RowName<'m>>>,
+    /// Rows of a 1.0 table without a name (written by drizzle-orm 0.x) that app-db names.
+    pub repairs: Vec<RowName<'m>>,
+    /// Rows of a 0.x table that match no migration of the 1.0 folder: drizzle-orm 1.0 refuses
+    /// to upgrade such a table, and so does app-db.
+    pub unmatched: Vec<AppliedRow>,
 }
 
 impl<'m> Assessment<'m> {
@@ -120,6 +195,22 @@ impl<'m> Assessment<'m> {
         self.with(|s| *s == MigrationState::Pending).count()
     }
 
+    /// Whether the next run changes the bookkeeping table itself: upgrading it to drizzle-orm
+    /// 1.0's shape, or naming rows that have no name.
+    pub fn bookkeeping_update(&self) -> bool {
+        self.upgrade.is_some() || !self.repairs.is_empty()
+    }
+
+    /// The shape the table has after the next run: drizzle-orm 1.0's for a 1.0 folder or an
+    /// existing 1.0 table, drizzle-orm 0.x's otherwise.
+    pub fn shape_after(&self) -> TableShape {
+        if self.layout == Layout::Folders || self.shape == Some(TableShape::Drizzle1) {
+            TableShape::Drizzle1
+        } else {
+            TableShape::Drizzle0
+        }
+    }
+
     /// The database's position once `applied` (tags) have been applied on top of this
     /// assessment: the last migration in journal order that is applied, and how many are still
     /// pending. What reading the rows again would say, without the round trip.
@@ -150,17 +241,48 @@ pub struct Position {
     pub pending: usize,
 }
 
-/// Compares the compiled migrations with the rows of the bookkeeping table.
-pub fn assess<'m>(migrations: &'m [Migration], rows: &[AppliedRow]) -> Assessment<'m> {
+/// Compares the compiled migrations with the bookkeeping table.
+///
+/// The layout is the migrations' (a list is of one layout; an empty one counts as a journal).
+pub fn assess<'m>(migrations: &'m [Migration], table: &AppliedTable) -> Assessment<'m> {
+    let layout = migrations.first().map_or(Layout::Journal, |m| m.layout);
+    let rows = &table.rows;
     let high_water_mark = rows.iter().filter_map(|r| r.created_at).max();
+    let by_name = layout == Layout::Folders || table.shape == Some(TableShape::Drizzle1);
+    let mut upgrade = None;
+    let mut repairs = Vec::new();
+    let mut unmatched = Vec::new();
+    let mut names: Vec<Option<&str>> = rows.iter().map(|r| r.name.as_deref()).collect();
+    if by_name {
+        let naming = upgrade::name_rows(migrations, rows.iter().filter(|r| r.name.is_none()));
+        for named in &naming.named {
+            if let Some(i) = rows.iter().position(|r| r.id == named.id) {
+                names[i] = Some(named.name);
+            }
+        }
+        if table.shape == Some(TableShape::Drizzle0) {
+            upgrade = Some(naming.named);
+            unmatched = naming.unmatched;
+        } else {
+            repairs = naming.named;
+        }
+    }
+    let belongs = |i: usize, row: &AppliedRow, migration: &Migration| {
+        if by_name {
+            names[i] == Some(migration.name)
+        } else {
+            row.created_at == Some(migration.when)
+        }
+    };
+
     let mut claimed = vec![false; rows.len()];
-    let mut statuses = Vec::with_capacity(migrations.len());
+    let mut states = Vec::with_capacity(migrations.len());
     let mut duplicate_rows = Vec::new();
     for migration in migrations {
         let mut matching = rows
             .iter()
             .enumerate()
-            .filter(|(_, row)| row.created_at == Some(migration.when));
+            .filter(|(i, row)| belongs(*i, row, migration));
         let state = match matching.next() {
             Some((i, row)) => {
                 claimed[i] = true;
@@ -168,7 +290,7 @@ pub fn assess<'m>(migrations: &'m [Migration], rows: &[AppliedRow]) -> Assessmen
                     claimed[j] = true;
                     duplicate_rows.push(extra.clone());
                 }
-                if row.hash == migration.hash {
+                Some(if row.hash == migration.hash {
                     MigrationState::Applied { row_id: row.id }
                 } else {
                     MigrationState::Modified {
@@ -176,15 +298,35 @@ pub fn assess<'m>(migrations: &'m [Migration], rows: &[AppliedRow]) -> Assessmen
                         recorded_hash: row.hash.clone(),
                         line_endings_only: differs_only_in_line_endings(migration.sql, &row.hash),
                     }
-                }
+                })
             }
-            None => match high_water_mark {
-                Some(mark) if migration.when <= mark => MigrationState::OutOfOrder,
-                _ => MigrationState::Pending,
-            },
+            None => None,
         };
-        statuses.push(MigrationStatus { migration, state });
+        states.push(state);
     }
+    // A migration without a row: a 1.0 folder compares names, so "older" means before an
+    // applied migration in the folder's order; a journal folder keeps drizzle-orm 0.x's
+    // high-water mark, which is what drizzle-orm 0.x would skip.
+    let last_applied = states.iter().rposition(Option::is_some);
+    let statuses = migrations
+        .iter()
+        .zip(states)
+        .enumerate()
+        .map(|(position, (migration, state))| {
+            let state = state.unwrap_or_else(|| {
+                let older = match layout {
+                    Layout::Folders => last_applied.is_some_and(|last| position < last),
+                    Layout::Journal => high_water_mark.is_some_and(|mark| migration.when <= mark),
+                };
+                if older {
+                    MigrationState::OutOfOrder
+                } else {
+                    MigrationState::Pending
+                }
+            });
+            MigrationStatus { migration, state }
+        })
+        .collect();
     let unknown_rows = rows
         .iter()
         .zip(&claimed)
@@ -196,6 +338,11 @@ pub fn assess<'m>(migrations: &'m [Migration], rows: &[AppliedRow]) -> Assessmen
         unknown_rows,
         duplicate_rows,
         high_water_mark,
+        layout,
+        shape: table.shape,
+        upgrade,
+        repairs,
+        unmatched,
     }
 }
 
@@ -277,11 +424,18 @@ impl std::fmt::Display for Warning {
 pub enum PlanError {
     /// Applied migrations whose files changed since.
     Modified(Vec<ModifiedMigration>),
-    /// Migrations below the high-water mark that never ran.
+    /// Migrations below the high-water mark that never ran (a journal folder).
     OutOfOrder {
         tags: Vec<String>,
         high_water_mark: i64,
     },
+    /// Migrations of a 1.0 folder that never ran, before an applied one in name order.
+    OutOfOrderFolders {
+        tags: Vec<String>,
+        last_applied: String,
+    },
+    /// A 0.x table whose rows a 1.0 folder cannot all name, so it cannot be upgraded.
+    UpgradeUnmatched { rows: Vec<AppliedRow> },
 }
 
 /// One modified migration, for [`PlanError::Modified`].
@@ -296,16 +450,22 @@ pub struct ModifiedMigration {
 /// What one run does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan<'m> {
-    /// The migrations to apply, in journal order.
+    /// The migrations to apply, in order.
     pub to_apply: Vec<&'m Migration>,
     /// What the operator should know.
     pub warnings: Vec<Warning>,
+    /// Upgrade the 0.x table to drizzle-orm 1.0's shape first, naming these rows.
+    pub upgrade: Option<Vec<RowName<'m>>>,
+    /// Name these rows of the 1.0 table first.
+    pub repairs: Vec<RowName<'m>>,
+    /// The table's shape once the run is done: which rows the run writes.
+    pub shape: TableShape,
 }
 
 impl Plan<'_> {
-    /// Whether the run has nothing to apply.
+    /// Whether the run has nothing to do: nothing to apply, no bookkeeping to update.
     pub fn is_empty(&self) -> bool {
-        self.to_apply.is_empty()
+        self.to_apply.is_empty() && self.upgrade.is_none() && self.repairs.is_empty()
     }
 }
 
@@ -316,6 +476,11 @@ pub fn plan<'m>(
     limit: Option<usize>,
 ) -> Result<Plan<'m>, PlanError> {
     let mut warnings = Vec::new();
+    if assessment.upgrade.is_some() && !assessment.unmatched.is_empty() {
+        return Err(PlanError::UpgradeUnmatched {
+            rows: assessment.unmatched.clone(),
+        });
+    }
     let modified: Vec<ModifiedMigration> = assessment
         .migrations
         .iter()
@@ -348,11 +513,28 @@ pub fn plan<'m>(
         .with(|s| *s == MigrationState::OutOfOrder)
         .map(|m| m.migration)
         .collect();
-    if let (false, Some(mark)) = (out_of_order.is_empty(), assessment.high_water_mark) {
+    if !out_of_order.is_empty() {
         if !policy.allow_out_of_order {
-            return Err(PlanError::OutOfOrder {
-                tags: out_of_order.iter().map(|m| m.tag.to_string()).collect(),
-                high_water_mark: mark,
+            let tags = out_of_order.iter().map(|m| m.tag.to_string()).collect();
+            return Err(match assessment.layout {
+                Layout::Folders => PlanError::OutOfOrderFolders {
+                    tags,
+                    last_applied: assessment
+                        .migrations
+                        .iter()
+                        .rev()
+                        .find(|m| {
+                            matches!(
+                                m.state,
+                                MigrationState::Applied { .. } | MigrationState::Modified { .. }
+                            )
+                        })
+                        .map_or_else(String::new, |m| m.migration.tag.to_string()),
+                },
+                Layout::Journal => PlanError::OutOfOrder {
+                    tags,
+                    high_water_mark: assessment.high_water_mark.unwrap_or_default(),
+                },
             });
         }
         warnings.extend(out_of_order.iter().map(|m| Warning::OutOfOrderApplied {
@@ -375,12 +557,23 @@ pub fn plan<'m>(
         .map(|m| m.migration)
         .take(limit.unwrap_or(usize::MAX))
         .collect();
-    Ok(Plan { to_apply, warnings })
+    Ok(Plan {
+        to_apply,
+        warnings,
+        upgrade: assessment.upgrade.clone(),
+        repairs: assessment.repairs.clone(),
+        shape: assessment.shape_after(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The journal layout's tests run against a 0.x table, as before drizzle 1.0.
+    fn assess<'m>(ms: &'m [Migration], rows: &[AppliedRow]) -> Assessment<'m> {
+        super::assess(ms, &AppliedTable::drizzle0(rows.to_vec()))
+    }
 
     fn leak(s: String) -> &'static str {
         Box::leak(s.into_boxed_str())
@@ -390,6 +583,11 @@ mod tests {
         Migration {
             idx,
             tag: leak(format!("{idx:04}_m{idx}")),
+            name: leak(crate::journal::timestamp::upgraded_name(
+                &format!("{idx:04}_m{idx}"),
+                when,
+            )),
+            layout: crate::journal::Layout::Journal,
             when,
             breakpoints: true,
             transaction: true,
@@ -411,6 +609,7 @@ mod tests {
             id,
             hash: m.hash.to_string(),
             created_at: Some(m.when),
+            name: None,
         }
     }
 
@@ -544,6 +743,7 @@ mod tests {
                 id: 1,
                 hash: crlf_hash,
                 created_at: Some(1000),
+                name: None,
             }],
         );
         assert!(matches!(
@@ -562,6 +762,7 @@ mod tests {
                 id: 1,
                 hash: lf_hash,
                 created_at: Some(1000),
+                name: None,
             }],
         );
         assert!(matches!(
@@ -612,6 +813,7 @@ mod tests {
             id: 4,
             hash: "f".repeat(64),
             created_at: Some(4000),
+            name: None,
         };
         let rows = vec![
             row(1, &ms[0]),
@@ -637,6 +839,7 @@ mod tests {
                 id: 9,
                 hash: "e".repeat(64),
                 created_at: Some(9000),
+                name: None,
             },
         ];
         let a = assess(&ms, &rows);
@@ -665,10 +868,229 @@ mod tests {
             id: 1,
             hash: "a".repeat(64),
             created_at: None,
+            name: None,
         };
         let a = assess(&ms, std::slice::from_ref(&odd));
         assert_eq!(a.high_water_mark, None);
         assert_eq!(a.unknown_rows, vec![odd]);
         assert_eq!(a.pending_count(), 3);
+    }
+
+    // drizzle 1.0: by name.
+
+    /// A 1.0 folder: `20250101000000_m0`, … one day apart.
+    fn folders() -> Vec<Migration> {
+        (0..3)
+            .map(|idx: u32| {
+                let when = 1_735_689_600_000 + i64::from(idx) * 86_400_000;
+                let name = leak(format!(
+                    "{}_m{idx}",
+                    crate::journal::timestamp::folder_timestamp(when)
+                ));
+                let sql = leak(format!("create table t{idx} (id int);"));
+                Migration {
+                    idx,
+                    tag: name,
+                    name,
+                    layout: Layout::Folders,
+                    when,
+                    breakpoints: true,
+                    transaction: true,
+                    sql,
+                    hash: leak(sha256_hex(sql.as_bytes())),
+                }
+            })
+            .collect()
+    }
+
+    fn named(id: i32, m: &Migration) -> AppliedRow {
+        AppliedRow {
+            name: Some(m.name.to_string()),
+            ..row(id, m)
+        }
+    }
+
+    fn v1(rows: &[AppliedRow]) -> AppliedTable {
+        AppliedTable::drizzle1(rows.to_vec())
+    }
+
+    #[test]
+    fn a_1_0_folder_on_a_new_database_creates_drizzle_1_s_table() {
+        let ms = folders();
+        let a = super::assess(&ms, &AppliedTable::default());
+        assert_eq!(a.pending_count(), 3);
+        assert_eq!(a.shape_after(), TableShape::Drizzle1);
+        let p = plan(&a, Policy::default(), None).unwrap();
+        assert_eq!(p.to_apply.len(), 3);
+        assert_eq!((p.upgrade, p.repairs.len()), (None, 0));
+        assert_eq!(p.shape, TableShape::Drizzle1);
+    }
+
+    #[test]
+    fn a_1_0_table_is_read_by_name() {
+        let ms = folders();
+        // created_at is no longer what matches: a row with another created_at but the name is
+        // applied, as drizzle-orm 1.0 sees it.
+        let mut first = named(1, &ms[0]);
+        first.created_at = Some(42);
+        let a = super::assess(&ms, &v1(&[first]));
+        assert_eq!(a.migrations[0].state, MigrationState::Applied { row_id: 1 });
+        assert_eq!(a.pending_count(), 2);
+        assert!(!a.has_drift() && !a.bookkeeping_update());
+        let p = plan(&a, Policy::default(), None).unwrap();
+        assert_eq!(p.to_apply.len(), 2);
+        assert_eq!(p.shape, TableShape::Drizzle1);
+        // An edited file is still caught, by name.
+        let mut edited = named(1, &ms[0]);
+        edited.hash = "0".repeat(64);
+        let a = super::assess(&ms, &v1(&[edited]));
+        assert!(matches!(
+            plan(&a, Policy::default(), None),
+            Err(PlanError::Modified(_))
+        ));
+    }
+
+    #[test]
+    fn a_0_x_table_is_upgraded_by_a_1_0_folder() {
+        let ms = folders();
+        // drizzle-orm 0.x wrote the journal's `when`, in the same second as the folder's time.
+        let rows: Vec<AppliedRow> = ms[..2]
+            .iter()
+            .zip(1..)
+            .map(|(m, id)| AppliedRow {
+                created_at: Some(m.when + 418),
+                ..row(id, m)
+            })
+            .collect();
+        let a = super::assess(&ms, &AppliedTable::drizzle0(rows));
+        assert_eq!(
+            a.upgrade,
+            Some(vec![
+                RowName {
+                    id: 1,
+                    name: ms[0].name
+                },
+                RowName {
+                    id: 2,
+                    name: ms[1].name
+                }
+            ])
+        );
+        assert_eq!(a.migrations[1].state, MigrationState::Applied { row_id: 2 });
+        assert_eq!(a.pending_count(), 1);
+        let p = plan(&a, Policy::default(), None).unwrap();
+        assert_eq!(p.to_apply.len(), 1);
+        assert!(p.upgrade.is_some() && p.shape == TableShape::Drizzle1);
+        // Nothing pending: the upgrade alone still makes the plan non-empty.
+        let all: Vec<AppliedRow> = ms.iter().zip(1..).map(|(m, id)| row(id, m)).collect();
+        let a = super::assess(&ms, &AppliedTable::drizzle0(all));
+        let p = plan(&a, Policy::default(), None).unwrap();
+        assert!(p.to_apply.is_empty() && !p.is_empty());
+    }
+
+    #[test]
+    fn an_upgrade_with_rows_no_migration_matches_is_refused() {
+        let ms = folders();
+        let stranger = AppliedRow {
+            id: 2,
+            hash: "f".repeat(64),
+            created_at: Some(1_900_000_000_000),
+            name: None,
+        };
+        let a = super::assess(
+            &ms,
+            &AppliedTable::drizzle0(vec![row(1, &ms[0]), stranger.clone()]),
+        );
+        assert_eq!(a.unmatched, vec![stranger.clone()]);
+        assert_eq!(
+            plan(&a, Policy::default(), None).unwrap_err(),
+            PlanError::UpgradeUnmatched {
+                rows: vec![stranger]
+            }
+        );
+    }
+
+    #[test]
+    fn a_1_0_migration_before_an_applied_one_is_out_of_order() {
+        let ms = folders();
+        let a = super::assess(&ms, &v1(&[named(1, &ms[0]), named(2, &ms[2])]));
+        assert_eq!(a.migrations[1].state, MigrationState::OutOfOrder);
+        assert_eq!(
+            plan(&a, Policy::default(), None).unwrap_err(),
+            PlanError::OutOfOrderFolders {
+                tags: vec![ms[1].tag.to_string()],
+                last_applied: ms[2].tag.to_string(),
+            }
+        );
+        let allowed = Policy {
+            allow_out_of_order: true,
+            ..Policy::default()
+        };
+        assert_eq!(tags(&plan(&a, allowed, None).unwrap()), [ms[1].tag]);
+    }
+
+    #[test]
+    fn rows_without_a_name_on_a_1_0_table_are_named() {
+        let ms = folders();
+        // drizzle-orm 0.x ran ms[1] on a 1.0 table: no name.
+        let a = super::assess(&ms, &v1(&[named(1, &ms[0]), row(2, &ms[1])]));
+        assert_eq!(
+            a.repairs,
+            vec![RowName {
+                id: 2,
+                name: ms[1].name
+            }]
+        );
+        assert_eq!(a.migrations[1].state, MigrationState::Applied { row_id: 2 });
+        let p = plan(&a, Policy::default(), None).unwrap();
+        assert_eq!(p.repairs.len(), 1);
+        assert_eq!(tags(&p), [ms[2].tag]);
+        // A nameless row that matches nothing stays unknown and is not named.
+        let stray = AppliedRow {
+            id: 3,
+            hash: "e".repeat(64),
+            created_at: Some(1_900_000_000_000),
+            name: None,
+        };
+        let a = super::assess(&ms, &v1(&[named(1, &ms[0]), stray.clone()]));
+        assert!(a.repairs.is_empty());
+        assert_eq!(a.unknown_rows, vec![stray]);
+    }
+
+    #[test]
+    fn a_journal_folder_on_a_1_0_table_matches_names_and_writes_them() {
+        let ms = folder();
+        // drizzle-orm 1.0 (after `drizzle-kit up`) applied ms[0]: its created_at is the
+        // second of `when`, its name the converted folder's; drizzle-orm 0.x then applied
+        // ms[1] without a name.
+        let applied_by_1_0 = AppliedRow {
+            created_at: Some(0),
+            name: Some(ms[0].name.to_string()),
+            ..row(1, &ms[0])
+        };
+        let a = super::assess(&ms, &v1(&[applied_by_1_0, row(2, &ms[1])]));
+        assert_eq!(a.layout, Layout::Journal);
+        assert_eq!(a.migrations[0].state, MigrationState::Applied { row_id: 1 });
+        assert_eq!(a.migrations[1].state, MigrationState::Applied { row_id: 2 });
+        assert_eq!(a.repairs.len(), 1);
+        let p = plan(&a, Policy::default(), None).unwrap();
+        assert_eq!(tags(&p), ["0002_m2"]);
+        assert_eq!(p.shape, TableShape::Drizzle1);
+    }
+
+    #[test]
+    fn a_journal_folder_on_a_0_x_table_plans_as_before() {
+        let ms = folder();
+        let a = super::assess(&ms, &AppliedTable::drizzle0(vec![row(1, &ms[0])]));
+        assert_eq!((a.upgrade.clone(), a.repairs.len()), (None, 0));
+        let p = plan(&a, Policy::default(), None).unwrap();
+        assert_eq!(p.shape, TableShape::Drizzle0);
+        let p = plan(
+            &super::assess(&ms, &AppliedTable::default()),
+            Policy::default(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(p.shape, TableShape::Drizzle0);
     }
 }

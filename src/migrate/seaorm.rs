@@ -11,7 +11,9 @@
 //!   transaction, so it needs a `DatabaseConnection`; a transaction gets an error.
 //! - Configuration: the trait's methods are static, so they read the same environment as
 //!   `init()` through [`Config::from_env`]: `APP_DB_MIGRATIONS_SCHEMA`/`APP_DB_MIGRATIONS_TABLE`
-//!   (the bookkeeping table), `APP_DB_LOCK_TIMEOUT` and the drift policy
+//!   (the bookkeeping table), `APP_DB_LOCK_TIMEOUT`, the DDL lock rules
+//!   (`APP_DB_DDL_LOCK_TIMEOUT`, `APP_DB_DDL_RETRY_BUDGET`; the blocking sessions are named
+//!   through a second connection of the pool's server) and the drift policy
 //!   (`APP_DB_ALLOW_OUT_OF_ORDER`, `APP_DB_ALLOW_MODIFIED`). A bad value is an error naming it.
 //! - `get_migration_models` maps rows to `seaql_migrations::Model { version: tag, applied_at:
 //!   created_at }` (the journal `when`, in milliseconds); rows unknown to this binary are left
@@ -26,15 +28,19 @@ use sea_orm_migration::{
 
 use super::Migrator;
 use super::driver::{Bookkeeping, DEFAULT_TABLE};
-use super::planner::{self, AppliedRow};
+use super::planner::{self, AppliedRow, AppliedTable, TableShape};
 use crate::config::Config;
-use crate::migrations::{MIGRATIONS, Migration};
+use crate::journal::Layout;
+use crate::migrations::{MIGRATIONS, MIGRATIONS_LAYOUT, Migration};
 
 /// One compiled Drizzle migration seen as a SeaORM migration (name = tag).
 #[derive(Debug, Clone, Copy)]
 pub struct DrizzleMigration(pub &'static Migration);
 
 impl MigrationName for DrizzleMigration {
+    // SeaORM's name is what `status` calls the migration: its tag (the folder name in a 1.0
+    // folder, where tag and drizzle's `name` are the same).
+    #[allow(clippy::misnamed_getters)]
     fn name(&self) -> &str {
         self.0.tag
     }
@@ -79,7 +85,7 @@ fn to_db_err(e: crate::Error) -> DbErr {
 async fn read_rows<C: ConnectionTrait>(
     db: &C,
     bookkeeping: &Bookkeeping,
-) -> Result<Option<Vec<AppliedRow>>, DbErr> {
+) -> Result<Option<AppliedTable>, DbErr> {
     let exists = db
         .query_one_raw(Statement::from_sql_and_values(
             db.get_database_backend(),
@@ -99,16 +105,23 @@ async fn read_rows<C: ConnectionTrait>(
             bookkeeping.select_sql(),
         ))
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(AppliedRow {
-                id: r.try_get("", "id")?,
-                hash: r.try_get("", "hash")?,
-                created_at: r.try_get("", "created_at")?,
-            })
-        })
-        .collect::<Result<Vec<_>, DbErr>>()
-        .map(Some)
+    // The same statement and reading as the driver's (`Bookkeeping::read`).
+    let mut table = AppliedTable::drizzle0(Vec::with_capacity(rows.len()));
+    for r in &rows {
+        if r.try_get::<bool>("", "has_name")? {
+            table.shape = Some(TableShape::Drizzle1);
+        }
+        let Some(id) = r.try_get::<Option<i32>>("", "id")? else {
+            continue;
+        };
+        table.rows.push(AppliedRow {
+            id,
+            hash: r.try_get("", "hash")?,
+            created_at: r.try_get("", "created_at")?,
+            name: r.try_get("", "name")?,
+        });
+    }
+    Ok(Some(table))
 }
 
 /// The migrator `init()` would use: bookkeeping table, lock timeout and policy from the
@@ -127,8 +140,8 @@ fn bookkeeping() -> Result<Bookkeeping, DbErr> {
 /// The compiled migrations against the configured bookkeeping table (no rows when it is
 /// missing).
 async fn assess_db<C: ConnectionTrait>(db: &C) -> Result<planner::Assessment<'static>, DbErr> {
-    let rows = read_rows(db, &bookkeeping()?).await?.unwrap_or_default();
-    Ok(planner::assess(MIGRATIONS, &rows))
+    let table = read_rows(db, &bookkeeping()?).await?.unwrap_or_default();
+    Ok(planner::assess(MIGRATIONS, &table))
 }
 
 #[async_trait::async_trait]
@@ -149,14 +162,19 @@ impl MigratorTrait for Migrator {
         }
     }
 
-    /// Creates drizzle's schema and table if missing (no DDL when they exist).
+    /// Creates drizzle's schema and table if missing (no DDL when they exist), in the shape of
+    /// the compiled folder's drizzle-orm (0.x for a journal folder, 1.0 for a 1.0 folder).
     async fn install<C>(db: &C) -> Result<(), DbErr>
     where
         C: ConnectionTrait,
     {
         let bookkeeping = bookkeeping()?;
         if read_rows(db, &bookkeeping).await?.is_none() {
-            db.execute_unprepared(&bookkeeping.create_sql()).await?;
+            let create = match MIGRATIONS_LAYOUT {
+                Layout::Journal => bookkeeping.create_sql(),
+                Layout::Folders => bookkeeping.create_v1_sql(),
+            };
+            db.execute_unprepared(&create).await?;
         }
         Ok(())
     }
@@ -249,9 +267,11 @@ impl MigratorTrait for Migrator {
     {
         match db.into_database_executor() {
             DatabaseExecutor::Connection(conn) => {
-                let mut raw = conn.get_postgres_connection_pool().acquire().await.map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string())))?;
+                let pool = conn.get_postgres_connection_pool();
+                let mut raw = pool.acquire().await.map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string())))?;
                 let limit = steps.map(|n| n as usize);
-                configured()?.run_with(&mut raw, limit, &mut |_| {}).await.map(|_| ()).map_err(to_db_err)
+                let migrator = configured()?.watch_blockers((*pool.connect_options()).clone());
+                migrator.run_with(&mut raw, limit, &mut |_| {}).await.map(|_| ()).map_err(to_db_err)
             }
             _ => Err(DbErr::Migration(
                 "app-db's migrator takes its own lock and transaction, so it needs a DatabaseConnection, not a transaction.\n  fix: call Migrator::up(&db, None) with the pool".into(),

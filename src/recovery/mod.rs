@@ -10,16 +10,19 @@
 //! - [`diff`]: the readable difference between two snapshots;
 //! - [`record`]: `mark-applied` and `baseline`, which write drizzle's rows only when the live
 //!   schema equals the replayed one;
-//! - [`reset`]: `fresh`, which drops the app's schemas and the bookkeeping table.
+//! - [`reset`]: `fresh`, which drops the app's schemas and the bookkeeping table;
+//! - [`local`]: whether the server a connection reached runs on this machine (`fresh`'s guard).
 
 pub mod catalog;
 pub mod diff;
+pub mod local;
 pub mod record;
 pub mod reset;
 pub mod scratch;
 
 pub use catalog::{SchemaObject, SchemaSnapshot};
 pub use diff::{Difference, SchemaDiff};
+pub use local::ensure_this_machine;
 pub use record::{RecordOptions, RecordReport, Recorder};
 pub use reset::{ResetReport, reset_schemas};
-pub use scratch::ScratchDatabase;
+pub use scratch::{ScratchDatabase, ScratchServer};

@@ -9,14 +9,14 @@
 //! under that lock: the first comparison runs without it (replaying takes a while), so another
 //! migrator may have changed either in between.
 
-use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
 use super::catalog::{self, SchemaSnapshot};
 use super::diff::SchemaDiff;
-use super::scratch::{ScratchDatabase, describe};
+use super::scratch::{ScratchDatabase, ScratchServer, describe};
 use crate::Error;
-use crate::migrate::planner::{self, AppliedRow, MigrationState, ModifiedMigration};
+use crate::migrate::driver_v1::NewRow;
+use crate::migrate::planner::{self, AppliedTable, MigrationState, ModifiedMigration};
 use crate::migrate::{Assessment, Migrator};
 use crate::migrations::Migration;
 
@@ -30,7 +30,7 @@ pub struct RecordOptions {
     /// compared too; other schemas of the database are not.
     pub app_schemas: Vec<String>,
     /// The server to create the scratch database on; the live database's server when `None`.
-    pub scratch_server: Option<PgConnectOptions>,
+    pub scratch_server: Option<ScratchServer>,
     /// Verify only: write nothing.
     pub dry_run: bool,
 }
@@ -65,7 +65,7 @@ pub struct RecordReport {
 /// Records out-of-band applies for one migrator (its migrations and bookkeeping table).
 pub struct Recorder<'a> {
     migrator: &'a Migrator,
-    live: PgConnectOptions,
+    live: ScratchServer,
     options: RecordOptions,
 }
 
@@ -76,7 +76,7 @@ impl std::fmt::Debug for RecordOptions {
             .field("app_schemas", &self.app_schemas)
             .field(
                 "scratch_server",
-                &self.scratch_server.as_ref().map(describe),
+                &self.scratch_server.as_ref().map(|s| describe(s.options())),
             )
             .field("dry_run", &self.dry_run)
             .finish()
@@ -87,7 +87,7 @@ impl std::fmt::Debug for Recorder<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Recorder")
             .field("migrator", self.migrator)
-            .field("live", &describe(&self.live))
+            .field("live", &describe(self.live.options()))
             .field("options", &self.options)
             .finish()
     }
@@ -101,11 +101,16 @@ enum Mode {
 
 impl<'a> Recorder<'a> {
     /// `live` describes the database `conn` is connected to (the scratch database goes on its
-    /// server unless [`RecordOptions::scratch_server`] names another).
-    pub fn new(migrator: &'a Migrator, live: PgConnectOptions, options: RecordOptions) -> Self {
+    /// server unless [`RecordOptions::scratch_server`] names another). From a
+    /// [`crate::url::DbUrl`], the scratch connections get the URL's TCP keepalives.
+    pub fn new(
+        migrator: &'a Migrator,
+        live: impl Into<ScratchServer>,
+        options: RecordOptions,
+    ) -> Self {
         Self {
             migrator,
-            live,
+            live: live.into(),
             options,
         }
     }
@@ -175,20 +180,27 @@ impl<'a> Recorder<'a> {
     }
 
     /// Refuses what the rows make unsafe: any row for baseline, modified files for both.
-    fn check_rows(&self, rows: &[AppliedRow], tag: &str, mode: Mode) -> Result<(), Error> {
+    fn check_rows(&self, table: &AppliedTable, tag: &str, mode: Mode) -> Result<(), Error> {
         let bookkeeping = self.migrator.bookkeeping_table().qualified();
-        if mode == Mode::Baseline && !rows.is_empty() {
+        if mode == Mode::Baseline && !table.rows.is_empty() {
             return Err(Error::Refused {
                 reason: format!(
                     "{bookkeeping} already has {} row(s): baseline is for a database without bookkeeping",
-                    rows.len()
+                    table.rows.len()
                 ),
                 fix: format!(
                     "record out-of-band applies on this database with `migration mark-applied {tag}` (it verifies the schema the same way)"
                 ),
             });
         }
-        let assessment = planner::assess(self.migrator.migration_list(), rows);
+        let assessment = planner::assess(self.migrator.migration_list(), table);
+        // A 0.x table the 1.0 folder cannot name is refused, as `up` refuses it.
+        if assessment.upgrade.is_some() && !assessment.unmatched.is_empty() {
+            return Err(planner::PlanError::UpgradeUnmatched {
+                rows: assessment.unmatched,
+            }
+            .into());
+        }
         let modified: Vec<ModifiedMigration> = assessment
             .migrations
             .iter()
@@ -296,18 +308,20 @@ impl<'a> Recorder<'a> {
         let bookkeeping = self.migrator.bookkeeping_table();
         let lock = self.migrator.lock();
         let mut tx = conn.begin().await?;
-        if !lock.acquire_in_transaction(&mut tx).await? {
+        if lock.acquire_in_transaction(&mut tx).await?.is_none() {
             tx.rollback().await?;
             let holder = lock.holder(conn).await.ok().flatten();
             return Err(lock.timeout_error(holder));
         }
-        bookkeeping.ensure(&mut tx).await?;
+        bookkeeping
+            .ensure_for(&mut tx, self.migrator.layout())
+            .await?;
         // Another migrator may have run while the schema was being compared.
-        let rows = bookkeeping.read(&mut tx).await?.unwrap_or_default();
+        let table = bookkeeping.read(&mut tx).await?.unwrap_or_default();
+        let assessment = planner::assess(self.migrator.migration_list(), &table);
         let changed = match mode {
-            Mode::Baseline => !rows.is_empty(),
+            Mode::Baseline => !table.rows.is_empty(),
             Mode::MarkApplied => {
-                let assessment = planner::assess(self.migrator.migration_list(), &rows);
                 let target = planned.last().map_or(0, |m| m.idx as usize);
                 unrecorded_up_to(&assessment, target) != planned
             }
@@ -336,11 +350,34 @@ impl<'a> Recorder<'a> {
             tx.rollback().await?;
             return Err(e);
         }
-        for migration in planned {
-            bookkeeping
-                .insert(&mut tx, migration.hash, migration.when)
-                .await?;
+        // The rows as drizzle-orm of the table's shape writes them: a 1.0 folder upgrades a 0.x
+        // table first (as `up` does), and rows drizzle-orm 0.x left without a name get theirs.
+        if assessment.upgrade.is_some() && !assessment.unmatched.is_empty() {
+            tx.rollback().await?;
+            return Err(planner::PlanError::UpgradeUnmatched {
+                rows: assessment.unmatched,
+            }
+            .into());
         }
+        if let Err(e) = self
+            .migrator
+            .update_bookkeeping(&mut tx, assessment.upgrade.as_deref(), &assessment.repairs)
+            .await
+        {
+            let _ = tx.rollback().await;
+            return Err(e);
+        }
+        let rows: Vec<NewRow<'_>> = planned
+            .iter()
+            .map(|m| NewRow {
+                hash: m.hash,
+                created_at: m.when,
+                name: m.name,
+            })
+            .collect();
+        bookkeeping
+            .record(&mut tx, assessment.shape_after(), &rows)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -377,15 +414,16 @@ fn unrecorded_up_to(assessment: &Assessment<'static>, target: usize) -> Vec<&'st
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::postgres::PgConnectOptions;
 
     #[test]
     fn debug_output_hides_passwords() {
         let options = RecordOptions {
-            scratch_server: Some(
+            scratch_server: Some(ScratchServer::from(
                 "postgres://app:Hunter2Secret@db:5432/app"
-                    .parse()
+                    .parse::<PgConnectOptions>()
                     .expect("valid URL"),
-            ),
+            )),
             ..RecordOptions::default()
         };
         let migrator = Migrator::new();

@@ -5,13 +5,17 @@
 //! again with the owner, privileges and comment it had, so a database's `public` schema keeps
 //! PostgreSQL 15+'s defaults (`pg_database_owner`, `USAGE` for everyone). The bookkeeping table
 //! and the seed record (`__app_db_seeds`) are dropped too. Everything happens in one transaction:
-//! a failure changes nothing.
+//! a failure changes nothing. Dropping a schema takes every table's `ACCESS EXCLUSIVE` lock, so
+//! the transaction runs under the migrator's DDL lock rules: bounded waits, retried within the
+//! budget, blockers named.
+
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use sqlx::{Connection, PgConnection};
 
-use crate::Error;
 use crate::migrate::Bookkeeping;
 use crate::sql::{execute_raw, quote_ident};
+use crate::{Error, Migrator};
 
 /// What [`reset_schemas`] dropped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,15 +29,55 @@ pub struct ResetReport {
     pub dropped_objects: i64,
 }
 
-/// Drops and recreates `schemas` and drops the bookkeeping and seed-record tables, in one
-/// transaction.
+/// Drops and recreates `schemas` and drops `migrator`'s bookkeeping and seed-record tables, in
+/// one transaction, under `migrator`'s DDL lock rules.
 pub async fn reset_schemas(
     conn: &mut PgConnection,
     schemas: &[String],
+    migrator: &Migrator,
+) -> Result<ResetReport, Error> {
+    let mut retries = migrator
+        .lock_retries()
+        .operation("the statements dropping the app's schemas");
+    let setting = migrator.lock_wait_policy().setting();
+    let result = loop {
+        let pid = AtomicI32::new(0);
+        let attempt = retries
+            .attempt(
+                &pid,
+                reset_once(conn, schemas, migrator.bookkeeping_table(), &setting, &pid),
+            )
+            .await;
+        match attempt {
+            Ok(report) => break Ok(report),
+            Err(e) => {
+                if let Err(e) = retries.after_failure(e, &mut |_| {}).await {
+                    break Err(e);
+                }
+            }
+        }
+    };
+    retries.close().await;
+    result
+}
+
+async fn reset_once(
+    conn: &mut PgConnection,
+    schemas: &[String],
     bookkeeping: &Bookkeeping,
+    lock_timeout: &str,
+    pid: &AtomicI32,
 ) -> Result<ResetReport, Error> {
     let mut report = ResetReport::default();
     let mut tx = conn.begin().await?;
+    // The setting is app-db's own number of milliseconds.
+    let backend: i32 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "select pg_backend_pid() from (select set_config('lock_timeout', '{lock_timeout}', true)) s"
+    )))
+    .persistent(false)
+    .fetch_one(&mut *tx)
+    .await?;
+    pid.store(backend, Ordering::Relaxed);
     for schema in schemas {
         // The statements that restore the schema as it was, built by the server (format %I/%L
         // quote identifiers and literals), read before it is dropped.

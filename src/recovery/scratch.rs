@@ -11,12 +11,75 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
 use crate::Error;
+use crate::keepalive::Keepalive;
 use crate::migrations::Migration;
 use crate::sql::{execute_raw, quote_ident};
+use crate::url::DbUrl;
+
+/// The server scratch databases are created on: connection options and the TCP keepalives
+/// every connection to it gets ([`crate::keepalive`]). From a [`DbUrl`] it carries the URL's
+/// keepalive parameters; from bare connection options, the defaults.
+#[derive(Clone)]
+pub struct ScratchServer {
+    options: PgConnectOptions,
+    keepalive: Option<Keepalive>,
+}
+
+impl ScratchServer {
+    /// The connection options (never printed: they hold the password).
+    pub fn options(&self) -> &PgConnectOptions {
+        &self.options
+    }
+
+    /// The keepalive settings of its connections (`None`: `keepalives=0`).
+    pub fn keepalive(&self) -> Option<&Keepalive> {
+        self.keepalive.as_ref()
+    }
+}
+
+// By hand: sqlx's `PgConnectOptions` derives Debug, password included.
+impl std::fmt::Debug for ScratchServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScratchServer")
+            .field("server", &describe(&self.options))
+            .field("keepalive", &self.keepalive)
+            .finish()
+    }
+}
+
+impl From<PgConnectOptions> for ScratchServer {
+    fn from(options: PgConnectOptions) -> Self {
+        Self {
+            options,
+            keepalive: Some(Keepalive::default()),
+        }
+    }
+}
+
+impl From<&PgConnectOptions> for ScratchServer {
+    fn from(options: &PgConnectOptions) -> Self {
+        options.clone().into()
+    }
+}
+
+impl From<&DbUrl> for ScratchServer {
+    fn from(url: &DbUrl) -> Self {
+        Self {
+            options: crate::init::named_options(url),
+            keepalive: url.keepalive().copied(),
+        }
+    }
+}
+
+impl From<&ScratchServer> for ScratchServer {
+    fn from(server: &ScratchServer) -> Self {
+        server.clone()
+    }
+}
 
 /// A database created for one check; call [`ScratchDatabase::drop`] when done.
 pub struct ScratchDatabase {
-    server: PgConnectOptions,
+    server: ScratchServer,
     name: String,
 }
 
@@ -35,13 +98,14 @@ pub const SCRATCH_PREFIX: &str = "app_db_scratch_";
 
 impl ScratchDatabase {
     /// Creates an empty database on the server `server` points at (any database of it).
-    pub async fn create(server: &PgConnectOptions) -> Result<Self, Error> {
+    pub async fn create(server: impl Into<ScratchServer>) -> Result<Self, Error> {
+        let server: ScratchServer = server.into();
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         let name = format!("{SCRATCH_PREFIX}{}_{:x}", std::process::id(), nanos);
-        let mut admin = connect(server).await?;
+        let mut admin = connect(&server).await?;
         let created = execute_raw(
             &mut admin,
             format!("create database {} template template0", quote_ident(&name)),
@@ -49,15 +113,12 @@ impl ScratchDatabase {
         .await;
         let _ = admin.close().await;
         match created {
-            Ok(_) => Ok(Self {
-                server: server.clone(),
-                name,
-            }),
+            Ok(_) => Ok(Self { server, name }),
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => {
                 Err(Error::Refused {
                     reason: format!(
                         "cannot create the scratch database {name} on {} to replay the migrations: {}",
-                        describe(server),
+                        describe(&server.options),
                         e.message()
                     ),
                     fix: "grant the role CREATEDB for the check (ALTER ROLE … CREATEDB), or pass --scratch-url with a server where it may create databases and that has the same extensions (e.g. `migration db url`)".into(),
@@ -74,11 +135,12 @@ impl ScratchDatabase {
 
     /// `postgres://user@host:port` of its server, for messages (never the password).
     pub fn server(&self) -> String {
+        let server = &self.server.options;
         format!(
             "postgres://{}@{}:{}",
-            self.server.get_username(),
-            self.server.get_host(),
-            self.server.get_port()
+            server.get_username(),
+            server.get_host(),
+            server.get_port()
         )
     }
 
@@ -86,14 +148,25 @@ impl ScratchDatabase {
     /// server's password).
     pub fn options(&self) -> PgConnectOptions {
         self.server
+            .options
             .clone()
             .database(&self.name)
             .disable_statement_logging()
     }
 
-    /// A new connection to the scratch database.
+    /// The keepalive settings of its connections (`None`: `keepalives=0`); a pool of the
+    /// caller's arms its connections with them ([`crate::keepalive::arm`]).
+    pub fn keepalive(&self) -> Option<&Keepalive> {
+        self.server.keepalive()
+    }
+
+    /// A new connection to the scratch database, with its TCP keepalives.
     pub async fn connect(&self) -> Result<PgConnection, Error> {
-        connect(&self.server.clone().database(&self.name)).await
+        connect(&ScratchServer {
+            options: self.server.options.clone().database(&self.name),
+            keepalive: self.server.keepalive,
+        })
+        .await
     }
 
     /// Runs `migrations` in order, as the migrator would (each transactional one in its own
@@ -138,15 +211,19 @@ impl ScratchDatabase {
     }
 }
 
-async fn connect(options: &PgConnectOptions) -> Result<PgConnection, Error> {
+/// A connection to `server`, with its TCP keepalives.
+async fn connect(server: &ScratchServer) -> Result<PgConnection, Error> {
     // CREATE/DROP DATABASE may take a second; sqlx would log it as a slow statement.
-    let options = options.clone().disable_statement_logging();
-    PgConnection::connect_with(&options)
+    let options = server.options.clone().disable_statement_logging();
+    let before = crate::keepalive::Before::now();
+    let mut conn = PgConnection::connect_with(&options)
         .await
         .map_err(|e| Error::Connect {
             url: describe(&options),
             source: e.into(),
-        })
+        })?;
+    crate::keepalive::arm(&mut conn, &options, server.keepalive(), Some(&before)).await;
+    Ok(conn)
 }
 
 /// `postgres://user@host:port/database`, password-free by construction.

@@ -18,11 +18,12 @@ use sea_orm::{
 };
 use sqlx::PgConnection;
 
+use super::columns::{EntityColumns, SeedOrigin};
 use super::synthetic::{Rng, near, random_unit};
 use crate::Error;
 use entity::document_chunk::EMBEDDING_DIMENSION;
 use entity::{
-    ai_usage, document_source, member, org_credits, organization,
+    ai_usage, document_chunk, document_source, member, org_credits, organization,
     sea_orm_active_enums::DocumentSourceStatus, user,
 };
 
@@ -130,7 +131,8 @@ pub fn centroids(options: &DemoOptions) -> Vec<Vec<f32>> {
 }
 
 /// Generates the demo data (see the module docs). Refuses a database with unapplied migrations
-/// of `migrator`.
+/// of `migrator`, and rows that leave a column unset the database cannot fill in
+/// ([`Error::SeedColumnUnset`], before anything is written).
 pub async fn generate(
     db: &DatabaseConnection,
     options: &DemoOptions,
@@ -138,9 +140,11 @@ pub async fn generate(
     progress: &mut (dyn FnMut(DemoProgress) + Send),
 ) -> Result<DemoReport, Error> {
     super::ensure_migrated(db, migrator).await?;
+    let centroids = centroids(options);
+    // Every organization's rows set the same fields: checking the first checks them all.
+    OrgData::generate(options, 0, &centroids).check_columns()?;
     let expected_chunks = i64::from(options.sources_per_org) * i64::from(options.chunks_per_source);
     let existing = existing_orgs(db).await?;
-    let centroids = centroids(options);
     let mut report = DemoReport::default();
     // Incomplete organizations go first: deleting cascades into document_chunk, which the bulk
     // transaction below holds locked.
@@ -337,6 +341,7 @@ impl OrgData {
             logo: Set(None),
             created_at: Set(naive(created)),
             metadata: Set(Some("{\"demo\":true}".into())),
+            ..Default::default()
         };
         let users: Vec<user::ActiveModel> = (0..options.users_per_org)
             .map(|u| user::ActiveModel {
@@ -347,6 +352,7 @@ impl OrgData {
                 image: Set(None),
                 created_at: Set(naive(created)),
                 updated_at: Set(naive(created)),
+                ..Default::default()
             })
             .collect();
         let members = (0..options.users_per_org)
@@ -361,6 +367,7 @@ impl OrgData {
                 }
                 .into()),
                 created_at: Set(naive(created)),
+                ..Default::default()
             })
             .collect();
         let allowance = 5_000 + (rng.below(20) as i32) * 1_000;
@@ -373,7 +380,6 @@ impl OrgData {
                     let credits = (input + output * 3) / 100;
                     spent += i64::from(credits);
                     ai_usage::ActiveModel {
-                        id: sea_orm::ActiveValue::NotSet,
                         organization_id: Set(org_id.clone()),
                         user_id: Set(Some(format!(
                             "{org_id}-u{:02}",
@@ -392,6 +398,7 @@ impl OrgData {
                         created_at: Set(
                             (created + chrono::Duration::minutes(i64::from(n) * 37)).into()
                         ),
+                        ..Default::default()
                     }
                 })
                 .collect();
@@ -402,6 +409,7 @@ impl OrgData {
             monthly_allowance: Set(allowance),
             period_resets_at: Set(Some((epoch + chrono::Duration::days(31)).into())),
             updated_at: Set(created.into()),
+            ..Default::default()
         };
         let mut sources = Vec::new();
         let mut chunks = Vec::new();
@@ -424,6 +432,7 @@ impl OrgData {
                 metadata: Set(serde_json::json!({ "topic": topic })),
                 created_at: Set(created.into()),
                 updated_at: Set(created.into()),
+                ..Default::default()
             });
             for c in 0..options.chunks_per_source {
                 let words: Vec<&str> = (0..24)
@@ -452,6 +461,21 @@ impl OrgData {
         }
     }
 
+    /// Refuses rows that leave a column unset which the database cannot fill in: a NOT NULL
+    /// column without a default (typically just added to an entity) that this generator or the
+    /// chunk COPY does not write. Touches no database.
+    pub fn check_columns(&self) -> Result<(), Error> {
+        check_models(std::slice::from_ref(&self.organization))?;
+        check_models(&self.users)?;
+        check_models(&self.members)?;
+        check_models(std::slice::from_ref(&self.credits))?;
+        check_models(&self.usage)?;
+        check_models(&self.sources)?;
+        let copied: Vec<&str> = CHUNK_COPY_COLUMNS.split(", ").collect();
+        EntityColumns::of::<document_chunk::Entity>()
+            .refuse_unset(|c| copied.contains(&c.name), SeedOrigin::DemoChunkCopy)
+    }
+
     /// Inserts everything but the chunks through the entities, in one transaction.
     pub async fn insert_rows(&self, db: &DatabaseConnection) -> Result<u64, Error> {
         let txn = db.begin().await?;
@@ -470,6 +494,13 @@ impl OrgData {
         txn.commit().await?;
         Ok(rows)
     }
+}
+
+fn check_models<A: sea_orm::ActiveModelTrait>(models: &[A]) -> Result<(), Error> {
+    let columns = EntityColumns::of::<A::Entity>();
+    models
+        .iter()
+        .try_for_each(|m| columns.check_model(m, SeedOrigin::DemoGenerator))
 }
 
 async fn insert_many<A>(txn: &sea_orm::DatabaseTransaction, models: Vec<A>) -> Result<u64, Error>
@@ -585,6 +616,48 @@ mod tests {
             a.chunks[0].id,
             OrgData::generate(&options, 0, &c).chunks[0].id
         );
+    }
+
+    #[test]
+    fn the_generator_sets_every_column_the_database_cannot_fill_in() {
+        let options = DemoOptions::with_orgs(1);
+        let mut data = OrgData::generate(&options, 0, &centroids(&options));
+        data.check_columns().unwrap_or_else(|e| panic!("{e}"));
+        // As if `slug` had just been added to the entity and the generator did not set it.
+        data.organization.slug = sea_orm::ActiveValue::NotSet;
+        let e = data.check_columns().unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::SeedColumnUnset {
+                    table: "organization",
+                    column: "slug",
+                    origin: SeedOrigin::DemoGenerator,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_chunk_copy_writes_every_column_the_database_cannot_fill_in() {
+        let columns = EntityColumns::of::<document_chunk::Entity>();
+        let copied: Vec<&str> = CHUNK_COPY_COLUMNS.split(", ").collect();
+        for name in &copied {
+            assert!(
+                columns.columns.iter().any(|c| c.name == *name),
+                "CHUNK_COPY_COLUMNS names `{name}`, which document_chunk does not have"
+            );
+        }
+        columns
+            .refuse_unset(|c| copied.contains(&c.name), SeedOrigin::DemoChunkCopy)
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Without `content` (NOT NULL, no default) the copy is refused.
+        let e = columns
+            .refuse_unset(|c| c.name != "content", SeedOrigin::DemoChunkCopy)
+            .unwrap_err();
+        assert!(e.to_string().contains("document_chunk.content"), "{e}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Seeds: the initial data of a fresh environment, and demo data at scale.
 //!
 //! - [`set`]: the seed files compiled into the binary and their insertion through the entities.
+//! - `columns`: which columns of an entity seed rows must set ([`SeedOrigin`] names the rows
+//!   that do not); `placeholder`: stand-ins for the columns a seed row leaves out.
 //! - [`record`]: which sets a database has received, and their hashes.
 //! - [`synthetic`]: deterministic random data (PRNG, embeddings).
 //! - [`demo`]: synthetic organizations with users, usage and embedded document chunks.
@@ -11,7 +13,9 @@
 //! upserted by primary key) only when asked. Seeding refuses a database whose migrations are not
 //! all applied, since the files describe the current schema.
 
+mod columns;
 pub mod demo;
+mod placeholder;
 pub mod record;
 pub mod set;
 pub mod synthetic;
@@ -21,6 +25,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Transac
 
 use crate::Error;
 use crate::migrate::{MigrationState, Migrator};
+pub use columns::SeedOrigin;
 pub use record::SeedRecord;
 pub use set::{Conflict, INITIAL, SeedFile, SeedSet};
 
@@ -97,6 +102,9 @@ pub async fn run_on_migrated(
     {
         return Ok(already(recorded, current));
     }
+    // Every row is read and checked before the transaction: a file that does not fit its
+    // entity (a required column just added to it, say) fails with nothing written or locked.
+    set.check()?;
     let txn = db.begin().await?;
     txn.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,

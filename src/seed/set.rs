@@ -8,6 +8,10 @@ use sea_orm::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use std::collections::HashMap;
+
+use super::columns::{EntityColumns, SeedColumn, SeedOrigin};
+use super::placeholder;
 use super::synthetic::embedding_for_label;
 use crate::Error;
 use crate::journal::sha256_hex;
@@ -80,7 +84,8 @@ impl SeedSet {
     }
 
     /// Parses every file into its entity's models without touching a database: a malformed
-    /// file or a field the entity no longer has is reported with the file's path.
+    /// file or a field the entity no longer has is reported with the file's path, a row leaving
+    /// out a column the database cannot fill in with the column ([`Error::SeedColumnUnset`]).
     pub fn check(&self) -> Result<usize, Error> {
         let mut rows = 0;
         for file in self.files {
@@ -106,7 +111,10 @@ fn bad(file: &SeedFile, problem: impl std::fmt::Display) -> Error {
     }
 }
 
-/// The rows of a file as active models of entity `E`.
+/// The rows of a file as active models of entity `E`, each setting exactly the fields its row
+/// has: a field the row leaves out is `NotSet`, so the database fills it in (NULL or the
+/// column's default). A row that leaves out a column the database cannot fill in is refused
+/// ([`Error::SeedColumnUnset`]).
 fn parse<E>(file: &SeedFile) -> Result<Vec<E::ActiveModel>, Error>
 where
     E: EntityTrait,
@@ -118,16 +126,16 @@ where
     let serde_json::Value::Array(rows) = value else {
         return Err(bad(file, "the file must hold a JSON array of row objects"));
     };
-    let known: Vec<String> = E::Column::iter()
-        .map(|c| sea_orm::ColumnTrait::json_key(&c).to_string())
-        .collect();
+    let columns = EntityColumns::of::<E>();
+    let known: Vec<&str> = columns.columns.iter().map(|c| c.key).collect();
+    let mut stand_ins = StandIns::default();
     rows.into_iter()
         .enumerate()
-        .map(|(i, mut row)| {
-            let Some(object) = row.as_object_mut() else {
+        .map(|(i, row)| {
+            let serde_json::Value::Object(mut object) = row else {
                 return Err(bad(file, format!("row {i} is not a JSON object")));
             };
-            if let Some(unknown) = object.keys().find(|k| !known.contains(k)) {
+            if let Some(unknown) = object.keys().find(|k| !known.contains(&k.as_str())) {
                 return Err(bad(
                     file,
                     format!(
@@ -137,6 +145,13 @@ where
                     ),
                 ));
             }
+            columns.refuse_unset(
+                |c| object.contains_key(c.key),
+                SeedOrigin::File {
+                    path: file.path,
+                    row: i,
+                },
+            )?;
             if let Some(serde_json::Value::String(s)) = object.get("embedding")
                 && let Some(label) = s.strip_prefix("synthetic:")
             {
@@ -146,12 +161,85 @@ where
                     serde_json::to_value(v).map_err(|e| bad(file, e))?,
                 );
             }
-            E::ActiveModel::from_json(row).map_err(|e| bad(file, format!("row {i}: {e}")))
+            read_row::<E>(file, i, object, &columns, &mut stand_ins)
         })
         .collect()
 }
 
-/// Inserts a file's rows in one statement; returns how many rows were written.
+/// The stand-ins that let rows leaving out these keys be read, found once per set of keys.
+type StandIns = HashMap<Vec<&'static str>, Vec<serde_json::Value>>;
+
+/// Reads one row into an active model: the columns it leaves out get stand-ins of their type
+/// (`placeholder.rs`) for the reading, then become `NotSet`.
+fn read_row<E>(
+    file: &SeedFile,
+    i: usize,
+    object: serde_json::Map<String, serde_json::Value>,
+    columns: &EntityColumns,
+    stand_ins: &mut StandIns,
+) -> Result<E::ActiveModel, Error>
+where
+    E: EntityTrait,
+    E::Model: IntoActiveModel<E::ActiveModel> + Serialize + DeserializeOwned,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model>,
+{
+    let left_out: Vec<&SeedColumn> = columns
+        .columns
+        .iter()
+        .filter(|c| !object.contains_key(c.key))
+        .collect();
+    let keys: Vec<&'static str> = left_out.iter().map(|c| c.key).collect();
+    let lists: Vec<Vec<serde_json::Value>> = match stand_ins.get(&keys) {
+        Some(found) => found.iter().map(|v| vec![v.clone()]).collect(),
+        None => left_out
+            .iter()
+            .map(|c| placeholder::candidates(c.nullable, &c.column_type))
+            .collect(),
+    };
+    let mut first_error = None;
+    for choice in placeholder::combinations(&lists, placeholder::MAX_TRIES) {
+        let mut row = object.clone();
+        for (column, value) in left_out.iter().zip(&choice) {
+            row.insert(column.key.to_string(), (*value).clone());
+        }
+        match E::ActiveModel::from_json(serde_json::Value::Object(row)) {
+            Ok(mut model) => {
+                for column in E::Column::iter() {
+                    if keys.contains(&sea_orm::ColumnTrait::json_key(&column)) {
+                        model.not_set(column);
+                    }
+                }
+                stand_ins.insert(keys, choice.into_iter().cloned().collect());
+                return Ok(model);
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    let left_out = if keys.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (the row leaves out {}: set them if the error is about them)",
+            keys.join(", ")
+        )
+    };
+    Err(bad(
+        file,
+        match first_error {
+            Some(e) => format!("row {i}: {e}{left_out}"),
+            None => format!(
+                "row {i}: a column it leaves out has a type seeds cannot stand in for{left_out}"
+            ),
+        },
+    ))
+}
+
+/// Inserts a file's rows, one statement per run of rows that set the same columns (a
+/// multi-row INSERT would write NULL, not the default, where one row leaves out a column another
+/// sets); returns how many rows were written. On a conflict, [`Conflict::Update`] overwrites
+/// the columns the rows set, and only those.
 async fn insert<E>(
     txn: &DatabaseTransaction,
     file: &SeedFile,
@@ -163,28 +251,46 @@ where
     E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model> + Send,
 {
     let models = parse::<E>(file)?;
-    if models.is_empty() {
-        return Ok(0);
-    }
     let keys: Vec<E::Column> = E::PrimaryKey::iter().map(|k| k.into_column()).collect();
     let key_names: Vec<&str> = keys
         .iter()
         .map(|k| sea_orm::IdenStatic::as_str(k))
         .collect();
-    let others: Vec<E::Column> = E::Column::iter()
-        .filter(|c| !key_names.contains(&sea_orm::IdenStatic::as_str(c)))
-        .collect();
-    let mut on_conflict = OnConflict::columns(keys);
-    match conflict {
-        Conflict::Keep => on_conflict.do_nothing(),
-        Conflict::Update => on_conflict.update_columns(others),
+    let mut written = 0;
+    for run in runs_of_same_shape(models) {
+        let set: Vec<E::Column> = E::Column::iter()
+            .filter(|c| !run[0].get(*c).is_not_set())
+            .filter(|c| !key_names.contains(&sea_orm::IdenStatic::as_str(c)))
+            .collect();
+        let mut on_conflict = OnConflict::columns(keys.clone());
+        match conflict {
+            Conflict::Update if !set.is_empty() => on_conflict.update_columns(set),
+            Conflict::Keep | Conflict::Update => on_conflict.do_nothing(),
+        };
+        written += E::insert_many(run)
+            .on_conflict(on_conflict)
+            .exec_without_returning(txn)
+            .await
+            .map_err(|e| bad(file, format!("insert failed: {e}")))?;
+    }
+    Ok(written)
+}
+
+/// Consecutive models that leave the same columns `NotSet`, in order.
+fn runs_of_same_shape<A: ActiveModelTrait>(models: Vec<A>) -> Vec<Vec<A>> {
+    let shape = |m: &A| -> Vec<bool> {
+        <A::Entity as EntityTrait>::Column::iter()
+            .map(|c| m.get(c).is_not_set())
+            .collect()
     };
-    let result = E::insert_many(models)
-        .on_conflict(on_conflict)
-        .exec_without_returning(txn)
-        .await
-        .map_err(|e| bad(file, format!("insert failed: {e}")))?;
-    Ok(result)
+    let mut runs: Vec<Vec<A>> = Vec::new();
+    for model in models {
+        match runs.last_mut() {
+            Some(run) if shape(&run[0]) == shape(&model) => run.push(model),
+            _ => runs.push(vec![model]),
+        }
+    }
+    runs
 }
 
 macro_rules! by_table {
@@ -291,7 +397,28 @@ mod tests {
             path: "seeds/x/organization.json",
             json: "[{\"id\": \"o\"}]",
         };
-        let e = dispatch_parse(&missing).unwrap_err().to_string();
+        let e = dispatch_parse(&missing).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::SeedColumnUnset {
+                    table: "organization",
+                    column: "name",
+                    origin: SeedOrigin::File {
+                        path: "seeds/x/organization.json",
+                        row: 0
+                    },
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let wrong_type = SeedFile {
+            table: "organization",
+            path: "seeds/x/organization.json",
+            json: "[{\"id\": \"o\", \"name\": 1, \"slug\": \"o\", \"created_at\": \"2026-01-05T09:00:00\"}]",
+        };
+        let e = dispatch_parse(&wrong_type).unwrap_err().to_string();
         assert!(
             e.contains("seeds/x/organization.json") && e.contains("row 0"),
             "{e}"
@@ -307,6 +434,48 @@ mod tests {
                 .to_string()
                 .contains("no entity for table `nope`")
         );
+    }
+
+    /// Columns the database fills in may be left out of a row, whatever their type: they are
+    /// `NotSet`, not a stand-in value written to the table. (SeaORM's own stand-ins do not read
+    /// back for timestamps and enums, so a `NOT NULL DEFAULT now()` column added to an entity
+    /// used to break every seed file of its table.)
+    #[test]
+    fn a_row_may_leave_out_any_column_the_database_fills_in() {
+        use entity::document_source;
+        use sea_orm::ActiveValue;
+        let file = SeedFile {
+            table: "document_source",
+            path: "seeds/x/document_source.json",
+            json: r#"[
+                {"id": "5eed0000-0000-4000-8000-000000000001", "organization_id": "o",
+                 "kind": "text", "title": "a"},
+                {"id": "5eed0000-0000-4000-8000-000000000002", "organization_id": "o",
+                 "kind": "text", "title": "b", "status": "ready", "chunk_count": 3}
+            ]"#,
+        };
+        let rows = parse::<document_source::Entity>(&file).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows.len(), 2);
+        // Defaulted: timestamptz `now()`, an enum `'pending'`, jsonb, an integer; nullable: the rest.
+        for left_out in [
+            document_source::Column::CreatedAt,
+            document_source::Column::UpdatedAt,
+            document_source::Column::Metadata,
+            document_source::Column::ByteSize,
+            document_source::Column::Uri,
+        ] {
+            assert!(rows[0].get(left_out).is_not_set(), "{left_out:?}");
+        }
+        assert!(rows[0].status.is_not_set() && rows[0].chunk_count.is_not_set());
+        assert_eq!(
+            rows[1].status,
+            ActiveValue::Set(entity::sea_orm_active_enums::DocumentSourceStatus::Ready)
+        );
+        assert_eq!(rows[1].chunk_count, ActiveValue::Set(3));
+        assert_eq!(rows[1].title, ActiveValue::Set("b".to_string()));
+        // The two rows set different columns: two INSERTs, each with its own column list.
+        let runs = runs_of_same_shape(rows);
+        assert_eq!(runs.iter().map(Vec::len).collect::<Vec<_>>(), [1, 1]);
     }
 
     #[test]

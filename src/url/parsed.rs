@@ -85,6 +85,7 @@ impl DbUrl {
                 .fold(e.to_string(), |text, s| text.replace(s, super::MASK));
             bad(problem, URL_FIX)
         })?;
+        let options = without_brackets(options);
         Ok(Self {
             options,
             keepalive,
@@ -131,6 +132,21 @@ impl std::fmt::Debug for DbUrl {
 impl std::fmt::Display for DbUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.redacted)
+    }
+}
+
+/// An IPv6 literal keeps its URL brackets in the driver's host (`[::1]`), which its resolver
+/// then cannot read: the connect fails. The bare address connects.
+fn without_brackets(options: PgConnectOptions) -> PgConnectOptions {
+    let bare = options
+        .get_host()
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .filter(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
+        .map(str::to_string);
+    match bare {
+        Some(host) => options.host(&host),
+        None => options,
     }
 }
 
@@ -184,6 +200,15 @@ mod tests {
             Err(e @ Error::BadUrl { .. }) => e.to_string(),
             other => panic!("{raw} should be refused, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn an_ipv6_literal_loses_its_brackets() {
+        let url = DbUrl::parse("postgres://u@[::1]:6543/app", "X").unwrap();
+        assert_eq!(url.options().get_host(), "::1");
+        assert_eq!(url.options().get_port(), 6543);
+        assert!(url.is_loopback());
+        assert_eq!(url.redacted(), "postgres://u@[::1]:6543/app");
     }
 
     #[test]

@@ -38,21 +38,8 @@ pub fn drizzle_kit_fixture_dir() -> PathBuf {
 /// A folder loaded with app-db's own resolver, leaked to the `'static` lifetime that
 /// `Migrator::with_migrations` takes (compiled migrations are `'static`).
 pub fn load_static(dir: &Path) -> &'static [Migration] {
-    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
     let loaded = load_dir(dir).unwrap_or_else(|e| panic!("load {}: {e}", dir.display()));
-    let migrations: Vec<Migration> = loaded
-        .migrations
-        .into_iter()
-        .map(|f| Migration {
-            idx: f.idx,
-            tag: leak(f.tag),
-            when: f.when,
-            breakpoints: f.breakpoints,
-            transaction: f.transaction,
-            sql: leak(f.sql),
-            hash: leak(f.hash),
-        })
-        .collect();
+    let migrations: Vec<Migration> = loaded.migrations.into_iter().map(Migration::leak).collect();
     Box::leak(migrations.into_boxed_slice())
 }
 
@@ -60,7 +47,7 @@ pub fn load_static(dir: &Path) -> &'static [Migration] {
 /// process and never in two processes at once; panics (never skips) without node and npm.
 pub fn ensure_node_project() -> &'static Path {
     static READY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match READY.get_or_init(install) {
+    match READY.get_or_init(|| install_in(project_dir(), "drizzle-interop-npm.lock")) {
         Ok(dir) => dir,
         Err(e) => panic!("{e}"),
     }
@@ -70,7 +57,10 @@ const INSTALL_NODE: &str = "the drizzle-orm and drizzle-kit tests need Node.js 2
      install them (Debian 12's own nodejs package is 18, too old: use nodejs.org's builds or \
      packages) and run the tests again";
 
-fn install() -> Result<PathBuf, String> {
+/// Runs `npm ci` in the node project `dir` unless its `node_modules` already matches the
+/// lockfile, serialised across processes on `lock_name` (a file in the test target's temporary
+/// folder).
+pub fn install_in(dir: PathBuf, lock_name: &str) -> Result<PathBuf, String> {
     let node = Command::new("node")
         .arg("--version")
         .output()
@@ -90,10 +80,9 @@ fn install() -> Result<PathBuf, String> {
         .output()
         .map_err(|e| format!("cannot run `npm` ({e}); {INSTALL_NODE}"))?;
 
-    let dir = project_dir();
     // Another process (a second test binary, the benchmark) may be installing right now:
     // serialise on an exclusive lock; the kernel releases it if that process dies.
-    let lock_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("drizzle-interop-npm.lock");
+    let lock_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(lock_name);
     let lock = std::fs::File::create(&lock_path)
         .map_err(|e| format!("create {}: {e}", lock_path.display()))?;
     flock_exclusive(&lock).map_err(|e| format!("lock {}: {e}", lock_path.display()))?;

@@ -73,8 +73,10 @@ fn describe(what: &str, out: &std::process::Output) -> String {
 ///
 /// drizzle-kit 0.31 reads an absolute `--out` back as `./<path>`, so the folder is always
 /// given relative to the working directory. stdin is empty, so a rename prompt fails instead
-/// of waiting. The schema files import `drizzle-orm/pg-core`, found through `NODE_PATH`.
-fn run(out: &Path, args: &[&str]) -> Result<std::process::Output, String> {
+/// of waiting, unless `answers` names a file of answers: then drizzle-kit runs in a
+/// pseudo-terminal and `answer-prompts.py` presses the keys it names (needs `python3`). The
+/// schema files import `drizzle-orm/pg-core`, found through `NODE_PATH`.
+fn run(out: &Path, args: &[&str], answers: Option<&Path>) -> Result<std::process::Output, String> {
     let kit = kit();
     let parent = out
         .parent()
@@ -87,7 +89,19 @@ fn run(out: &Path, args: &[&str]) -> Result<std::process::Output, String> {
         .and_then(Path::parent)
         .ok_or_else(|| format!("{} is not in node_modules/.bin", kit.display()))?;
     std::fs::create_dir_all(parent).map_err(|e| format!("create {}: {e}", parent.display()))?;
-    Command::new(&kit)
+    let mut command = match answers {
+        Some(answers) => {
+            let driver = node_modules
+                .parent()
+                .ok_or("node_modules has no parent folder")?
+                .join("answer-prompts.py");
+            let mut c = Command::new("python3");
+            c.arg(driver).arg(answers).arg(&kit);
+            c
+        }
+        None => Command::new(&kit),
+    };
+    command
         .args(args)
         .arg("--dialect")
         .arg("postgresql")
@@ -98,7 +112,12 @@ fn run(out: &Path, args: &[&str]) -> Result<std::process::Output, String> {
         .env("NO_COLOR", "1")
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run {}: {e}", kit.display()))
+        .map_err(|e| {
+            format!(
+                "cannot run {} (python3 for answered prompts): {e}",
+                kit.display()
+            )
+        })
 }
 
 /// The number of journal entries in `out`, 0 when there is no journal yet.
@@ -132,9 +151,23 @@ fn last_file(out: &Path) -> Result<PathBuf, String> {
 /// drizzle-kit exits 0 after some failures (an unreadable snapshot, for one), so success is
 /// a new journal entry whose file exists.
 pub fn generate(schema_ts: &Path, out: &Path, name: &str) -> Result<Option<PathBuf>, String> {
+    generate_answering(schema_ts, out, name, None)
+}
+
+/// [`generate`], answering drizzle-kit's rename prompts from `answers` (see [`run`]).
+pub fn generate_answering(
+    schema_ts: &Path,
+    out: &Path,
+    name: &str,
+    answers: Option<&Path>,
+) -> Result<Option<PathBuf>, String> {
     let before = entry_count(out)?;
     let schema = schema_ts.to_str().ok_or("schema path is not UTF-8")?;
-    let output = run(out, &["generate", "--schema", schema, "--name", name])?;
+    let output = run(
+        out,
+        &["generate", "--schema", schema, "--name", name],
+        answers,
+    )?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if output.status.success()
         && entry_count(out)? == before
@@ -161,6 +194,7 @@ pub fn custom(schema_ts: &Path, out: &Path, name: &str) -> Result<PathBuf, Strin
     let output = run(
         out,
         &["generate", "--custom", "--schema", schema, "--name", name],
+        None,
     )?;
     let file = last_file(out)
         .map_err(|e| describe(&format!("drizzle-kit generate --custom: {e}"), &output))?;
@@ -179,7 +213,7 @@ pub fn custom(schema_ts: &Path, out: &Path, name: &str) -> Result<PathBuf, Strin
 /// drizzle-kit reports problems on stdout and may exit 0 anyway; its only success message is
 /// "Everything's fine".
 pub fn check(out: &Path) -> Result<(), String> {
-    let output = run(out, &["check"])?;
+    let output = run(out, &["check"], None)?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if output.status.success() && stdout.contains("Everything's fine") {
         Ok(())

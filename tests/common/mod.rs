@@ -16,12 +16,60 @@ pub fn migration(idx: u32, when: i64, sql: &str) -> Migration {
     Migration {
         idx,
         tag,
+        name: leak(app_db::journal::timestamp::upgraded_name(tag, when)),
+        layout: app_db::migrations::Layout::Journal,
         when,
         breakpoints: true,
         transaction,
         sql: leak(sql.to_string()),
         hash: leak(sha256_hex(sql.as_bytes())),
     }
+}
+
+/// `migration` as `drizzle-kit up` converts it to drizzle-kit 1.0's layout: the folder
+/// `<YYYYMMDDHHMMSS of when>_<tag after its first _>` holding the same SQL, `created_at` the
+/// folder's time (to the second).
+pub fn upgraded(migration: &Migration) -> Migration {
+    Migration {
+        tag: migration.name,
+        layout: app_db::migrations::Layout::Folders,
+        when: app_db::journal::timestamp::to_the_second(migration.when),
+        breakpoints: true,
+        ..*migration
+    }
+}
+
+/// Every migration of `migrations` [`upgraded`].
+pub fn upgraded_all(migrations: &[Migration]) -> Vec<Migration> {
+    migrations.iter().map(upgraded).collect()
+}
+
+/// A bookkeeping row of either shape: id, hash, created_at, name (`None` on a 0.x table or
+/// when null), whether `applied_at` is set (false on a 0.x table).
+pub type AnyRow = (i32, String, Option<i64>, Option<String>, bool);
+
+/// Every bookkeeping row, in id order, whatever the table's shape.
+pub async fn any_rows(conn: &mut sqlx::PgConnection) -> Vec<AnyRow> {
+    sqlx::query_as(
+        "select id, hash, created_at, to_jsonb(t) ->> 'name', (to_jsonb(t) ->> 'applied_at') is not null \
+         from drizzle.__drizzle_migrations t order by id",
+    )
+    .fetch_all(conn)
+    .await
+    .expect("read the bookkeeping rows")
+}
+
+/// The bookkeeping table's columns: name, type, nullable, default.
+pub async fn bookkeeping_columns(
+    conn: &mut sqlx::PgConnection,
+) -> Vec<(String, String, String, Option<String>)> {
+    sqlx::query_as(
+        "select column_name::text, data_type::text, is_nullable::text, column_default::text from information_schema.columns \
+         where table_schema = 'drizzle' and table_name = '__drizzle_migrations' order by ordinal_position",
+    )
+    .fetch_all(conn)
+    .await
+    .expect("read the bookkeeping table's columns")
 }
 
 /// A leaked list.
@@ -94,16 +142,16 @@ pub async fn migrated_db() -> (sea_orm::DatabaseConnection, String) {
 
 /// Inserts a bare organization with this id (name and slug derived from it).
 pub async fn organization(db: &sea_orm::DatabaseConnection, id: &str) {
-    use sea_orm::{ActiveModelTrait, IntoActiveModel};
-    app_db::organization::Model {
-        id: id.into(),
-        name: id.into(),
-        slug: id.replace('_', "-"),
-        logo: None,
-        created_at: chrono::Utc::now().naive_utc(),
-        metadata: None,
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    app_db::organization::ActiveModel {
+        id: Set(id.into()),
+        name: Set(id.into()),
+        slug: Set(id.replace('_', "-")),
+        logo: Set(None),
+        created_at: Set(chrono::Utc::now().naive_utc()),
+        metadata: Set(None),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(db)
     .await
     .expect("insert organization");
@@ -114,27 +162,27 @@ pub async fn source(
     db: &sea_orm::DatabaseConnection,
     organization_id: &str,
 ) -> sea_orm::prelude::Uuid {
-    use sea_orm::{ActiveModelTrait, IntoActiveModel};
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
     let now = chrono::Utc::now().fixed_offset();
     let id = sea_orm::prelude::Uuid::new_v4();
-    app_db::document_source::Model {
-        id,
-        organization_id: organization_id.into(),
-        created_by: None,
-        kind: "text".into(),
-        title: format!("{organization_id} handbook"),
-        uri: None,
-        mime_type: None,
-        content_hash: None,
-        byte_size: None,
-        status: app_db::sea_orm_active_enums::DocumentSourceStatus::Ready,
-        error: None,
-        chunk_count: 0,
-        metadata: serde_json::json!({}),
-        created_at: now,
-        updated_at: now,
+    app_db::document_source::ActiveModel {
+        id: Set(id),
+        organization_id: Set(organization_id.into()),
+        created_by: Set(None),
+        kind: Set("text".into()),
+        title: Set(format!("{organization_id} handbook")),
+        uri: Set(None),
+        mime_type: Set(None),
+        content_hash: Set(None),
+        byte_size: Set(None),
+        status: Set(app_db::sea_orm_active_enums::DocumentSourceStatus::Ready),
+        error: Set(None),
+        chunk_count: Set(0),
+        metadata: Set(serde_json::json!({})),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
     }
-    .into_active_model()
     .insert(db)
     .await
     .expect("insert document source");
@@ -194,4 +242,47 @@ pub fn succeeded(out: &std::process::Output, what: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
+}
+
+/// On a migrated database: takes the last compiled migration (a `CREATE TABLE`) back out (its
+/// bookkeeping row and its table), then opens a transaction that creates a table of the same
+/// name and stays open. The migration, pending again, then waits for that transaction (the
+/// catalog's unique name index), as a statement waits for any lock. Returns the blocking
+/// connection, its backend pid and the migration's tag.
+pub async fn block_the_last_migration(url: &str) -> (sqlx::PgConnection, i32, &'static str) {
+    use app_db::sql::tokens::{Cursor, tokenize};
+    let last = app_db::MIGRATIONS.last().expect("a compiled migration");
+    let first = last.statements().next().expect("a statement");
+    let tokens = tokenize(first);
+    let mut cursor = Cursor::new(&tokens);
+    assert!(
+        cursor.eat(&["CREATE", "TABLE"]),
+        "the last migration ({}) must start with CREATE TABLE for this scenario",
+        last.tag
+    );
+    let (table, _) = cursor.name().expect("the table's name");
+    let mut conn = connect(url).await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "delete from drizzle.__drizzle_migrations where hash = '{}'; drop table {table}",
+        last.hash
+    )))
+    .execute(&mut conn)
+    .await
+    .expect("take the last migration back out");
+    let mut blocker = connect(url).await;
+    sqlx::raw_sql("set application_name = 'the-blocker'")
+        .execute(&mut blocker)
+        .await
+        .expect("name the blocker");
+    let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut blocker)
+        .await
+        .expect("the blocker's pid");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "begin; create table {table} (blocking int)"
+    )))
+    .execute(&mut blocker)
+    .await
+    .expect("the blocking transaction");
+    (blocker, pid, last.tag)
 }

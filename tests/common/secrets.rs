@@ -38,14 +38,18 @@ pub enum Form {
     QueryEncoded,
     /// `host=… port=… user=… password='<escaped>' dbname=…`
     KeyValue,
+    /// `postgres://user@host/db?sslmode=prefer&sslpassword=<percent-encoded>`: libpq's
+    /// passphrase of the client key, a secret the driver never reads.
+    SslPassword,
 }
 
-pub const FORMS: [Form; 5] = [
+pub const FORMS: [Form; 6] = [
     Form::UrlRaw,
     Form::UrlEncoded,
     Form::QueryRaw,
     Form::QueryEncoded,
     Form::KeyValue,
+    Form::SslPassword,
 ];
 
 /// Why the connection fails.
@@ -190,6 +194,9 @@ impl Endpoints {
             Form::QueryEncoded => {
                 format!("{scheme}://{user}@{host}:{port}/{database}?password={encoded}")
             }
+            Form::SslPassword => format!(
+                "{scheme}://{user}@{host}:{port}/{database}?sslmode=prefer&sslpassword={encoded}"
+            ),
             Form::KeyValue => format!(
                 "host={host} port={port} user={user} password='{}' dbname={database}",
                 password.replace('\\', "\\\\").replace('\'', "\\'")

@@ -7,7 +7,8 @@
 #
 # Without arguments every class is regenerated. stdin is /dev/null so that a rename prompt
 # (drizzle-kit asks whenever a scope has both an added and a removed item) fails instead of
-# waiting: no fixture may need one.
+# waiting, except in a class with an `answers` file: its `after` step runs in a
+# pseudo-terminal and answer-prompts.py presses the keys the file names (one line per prompt).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 fixtures=$(cd "$here/../fixtures/generate" && pwd)
@@ -23,8 +24,14 @@ for class in "$@"; do
   for step in before after; do
     # --out must be relative: drizzle-kit 0.31 reads an absolute one back as `./<path>`. It also
     # exits 0 after some failures, so success is the file it should have written.
-    (cd "$work" && "$kit" generate --dialect postgresql --schema "$dir/$step.ts" \
-      --out out --name "$step" </dev/null >"$work/$step.log" 2>&1) || true
+    if [ "$step" = after ] && [ -f "$dir/answers" ]; then
+      (cd "$work" && python3 "$here/answer-prompts.py" "$dir/answers" "$kit" generate \
+        --dialect postgresql --schema "$dir/$step.ts" --out out --name "$step" \
+        </dev/null >"$work/$step.log" 2>&1) || true
+    else
+      (cd "$work" && "$kit" generate --dialect postgresql --schema "$dir/$step.ts" \
+        --out out --name "$step" </dev/null >"$work/$step.log" 2>&1) || true
+    fi
     [ -f "$work/out/000${idx}_$step.sql" ] || {
       echo "$class: drizzle-kit generate on $step.ts wrote no 000${idx}_$step.sql:" >&2
       cat "$work/$step.log" >&2; exit 1; }

@@ -1,5 +1,5 @@
 //! The scenario as entities, shared by `tests/generate.rs` and
-//! `tests/generate_interop.rs`: the project's entities with `organization` changed (a new
+//! `migration/tests/generate_interop.rs`: the project's entities with `organization` changed (a new
 //! nullable column, or `logo` removed) and a new `invoice` table pointing at `organization`,
 //! then two later steps (an enum column, a vector column with an HNSW index, a new enum value).
 

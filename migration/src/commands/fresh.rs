@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use app_db::Error;
-use app_db::recovery::reset_schemas;
+use app_db::recovery::{ensure_this_machine, reset_schemas};
 use app_db::url::DbUrl;
 
 use crate::cli::{GlobalArgs, PolicyArgs};
@@ -36,13 +36,12 @@ pub async fn run(
     };
     let migrator = super::migrator(global, &target, &policy.lock, Some(policy));
     let mut conn = target.connect().await?;
+    // A loopback URL can still be a tunnel or a proxy to a production server: ask the server.
+    if !force_remote {
+        ensure_this_machine(&mut conn, target.url(), "fresh").await?;
+    }
     let started = Instant::now();
-    let reset = reset_schemas(
-        &mut conn,
-        &global.database_schema,
-        migrator.bookkeeping_table(),
-    )
-    .await?;
+    let reset = reset_schemas(&mut conn, &global.database_schema, &migrator).await?;
     println!(
         "dropped and recreated {} on {} ({} table(s), view(s) and type(s) with their data){}; dropped {}",
         if reset.recreated.is_empty() {

@@ -5,11 +5,15 @@ mod db;
 mod down;
 mod fresh;
 mod generate;
+mod generate_v1;
+pub mod lint;
 mod mark_applied;
 mod recording;
+mod rehearsal;
 mod seed;
 mod status;
 mod up;
+mod upgrade_folder;
 mod verify;
 
 use std::time::Duration;
@@ -26,11 +30,37 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Up {
             num,
             dry_run,
+            rehearse,
+            json,
             policy,
-        } => up::run(global, *num, *dry_run, policy).await,
+        } => {
+            let mode = up::Mode {
+                dry_run: *dry_run,
+                rehearse: *rehearse,
+                json: *json,
+            };
+            up::run(global, *num, mode, policy).await
+        }
         Command::Status { json } => status::run(global, *json).await,
-        Command::Verify { allow_pending, dir } => {
-            verify::run(global, *allow_pending, dir.as_deref()).await
+        Command::Verify {
+            allow_pending,
+            dir,
+            lint,
+        } => verify::run(global, *allow_pending, dir.as_deref(), *lint).await,
+        Command::Lint {
+            tags,
+            all,
+            dir,
+            json,
+        } => {
+            let selection = if *all {
+                lint::Selection::All
+            } else if !tags.is_empty() {
+                lint::Selection::Tags(tags)
+            } else {
+                lint::Selection::Pending
+            };
+            lint::run(global, selection, dir.as_deref(), *json).await
         }
         Command::Down { .. } => down::run(),
         Command::Fresh {
@@ -44,16 +74,27 @@ pub async fn run(cli: Cli) -> u8 {
             dry_run,
             check,
             allow_drop,
+            safe,
             dir,
+            rehearse,
+            json,
+            ddl_lock_timeout,
         } => {
             let mode = generate::Mode {
                 custom: *custom,
                 dry_run: *dry_run,
                 check: *check,
                 allow_drop: *allow_drop,
+                safe: *safe,
             };
-            generate::run(global, name.as_deref(), mode, dir).await
+            let rehearsal = rehearse.as_deref().map(|url| generate::Rehearsal {
+                url,
+                json: *json,
+                lock_timeout: Duration::from_millis(*ddl_lock_timeout),
+            });
+            generate::run(global, name.as_deref(), mode, dir, rehearsal).await
         }
+        Command::UpgradeFolder { dry_run, dir } => upgrade_folder::run(dir, *dry_run),
         Command::MarkApplied { tag, verify } => mark_applied::run(global, tag, verify).await,
         Command::Baseline { to, verify } => baseline::run(global, to, verify).await,
         Command::Db { action } => db::run(action).await,
@@ -81,11 +122,13 @@ pub async fn run(cli: Cli) -> u8 {
     }
 }
 
+/// The other URL a command was given (besides `-u`), whose password must be scrubbed too.
 fn scratch_url(command: &Command) -> Option<&str> {
     match command {
         Command::MarkApplied { verify, .. } | Command::Baseline { verify, .. } => {
             verify.scratch_url.as_deref()
         }
+        Command::Generate { rehearse, .. } => rehearse.as_deref(),
         _ => None,
     }
 }
@@ -93,7 +136,11 @@ fn scratch_url(command: &Command) -> Option<&str> {
 /// Drift refusals exit 2, an unusable URL 64 (bad usage), everything else 1.
 fn exit_code(e: &Error) -> u8 {
     match e {
-        Error::Modified(_) | Error::OutOfOrder { .. } | Error::SchemaMismatch { .. } => exit::DRIFT,
+        Error::Modified(_)
+        | Error::OutOfOrder { .. }
+        | Error::OutOfOrderFolders { .. }
+        | Error::UpgradeUnmatched { .. }
+        | Error::SchemaMismatch { .. } => exit::DRIFT,
         Error::BadUrl { .. } => exit::USAGE,
         _ => exit::ERROR,
     }
@@ -107,7 +154,9 @@ fn migrator(
     lock: &LockArgs,
     policy: Option<&PolicyArgs>,
 ) -> Migrator {
-    configured(global, lock, policy).keepalive(target.url().keepalive().copied())
+    configured(global, lock, policy)
+        .keepalive(target.url().keepalive().copied())
+        .watch_blockers(app_db::init::named_options(target.url()))
 }
 
 fn configured(global: &GlobalArgs, lock: &LockArgs, policy: Option<&PolicyArgs>) -> Migrator {
@@ -118,10 +167,12 @@ fn configured(global: &GlobalArgs, lock: &LockArgs, policy: Option<&PolicyArgs>)
         )
         .lock_timeout(Duration::from_millis(lock.lock_timeout));
     if let Some(policy) = policy {
-        migrator = migrator.policy(app_db::migrate::Policy {
-            allow_modified: policy.allow_modified,
-            allow_out_of_order: policy.allow_out_of_order,
-        });
+        migrator = migrator
+            .policy(app_db::migrate::Policy {
+                allow_modified: policy.allow_modified,
+                allow_out_of_order: policy.allow_out_of_order,
+            })
+            .lock_wait(policy.ddl.policy());
     }
     migrator
 }

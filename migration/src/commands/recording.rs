@@ -27,7 +27,7 @@ pub async fn run(
         .as_deref()
         .map(|raw| app_db::url::DbUrl::parse(raw, "--scratch-url"))
         .transpose()?
-        .map(|url| app_db::init::named_options(&url));
+        .map(|url| app_db::recovery::ScratchServer::from(&url));
     let options = RecordOptions {
         app_schemas: global.database_schema.clone(),
         scratch_server,
@@ -48,7 +48,7 @@ pub async fn run(
         "verifying the schema of {} against the migrations up to {tag}, replayed on a scratch database …",
         target.redacted()
     );
-    let recorder = Recorder::new(&migrator, target.options()?, options);
+    let recorder = Recorder::new(&migrator, target.url(), options);
     let report = match kind {
         Kind::MarkApplied => recorder.mark_applied(&mut conn, tag).await?,
         Kind::Baseline => recorder.baseline(&mut conn, tag).await?,

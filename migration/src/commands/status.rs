@@ -1,7 +1,7 @@
 //! `status`: every compiled migration with its state, plus rows this binary does not know.
 
 use app_db::Error;
-use app_db::migrate::{AppliedRow, Assessment, MigrationState};
+use app_db::migrate::{AppliedRow, AppliedTable, Assessment, MigrationState};
 use serde_json::{Value, json};
 
 use crate::cli::GlobalArgs;
@@ -13,23 +13,24 @@ pub async fn run(global: &GlobalArgs, as_json: bool) -> Result<u8, Error> {
     let target = Target::resolve(global).await?;
     let migrator = super::reader(global);
     let mut conn = target.connect().await?;
-    let rows = migrator
+    let table = migrator
         .bookkeeping_table()
         .read(&mut conn)
         .await
         .map_err(Error::from)?;
-    let exists = rows.is_some();
-    let rows = rows.unwrap_or_default();
-    let assessment = migrator.assess(&rows);
+    let exists = table.is_some();
+    let table = table.unwrap_or_default();
+    let assessment = migrator.assess(&table);
+    let rows = &table.rows;
     let bookkeeping = migrator.bookkeeping_table().qualified();
     if as_json {
-        let value = to_json(&assessment, &rows, &bookkeeping, exists);
+        let value = to_json(&assessment, &table, &bookkeeping);
         println!(
             "{}",
             serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string())
         );
     } else {
-        print_table(&assessment, &rows, &bookkeeping, exists);
+        print_table(&assessment, rows, &bookkeeping, exists);
     }
     Ok(exit::OK)
 }
@@ -57,18 +58,28 @@ fn row_json(row: &AppliedRow) -> Value {
         "id": row.id,
         "hash": row.hash,
         "created_at": row.created_at,
+        "name": row.name,
         "created_at_utc": row.created_at.and_then(when_rfc3339),
         "state": "unknown-in-db",
     })
 }
 
 /// The shape documented in docs/cli.md; fields are only ever added.
-fn to_json(
-    assessment: &Assessment<'_>,
-    rows: &[AppliedRow],
-    bookkeeping: &str,
-    exists: bool,
-) -> Value {
+fn to_json(assessment: &Assessment<'_>, table: &AppliedTable, bookkeeping: &str) -> Value {
+    let rows = &table.rows;
+    // What the next `up` does to the table itself, besides inserting rows.
+    let bookkeeping_update = if assessment.upgrade.is_some() {
+        Some("upgrade-to-drizzle-1")
+    } else if !assessment.repairs.is_empty() {
+        Some("name-rows")
+    } else {
+        None
+    };
+    let row_names = |rows: &[app_db::migrate::RowName<'_>]| -> Vec<Value> {
+        rows.iter()
+            .map(|r| json!({ "id": r.id, "name": r.name }))
+            .collect()
+    };
     let migrations: Vec<Value> = assessment
         .migrations
         .iter()
@@ -76,6 +87,7 @@ fn to_json(
             json!({
                 "idx": s.migration.idx,
                 "tag": s.migration.tag,
+                "name": s.migration.name,
                 "when": s.migration.when,
                 "when_utc": when_rfc3339(s.migration.when),
                 "state": s.state.label(),
@@ -88,7 +100,14 @@ fn to_json(
         .collect();
     json!({
         "bookkeeping_table": bookkeeping,
-        "bookkeeping_exists": exists,
+        "bookkeeping_exists": table.shape.is_some(),
+        "bookkeeping_shape": table.shape.map(|shape| shape.label()),
+        "bookkeeping_update": bookkeeping_update,
+        "rows_to_name": assessment
+            .upgrade
+            .as_deref()
+            .map_or_else(|| row_names(&assessment.repairs), row_names),
+        "layout": assessment.layout.label(),
         "migrations": migrations,
         "unknown_rows": assessment.unknown_rows.iter().map(row_json).collect::<Vec<_>>(),
         "duplicate_rows": assessment.duplicate_rows.iter().map(row_json).collect::<Vec<_>>(),
@@ -146,12 +165,35 @@ fn print_table(assessment: &Assessment<'_>, rows: &[AppliedRow], bookkeeping: &s
         .filter(|m| matches!(m.state, MigrationState::Applied { .. }))
         .count();
     println!();
+    if assessment.upgrade.is_some() {
+        println!(
+            "the next `up` upgrades {bookkeeping} to drizzle-orm 1.0's shape (name, applied_at), as drizzle-orm 1.0 does{}",
+            if assessment.unmatched.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", but refuses: {} row(s) match no migration of this folder",
+                    assessment.unmatched.len()
+                )
+            }
+        );
+    } else if !assessment.repairs.is_empty() {
+        println!(
+            "the next `up` names {} row(s) written without a name (by drizzle-orm 0.x), so drizzle-orm 1.0 does not run them again",
+            assessment.repairs.len()
+        );
+    }
     println!(
-        "{} migration(s): {applied} applied, {} pending; {} row(s) in {bookkeeping}{}; {}",
+        "{} migration(s) ({} folder): {applied} applied, {} pending; {} row(s) in {bookkeeping}{}; {}",
         assessment.migrations.len(),
+        assessment.layout.label(),
         assessment.pending_count(),
         rows.len(),
-        if exists { "" } else { " (not created yet)" },
+        match (exists, assessment.shape) {
+            (false, _) => " (not created yet)",
+            (true, Some(app_db::migrate::TableShape::Drizzle1)) => " (drizzle-orm 1.0's shape)",
+            (true, _) => "",
+        },
         if assessment.has_drift() {
             "DRIFT (see `migration verify`)"
         } else {

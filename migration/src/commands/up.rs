@@ -4,28 +4,58 @@ use std::io::Write;
 use std::time::Instant;
 
 use app_db::Error;
-use app_db::migrate::Progress;
+use app_db::migrate::{Progress, TableShape};
 
 use crate::cli::{GlobalArgs, PolicyArgs};
 use crate::exit;
 use crate::output::{elapsed, short_hash, when_utc};
 use crate::target::Target;
 
+/// What `up` does besides applying.
+#[derive(Debug, Clone, Copy)]
+pub struct Mode {
+    pub dry_run: bool,
+    pub rehearse: bool,
+    pub json: bool,
+}
+
 pub async fn run(
     global: &GlobalArgs,
     limit: Option<usize>,
-    dry_run: bool,
+    mode: Mode,
     policy: &PolicyArgs,
 ) -> Result<u8, Error> {
     let target = Target::resolve(global).await?;
     let migrator = super::migrator(global, &target, &policy.lock, Some(policy));
     let mut conn = target.connect().await?;
-    if dry_run {
+    if mode.dry_run {
         return print_plan(&migrator, &mut conn, limit).await;
+    }
+    if mode.rehearse {
+        let planned = migrator.pending_for_rehearsal(&mut conn, limit).await?;
+        if !mode.json {
+            if planned.is_empty() {
+                println!("nothing to rehearse: the database is up to date");
+                return Ok(exit::OK);
+            }
+            println!(
+                "rehearsing {} migration(s) on {} in a transaction that is rolled back",
+                planned.len(),
+                target.redacted()
+            );
+        }
+        let report =
+            app_db::rehearse::rehearse(&mut conn, &planned, &migrator.rehearsal_options()).await?;
+        return Ok(super::rehearsal::print(
+            &report,
+            &target.redacted(),
+            mode.json,
+        ));
     }
     let started = Instant::now();
     // A line is open while a migration runs: its timing ends it, an error starts a new one.
     let mut line_open = false;
+    let mut announced = false;
     let mut on_progress = |event: Progress<'_>| match event {
         Progress::WaitingForLock => {
             tracing::debug!("taking the migration lock");
@@ -35,8 +65,9 @@ pub async fn run(
             position,
             total,
         } => {
-            if position == 1 {
+            if !announced {
                 println!("applying {total} migration(s) to {}", target.redacted());
+                announced = true;
             }
             print!("[{position}/{total}] {} …", migration.tag);
             let _ = std::io::stdout().flush();
@@ -46,6 +77,20 @@ pub async fn run(
             println!(" {}", elapsed(took));
             line_open = false;
         }
+        Progress::LockRetry { attempt, pause, .. } => {
+            // The blockers are in the log line the library writes (stderr).
+            let retry = format!(
+                "lock timeout (attempt {attempt}): rolled back, retrying in {:.1} s",
+                pause.as_secs_f64()
+            );
+            if line_open {
+                println!(" {retry}");
+            } else {
+                println!("{retry}");
+            }
+            line_open = false;
+        }
+        _ => {}
     };
     let result = migrator.run_with(&mut conn, limit, &mut on_progress).await;
     if line_open {
@@ -55,11 +100,23 @@ pub async fn run(
     for warning in &report.warnings {
         eprintln!("warning: {warning}");
     }
+    if let Some(rows) = report.upgraded {
+        println!(
+            "upgraded {} to drizzle-orm 1.0's shape (name, applied_at), naming its {rows} row(s), as drizzle-orm 1.0 does",
+            migrator.bookkeeping_table().qualified()
+        );
+    }
+    if report.named > 0 {
+        println!(
+            "named {} bookkeeping row(s) written without a name (by drizzle-orm 0.x), so drizzle-orm 1.0 does not run them again",
+            report.named
+        );
+    }
     // Where the database stands, from the rows the run read plus what it applied: no second
     // read of the bookkeeping table.
     let at = report.position.at.unwrap_or("(no migration)");
     let pending = report.position.pending;
-    if report.applied.is_empty() {
+    if report.applied.is_empty() && report.upgraded.is_none() && report.named == 0 {
         println!(
             "nothing to apply: the database is at {at}{}",
             if pending > 0 {
@@ -68,7 +125,7 @@ pub async fn run(
                 String::new()
             }
         );
-    } else {
+    } else if !report.applied.is_empty() {
         println!(
             "applied {} migration(s) in {}; the database is at {at}{}",
             report.applied.len(),
@@ -88,18 +145,38 @@ async fn print_plan(
     conn: &mut sqlx::PgConnection,
     limit: Option<usize>,
 ) -> Result<u8, Error> {
-    let exists = migrator
-        .bookkeeping_table()
-        .read(conn)
-        .await
-        .map_err(Error::from)?
-        .is_some();
+    let bookkeeping = migrator.bookkeeping_table();
+    let table = bookkeeping.read(conn).await.map_err(Error::from)?;
+    let exists = table.is_some();
+    let assessment = migrator.assess(&table.unwrap_or_default());
     let (plan, warnings) = migrator.plan(conn, limit).await?;
     println!("-- dry run: nothing is changed");
     if !exists {
         println!(
-            "-- the bookkeeping table {} does not exist yet: it would be created",
-            migrator.bookkeeping_table().qualified()
+            "-- the bookkeeping table {} does not exist yet: it would be created ({}'s shape)",
+            bookkeeping.qualified(),
+            match assessment.shape_after() {
+                TableShape::Drizzle0 => "drizzle-orm 0.x",
+                TableShape::Drizzle1 => "drizzle-orm 1.0",
+            }
+        );
+    }
+    if let Some(names) = &assessment.upgrade {
+        println!(
+            "-- the bookkeeping table would be upgraded to drizzle-orm 1.0's shape first, as drizzle-orm 1.0 does:"
+        );
+        println!("{};", bookkeeping.upgrade_columns_sql());
+        for row in names {
+            println!(
+                "-- row id {} gets name '{}' and applied_at NULL",
+                row.id, row.name
+            );
+        }
+    }
+    for row in &assessment.repairs {
+        println!(
+            "-- row id {} (written without a name) would be named '{}'",
+            row.id, row.name
         );
     }
     if plan.is_empty() {
@@ -137,12 +214,21 @@ async fn print_plan(
             println!("-- statement {}/{}", j + 1, statements.len());
             println!("{}", statement.trim());
         }
-        println!(
-            "-- then: insert into {} (\"hash\", \"created_at\") values ('{}', {})",
-            migrator.bookkeeping_table().qualified(),
-            migration.hash,
-            migration.when
-        );
+        match assessment.shape_after() {
+            TableShape::Drizzle0 => println!(
+                "-- then: insert into {} (\"hash\", \"created_at\") values ('{}', {})",
+                bookkeeping.qualified(),
+                migration.hash,
+                migration.when
+            ),
+            TableShape::Drizzle1 => println!(
+                "-- then: insert into {} (\"hash\", \"created_at\", \"name\") values ('{}', {}, '{}')",
+                bookkeeping.qualified(),
+                migration.hash,
+                migration.when,
+                migration.name
+            ),
+        }
     }
     for warning in &warnings {
         eprintln!("warning: {warning}");

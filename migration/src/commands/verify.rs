@@ -1,10 +1,10 @@
-//! `verify`: fail a deploy pipeline on drift (exit 2) or, unless allowed, on pending
-//! migrations (exit 3).
+//! `verify`: fail a deploy pipeline on drift (exit 2), with `--lint` on a lint finding not
+//! allowed in a pending migration (exit 2), or, unless allowed, on pending migrations (exit 3).
 
 use std::path::Path;
 
 use app_db::migrate::MigrationState;
-use app_db::migrations::MIGRATIONS_DIR;
+use app_db::migrations::{MIGRATIONS_DIR, MIGRATIONS_LAYOUT};
 use app_db::{Error, MIGRATIONS, journal};
 
 use crate::cli::GlobalArgs;
@@ -15,6 +15,7 @@ pub async fn run(
     global: &GlobalArgs,
     allow_pending: bool,
     dir: Option<&Path>,
+    lint: bool,
 ) -> Result<u8, Error> {
     let mut problems = folder_problems(dir)?;
     let target = Target::resolve(global).await?;
@@ -38,10 +39,16 @@ pub async fn run(
                     ""
                 }
             )),
-            MigrationState::OutOfOrder => problems.push(format!(
-                "{} was never applied and is older than the newest applied migration (drizzle-orm would skip it forever)",
-                s.migration.tag
-            )),
+            MigrationState::OutOfOrder => problems.push(match assessment.layout {
+                journal::Layout::Journal => format!(
+                    "{} was never applied and is older than the newest applied migration (drizzle-orm would skip it forever)",
+                    s.migration.tag
+                ),
+                journal::Layout::Folders => format!(
+                    "{} was never applied and sorts before an applied migration (drizzle-orm 1.0 would run it after the migrations it was written before)",
+                    s.migration.tag
+                ),
+            }),
             MigrationState::Applied { .. } | MigrationState::Pending => {}
         }
     }
@@ -58,12 +65,19 @@ pub async fn run(
             row.id
         ));
     }
-    let pending: Vec<&str> = assessment
+    let mut pending: Vec<&str> = assessment
         .migrations
         .iter()
         .filter(|s| s.state == MigrationState::Pending)
         .map(|s| s.migration.tag)
         .collect();
+    // A table the next `up` upgrades or names rows in is not yet what drizzle-orm 1.0 expects:
+    // as pending as a migration.
+    if assessment.upgrade.is_some() {
+        pending.push("(the bookkeeping table's upgrade to drizzle-orm 1.0's shape)");
+    } else if !assessment.repairs.is_empty() {
+        pending.push("(names for bookkeeping rows written without one)");
+    }
     let applied = assessment
         .migrations
         .iter()
@@ -84,6 +98,19 @@ pub async fn run(
             problems.len()
         );
         return Ok(exit::DRIFT);
+    }
+    if lint {
+        // Only what is still to run: applied migrations are history and never re-judged.
+        let to_run = super::lint::not_applied(&migrator, &rows);
+        let report =
+            app_db::lint::lint_pending(to_run, &super::lint::shown(Path::new(MIGRATIONS_DIR)));
+        super::lint::print(&report, false);
+        if !report.passes() {
+            eprintln!(
+                "error: the pending migrations have lint findings that are not allowed\n  fix: rewrite each statement as its fix says (`migration generate --safe` writes the safe forms), or accept the risk with `-- app-db:allow <rule> <reason>` on the line above it"
+            );
+            return Ok(exit::LINT);
+        }
     }
     if !pending.is_empty() && !allow_pending {
         eprintln!(
@@ -108,7 +135,7 @@ fn folder_problems(dir: Option<&Path>) -> Result<Vec<String>, Error> {
         if explicit {
             return Err(Error::Refused {
                 reason: format!("the migration folder {} does not exist", dir.display()),
-                fix: "pass --dir the folder holding meta/_journal.json".into(),
+                fix: "pass --dir the migration folder (the one holding meta/_journal.json, or the <YYYYMMDDHHMMSS>_<name>/ folders)".into(),
             });
         }
         println!(
@@ -128,6 +155,14 @@ fn folder_problems(dir: Option<&Path>) -> Result<Vec<String>, Error> {
     };
     let mut problems = Vec::new();
     let stale = "the binary was built from another version of the folder: rebuild";
+    if loaded.layout != MIGRATIONS_LAYOUT {
+        return Ok(vec![format!(
+            "the folder {} is in the {} layout, the binary was built from the {} layout (converted since?): {stale}",
+            dir.display(),
+            loaded.layout.label(),
+            MIGRATIONS_LAYOUT.label()
+        )]);
+    }
     for compiled in MIGRATIONS {
         match loaded.migrations.iter().find(|m| m.tag == compiled.tag) {
             None => problems.push(format!(
@@ -136,9 +171,8 @@ fn folder_problems(dir: Option<&Path>) -> Result<Vec<String>, Error> {
                 dir.display()
             )),
             Some(file) if file.hash != compiled.hash => problems.push(format!(
-                "{}.sql in {} differs from the compiled file (sha256 {} vs {}; {stale})",
-                compiled.tag,
-                dir.display(),
+                "{} differs from the compiled file (sha256 {} vs {}; {stale})",
+                file.path.display(),
                 file.hash,
                 compiled.hash
             )),

@@ -94,14 +94,18 @@ fn table_of(table: &Table) -> Value {
         .map(|pk| pk.columns[0].as_str());
     let mut columns = Map::new();
     for c in &table.columns {
-        let (ty, default) = match &c.enum_type {
-            Some(name) => (name.clone(), c.default.clone()),
+        // An enum, or an `enum[]` (drizzle-kit: the unquoted name with its `[]`).
+        let (ty, default) = match &c.uses_enum {
+            Some(name) => {
+                let dims = c.type_sql.matches("[]").count();
+                (format!("{name}{}", "[]".repeat(dims)), c.default.clone())
+            }
             None => drizzle_type(&c.type_sql, c.default.clone()),
         };
         let mut column = Map::new();
         column.insert("name".into(), json!(c.name));
         column.insert("type".into(), json!(ty));
-        if c.enum_type.is_some() {
+        if c.uses_enum.is_some() {
             column.insert("typeSchema".into(), json!("public"));
         }
         column.insert(
@@ -111,6 +115,14 @@ fn table_of(table: &Table) -> Value {
         column.insert("notNull".into(), json!(c.not_null));
         if let Some(default) = default {
             column.insert("default".into(), drizzle_default(&ty, &default));
+        }
+        // drizzle-kit's `as` is the schema's own SQL text; the catalog holds PostgreSQL's
+        // normal form of it, which is what is written.
+        if let Some(expression) = &c.generated {
+            column.insert(
+                "generated".into(),
+                json!({"as": expression, "type": "stored"}),
+            );
         }
         columns.insert(c.name.clone(), Value::Object(column));
     }
@@ -227,7 +239,7 @@ fn index_of(index: &Index) -> Value {
 
 /// drizzle's name for PostgreSQL's `format_type` text, and the default left once a serial's
 /// `nextval(...)` is folded into its type.
-fn drizzle_type(pg: &str, default: Option<String>) -> (String, Option<String>) {
+pub(crate) fn drizzle_type(pg: &str, default: Option<String>) -> (String, Option<String>) {
     let serial = default
         .as_deref()
         .is_some_and(|d| d.starts_with("nextval(") && d.ends_with("::regclass)"));
@@ -260,7 +272,7 @@ fn drizzle_type(pg: &str, default: Option<String>) -> (String, Option<String>) {
 /// A default as drizzle writes it in a snapshot: numbers and booleans as JSON, a string
 /// literal with its quotes but without PostgreSQL's cast (kept for json/jsonb, as drizzle
 /// does), any other expression as its text.
-fn drizzle_default(ty: &str, default: &str) -> Value {
+pub(crate) fn drizzle_default(ty: &str, default: &str) -> Value {
     let numeric = matches!(
         ty,
         "smallint" | "integer" | "bigint" | "real" | "double precision"

@@ -9,6 +9,7 @@ mod chain;
 // Used by generate's schema-change path; its tests include it with #[path].
 mod from_database;
 mod shape;
+pub mod v9;
 
 pub use chain::{custom_snapshot, has_snapshots, previous_snapshot, write_snapshot};
 pub use from_database::snapshot_from_database;

@@ -29,6 +29,8 @@ pub fn migration(args: &[&str]) -> Run {
         .env_remove("APP_DB_MIGRATIONS_SCHEMA")
         .env_remove("APP_DB_MIGRATIONS_TABLE")
         .env_remove("APP_DB_LOCK_TIMEOUT")
+        .env_remove("APP_DB_DDL_LOCK_TIMEOUT")
+        .env_remove("APP_DB_DDL_RETRY_BUDGET")
         .env_remove("APP_DB_ALLOW_OUT_OF_ORDER")
         .env_remove("APP_DB_ALLOW_MODIFIED")
         .env("APP_DB_LOG", "warn")

@@ -1,6 +1,6 @@
 //! Prints the embedded migrations as JSON, for app-db's tests to compare with `load_dir`.
 
-use journal_build_check::migrations::{MIGRATIONS, MIGRATIONS_DIR};
+use journal_build_check::migrations::{MIGRATIONS, MIGRATIONS_DIR, MIGRATIONS_LAYOUT};
 
 fn main() {
     let migrations: Vec<serde_json::Value> = MIGRATIONS
@@ -9,6 +9,8 @@ fn main() {
             serde_json::json!({
                 "idx": migration.idx,
                 "tag": migration.tag,
+                "name": migration.name,
+                "layout": migration.layout.label(),
                 "when": migration.when,
                 "breakpoints": migration.breakpoints,
                 "transaction": migration.transaction,
@@ -18,6 +20,10 @@ fn main() {
             })
         })
         .collect();
-    let output = serde_json::json!({ "dir": MIGRATIONS_DIR, "migrations": migrations });
+    let output = serde_json::json!({
+        "dir": MIGRATIONS_DIR,
+        "layout": MIGRATIONS_LAYOUT.label(),
+        "migrations": migrations,
+    });
     println!("{output}");
 }

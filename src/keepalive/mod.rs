@@ -21,16 +21,30 @@
 //!
 //! # How
 //!
-//! The driver (sqlx 0.9) opens its sockets itself and has no hook for socket options. After each
-//! connect, [`arm`] finds the process's TCP sockets whose peer is the server (Linux:
-//! `/proc/self/fd`, matched by peer address and port) and sets `SO_KEEPALIVE`, `TCP_KEEPIDLE`,
-//! `TCP_KEEPINTVL`, `TCP_KEEPCNT` and `TCP_USER_TIMEOUT` on them. Another connection of the
-//! process to the same server gets the same settings, which is what it should have anyway. On
-//! other systems nothing is set (a debug log says so).
+//! The driver (sqlx 0.9) opens its sockets itself and has no hook for socket options. So
+//! [`arm`] finds the socket a connect just opened among the process's descriptors (Linux:
+//! `/proc/self/fd`) and sets `SO_KEEPALIVE`, `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT` and
+//! `TCP_USER_TIMEOUT` on that one socket (`pick.rs` decides which, from its peer, the sockets
+//! that existed before the connect, the sockets earlier arming claimed and, when that leaves
+//! several, the client address the server reports). Every socket goes to one connection
+//! only: a `keepalives=0` connection keeps its plain socket whatever connects after it, and two
+//! connections with different settings keep theirs. When no socket can be told to be the
+//! connection's, nothing is set and a warning says so. On other systems nothing is set (a
+//! warning says so once).
 //!
 //! The server side of the migrator's session gets the same bounds (`tcp_keepalives_*` and
-//! `tcp_user_timeout`, transaction-local, in the lock statement), so a migrator that vanished
-//! does not keep the migration lock until the server's two-hour default notices.
+//! `tcp_user_timeout`, in the lock statement: transaction-local on the default path; on the
+//! session path they are reset when the lock is released), so a migrator that vanished does
+//! not keep the migration lock until the server's two-hour default notices.
+
+mod pick;
+mod sockets;
+
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{PgConnection, Row};
 
 use std::time::Duration;
 
@@ -137,89 +151,156 @@ impl Keepalive {
     }
 }
 
-/// Sets `settings` on every TCP socket of this process connected to the server of `options`,
-/// and returns how many it armed. Call it right after a connection to that server is made. A
-/// Unix-domain socket has nothing to arm.
-pub async fn arm(options: &sqlx::postgres::PgConnectOptions, settings: &Keepalive) -> usize {
-    let (host, port) = (options.get_host(), options.get_port());
-    if options.get_socket().is_some() || host.starts_with('/') || host.is_empty() {
-        return 0;
+/// The sockets of the process before a connect: take it right before connecting and give it
+/// to [`arm`], so that sockets that existed already are never taken for the new connection.
+#[derive(Debug, Clone, Default)]
+pub struct Before(Option<HashSet<u64>>);
+
+impl Before {
+    /// The process's sockets now.
+    pub fn now() -> Self {
+        Before(sockets::list().ok().map(|listing| listing.inodes))
     }
-    let peers: Vec<std::net::SocketAddr> = match tokio::net::lookup_host((host, port)).await {
-        Ok(addresses) => addresses.collect(),
+}
+
+/// What [`arm`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Armed {
+    /// The settings are on the connection's socket (its local address).
+    Set(SocketAddr),
+    /// `keepalives=0`: the connection's socket (its local address) keeps the system's
+    /// defaults, and no later arming touches it.
+    LeftOff(SocketAddr),
+    /// A Unix-domain socket: nothing to arm.
+    UnixSocket,
+    /// Not Linux: the system's defaults stay.
+    Unsupported,
+    /// No socket could be told to be the connection's; why. Nothing was set.
+    NotFound(String),
+}
+
+/// Gives the connection `conn`, just opened with `options`, its keepalive `settings` (`None`:
+/// `keepalives=0`, the socket is only marked as this connection's). `before`: the sockets
+/// before the connect ([`Before::now`]), when the caller could take them. Logs a warning when
+/// nothing could be armed.
+pub async fn arm(
+    conn: &mut PgConnection,
+    options: &PgConnectOptions,
+    settings: Option<&Keepalive>,
+    before: Option<&Before>,
+) -> Armed {
+    let armed = find_and_arm(conn, options, settings, before).await;
+    let server = format!("{}:{}", options.get_host(), options.get_port());
+    match &armed {
+        Armed::NotFound(why) if settings.is_some() => tracing::warn!(
+            "tcp keepalives not set on the connection to {server}: {why}; a connection that goes silent may hang instead of failing (docs/cli.md, Connection settings)"
+        ),
+        Armed::Unsupported if settings.is_some() => {
+            static ONCE: std::sync::Once = std::sync::Once::new();
+            ONCE.call_once(|| {
+                tracing::warn!(
+                    "tcp keepalives are only set on Linux: connections keep the system's defaults, and one that goes silent may hang instead of failing"
+                )
+            });
+        }
+        Armed::Set(local) => tracing::trace!(%local, %server, "tcp keepalives set"),
+        _ => {}
+    }
+    armed
+}
+
+async fn find_and_arm(
+    conn: &mut PgConnection,
+    options: &PgConnectOptions,
+    settings: Option<&Keepalive>,
+    before: Option<&Before>,
+) -> Armed {
+    let host = options.get_host();
+    if options.get_socket().is_some() || host.starts_with('/') || host.is_empty() {
+        return Armed::UnixSocket;
+    }
+    if !sockets::SUPPORTED {
+        return Armed::Unsupported;
+    }
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let server = pick::Server {
+        ip: bare.parse::<IpAddr>().ok(),
+        port: options.get_port(),
+    };
+    let before = before.and_then(|b| b.0.as_ref());
+    match arm_one(&server, before, None, settings) {
+        Ok(armed) => armed,
+        // keepalives=0 only marks the socket: not worth a round trip.
+        Err(_) if settings.is_none() => Armed::NotFound("not told apart".into()),
+        Err(_) => {
+            // Several sockets could be the connection's: ask the server whose it is.
+            let client = client_address(conn).await;
+            match arm_one(&server, before, client, settings) {
+                Ok(armed) => armed,
+                Err(n) => Armed::NotFound(format!(
+                    "{n} new sockets of this process go to that server and the client address the server reports is none of them (a proxy in between?)"
+                )),
+            }
+        }
+    }
+}
+
+/// One listing and choice; `Err(n)`: `n` sockets could be the connection's.
+fn arm_one(
+    server: &pick::Server,
+    before: Option<&HashSet<u64>>,
+    client: Option<SocketAddr>,
+    settings: Option<&Keepalive>,
+) -> Result<Armed, usize> {
+    let listing = match sockets::list() {
+        Ok(listing) => listing,
         Err(e) => {
-            tracing::debug!(error = %e, "keepalive: could not resolve the host again; not armed");
-            return 0;
+            return Ok(Armed::NotFound(format!(
+                "the process's sockets cannot be listed: {e}"
+            )));
         }
     };
-    sockets::arm_peers(&peers, settings)
-}
-
-#[cfg(target_os = "linux")]
-mod sockets {
-    use std::net::SocketAddr;
-    use std::os::fd::{BorrowedFd, RawFd};
-
-    use socket2::{SockRef, TcpKeepalive};
-
-    use super::Keepalive;
-
-    /// Arms the sockets of this process connected to one of `peers`.
-    pub(super) fn arm_peers(peers: &[SocketAddr], settings: &Keepalive) -> usize {
-        let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
-            tracing::debug!("keepalive: /proc/self/fd is not readable; not armed");
-            return 0;
-        };
-        let params = TcpKeepalive::new()
-            .with_time(settings.idle)
-            .with_interval(settings.interval)
-            .with_retries(settings.count);
-        let mut armed = 0;
-        for entry in entries.flatten() {
-            let Some(fd) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<RawFd>().ok())
-            else {
-                continue;
-            };
-            let is_socket = std::fs::read_link(entry.path())
-                .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"));
-            if !is_socket {
-                continue;
-            }
-            // SAFETY: the descriptor is only borrowed for these few calls. Another thread may
-            // close it (or reuse its number) meanwhile: the calls then fail with EBADF or reach
-            // a different socket, which is re-checked by its peer address first; no memory is
-            // involved either way.
-            let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-            let socket = SockRef::from(&fd);
-            let Some(peer) = socket.peer_addr().ok().and_then(|a| a.as_socket()) else {
-                continue;
-            };
-            if !peers.contains(&peer) {
-                continue;
-            }
-            let done = socket
-                .set_tcp_keepalive(&params)
-                .and_then(|()| socket.set_tcp_user_timeout(Some(settings.user_timeout)));
-            match done {
-                Ok(()) => armed += 1,
-                Err(e) => tracing::debug!(error = %e, %peer, "keepalive: could not set"),
-            }
+    let seen: Vec<pick::Seen> = listing.tcp.iter().map(|(_, s)| *s).collect();
+    let chosen = sockets::with_claims(&listing.inodes, |claimed| {
+        let chosen = pick::pick(&seen, server, before, claimed, client);
+        if let pick::Pick::One(inode) = chosen {
+            claimed.insert(inode);
         }
-        armed
+        chosen
+    });
+    match chosen {
+        pick::Pick::One(inode) => {
+            let Some((fd, seen)) = listing.tcp.iter().find(|(_, s)| s.inode == inode) else {
+                return Ok(Armed::NotFound(
+                    "the socket vanished while being armed".into(),
+                ));
+            };
+            Ok(match settings {
+                None => Armed::LeftOff(seen.local),
+                Some(settings) => match sockets::set(*fd, inode, settings) {
+                    Ok(()) => Armed::Set(seen.local),
+                    Err(e) => Armed::NotFound(format!("setting the options failed: {e}")),
+                },
+            })
+        }
+        pick::Pick::None => Ok(Armed::NotFound(
+            "no new TCP socket of this process goes to that server".into(),
+        )),
+        pick::Pick::Several(n) => Err(n),
     }
 }
 
-#[cfg(not(target_os = "linux"))]
-mod sockets {
-    use super::Keepalive;
-
-    pub(super) fn arm_peers(_: &[std::net::SocketAddr], _: &Keepalive) -> usize {
-        tracing::debug!("keepalive: only set on Linux; connections keep the system's defaults");
-        0
-    }
+/// The client address and port the server sees for `conn` (`None` on a Unix socket or an
+/// error). One round trip, only when several sockets could be the connection's.
+async fn client_address(conn: &mut PgConnection) -> Option<SocketAddr> {
+    let row =
+        sqlx::raw_sql("select host(inet_client_addr()) as addr, inet_client_port()::text as port")
+            .fetch_one(&mut *conn)
+            .await
+            .ok()?;
+    let addr: Option<String> = row.try_get("addr").ok()?;
+    let port: Option<String> = row.try_get("port").ok()?;
+    Some(SocketAddr::new(addr?.parse().ok()?, port?.parse().ok()?))
 }
 
 #[cfg(test)]

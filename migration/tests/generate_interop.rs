@@ -1,22 +1,25 @@
 //! Folders written by `generate` are applied by drizzle-orm's own migrator (node,
 //! `tests/drizzle-interop/`) exactly as by app-db's.
 //!
-//! A copy of the project's folder gets three migrations from `app_db::generate`, written as
-//! the CLI writes them (`NNNN_<name>.sql` and a journal entry): the scenario (a new
-//! nullable column on `organization`, a new `invoice` table with a foreign key and an index),
-//! then an enum column with a vector column and its HNSW index (declared in the supplement),
-//! then a new enum value and a dropped column (`allow_drop`). The folder is applied by
-//! drizzle-orm on one fresh database, by app-db on another, and by app-db up to the project's
-//! own migrations then drizzle-orm for the generated ones on a third: all three must end with
-//! the same `__drizzle_migrations` rows (id, hash, created_at) and the same
-//! `pg_dump --schema-only`.
+//! A copy of the project's folder gets three migrations from `app_db::generate`, written by
+//! the CLI's own writer: `migration generate <name> --custom --dir <copy>` makes the file and
+//! its journal entry (the CLI's `add_migration` and journal rendering), and the file is given
+//! the generated SQL as `generate <name>` writes it (`render::file_text`). (The built CLI's
+//! schema-change `generate` compares the project's own entities; these steps need the
+//! scenario's.) The steps: the scenario (a new nullable column on `organization`, a new
+//! `invoice` table with a foreign key and an index), then an enum column with a vector column
+//! and its HNSW index (declared in the supplement), then a new enum value and a dropped column
+//! (`allow_drop`). The folder is applied by drizzle-orm on one fresh database, by app-db on
+//! another, and by app-db up to the project's own migrations then drizzle-orm for the
+//! generated ones on a third: all three must end with the same `__drizzle_migrations` rows (id,
+//! hash, created_at) and the same `pg_dump --schema-only`.
 //!
 //! Needs Node.js 20+ and npm: the pinned packages are installed with `npm ci`.
 
 mod common;
-#[path = "common/drizzle.rs"]
+#[path = "../../tests/common/drizzle.rs"]
 mod drizzle;
-#[path = "generate_cases/scenario.rs"]
+#[path = "../../tests/generate_cases/scenario.rs"]
 mod scenario;
 
 use std::path::Path;
@@ -27,66 +30,58 @@ use app_db::migrations::MIGRATIONS_DIR;
 use app_db::supplement::{Index, PROJECT, Supplement};
 use app_db::testing::{TestDatabase, TestServer};
 use app_db::{MIGRATIONS, Migrator};
-use common::connect;
 use scenario::project_with;
 use sea_orm::SchemaBuilder;
-use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::Connection;
 
-/// `meta/_journal.json` with drizzle-kit's key order (struct fields serialise in declaration
-/// order whatever serde_json's map features), pretty-printed as `JSON.stringify(x, null, 2)`.
-#[derive(Debug, Serialize, Deserialize)]
-struct Journal {
-    version: String,
-    dialect: String,
-    entries: Vec<Entry>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Entry {
-    idx: u32,
-    version: String,
-    when: i64,
-    tag: String,
-    breakpoints: bool,
-}
-
-fn read_journal(dir: &Path) -> (String, Journal) {
+/// The journal's entries as `(tag, when)`.
+fn journal_entries(dir: &Path) -> Vec<(String, i64)> {
     let path = dir.join(JOURNAL_PATH);
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let journal = serde_json::from_str(&text)
+    let journal: Value = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{} is not a journal: {e}", path.display()));
-    (text, journal)
+    journal["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["tag"].as_str().expect("tag").to_string(),
+                e["when"].as_i64().expect("when"),
+            )
+        })
+        .collect()
 }
 
-fn render_journal(journal: &Journal) -> String {
-    serde_json::to_string_pretty(journal).expect("a journal renders")
-}
-
-/// Appends `NNNN_<name>.sql` holding `statements` and its journal entry, as `generate` does:
-/// the file is `render::file_text`, the entry's `when` is now or one past the last one.
+/// Adds migration `name` holding `statements` with the CLI's writer: `generate <name>
+/// --custom` writes the file and the journal entry, the file then gets the statements as
+/// `generate <name>` writes them.
 fn add_migration(dir: &Path, name: &str, statements: &[String]) {
-    let (_, mut journal) = read_journal(dir);
-    let idx = u32::try_from(journal.entries.len()).expect("idx");
-    let tag = format!("{idx:04}_{name}");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis();
-    let last = journal.entries.iter().map(|e| e.when).max().unwrap_or(0);
-    journal.entries.push(Entry {
-        idx,
-        version: "7".into(),
-        when: i64::try_from(now).expect("millis").max(last + 1),
-        tag: tag.clone(),
-        breakpoints: true,
-    });
-    std::fs::write(
-        dir.join(format!("{tag}.sql")),
-        render::file_text(statements),
-    )
-    .expect("write the migration");
-    std::fs::write(dir.join(JOURNAL_PATH), render_journal(&journal)).expect("write the journal");
+    let before = journal_entries(dir).len();
+    let run = common::migration(&[
+        "generate",
+        name,
+        "--custom",
+        "--dir",
+        dir.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(run.code, 0, "generate {name} --custom: {run:?}");
+    let entries = journal_entries(dir);
+    assert_eq!(
+        entries.len(),
+        before + 1,
+        "one journal entry added: {run:?}"
+    );
+    let (tag, _) = entries.last().expect("the new entry");
+    assert_eq!(tag, &format!("{before:04}_{name}"));
+    let file = dir.join(format!("{tag}.sql"));
+    assert!(
+        run.stdout.contains(&file.display().to_string()),
+        "the CLI names the file it wrote: {run:?}"
+    );
+    std::fs::write(&file, render::file_text(statements)).expect("write the statements");
 }
 
 /// A copy of the project's folder (SQL files and `meta/`) in a new directory.
@@ -138,7 +133,10 @@ async fn generate_on(
         Migrations::Folder(dir),
         entities,
         supplement,
-        &Options { allow_drop },
+        &Options {
+            allow_drop,
+            ..Options::default()
+        },
     )
     .await
     .unwrap_or_else(|e| panic!("generate on {}: {e}", dir.display()))
@@ -147,13 +145,6 @@ async fn generate_on(
 }
 
 use drizzle::{BookkeepingRow, EndState, end_state, first_difference};
-
-#[test]
-fn the_journal_is_written_as_drizzle_kit_writes_it() {
-    // The project's journal was written by drizzle-kit: rendering it back gives its bytes.
-    let (text, journal) = read_journal(Path::new(MIGRATIONS_DIR));
-    assert_eq!(render_journal(&journal), text);
-}
 
 #[tokio::test]
 async fn generated_folders_apply_alike_with_drizzle_orm_and_app_db() {
@@ -221,14 +212,12 @@ async fn generated_folders_apply_alike_with_drizzle_orm_and_app_db() {
     drizzle::drizzle_migrate(&dir, &by_drizzle.url, None);
     let expected = end_state(&by_drizzle.url).await;
     // The rows are drizzle's: the hash of each file's bytes and the journal's `when`.
-    let (_, journal) = read_journal(&dir);
-    let files: Vec<BookkeepingRow> = journal
-        .entries
+    let files: Vec<BookkeepingRow> = journal_entries(&dir)
         .iter()
         .zip(1..)
-        .map(|(entry, id)| {
-            let sql = std::fs::read(dir.join(format!("{}.sql", entry.tag))).expect("read");
-            (id, sha256_hex(&sql), Some(entry.when))
+        .map(|((tag, when), id)| {
+            let sql = std::fs::read(dir.join(format!("{tag}.sql"))).expect("read");
+            (id, sha256_hex(&sql), Some(*when))
         })
         .collect();
     assert_eq!(expected.rows, files, "drizzle-orm's rows");
@@ -277,6 +266,12 @@ async fn generated_folders_apply_alike_with_drizzle_orm_and_app_db() {
     );
 
     std::fs::remove_dir_all(&dir).expect("remove the folder");
+}
+
+async fn connect(url: &str) -> sqlx::PgConnection {
+    sqlx::PgConnection::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to the test database: {e}"))
 }
 
 fn assert_same(expected: &EndState, got: &EndState, how: &str) {
