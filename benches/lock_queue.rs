@@ -121,6 +121,11 @@ fn with_alter() -> &'static [Migration] {
         transaction: true,
         sql,
         hash: Box::leak(app_db::journal::sha256_hex(sql.as_bytes()).into_boxed_str()),
+        name: Box::leak(
+            app_db::journal::timestamp::upgraded_name("9999_bench_lock_queue", last.when + 1)
+                .into_boxed_str(),
+        ),
+        layout: last.layout,
     };
     let mut all = MIGRATIONS.to_vec();
     all.push(extra);

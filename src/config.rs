@@ -18,6 +18,12 @@
 //! | `APP_DB_ALLOW_MODIFIED` | false | only warn when an applied file changed |
 //! | `APP_DB_MIGRATIONS_SCHEMA` / `APP_DB_MIGRATIONS_TABLE` | drizzle / __drizzle_migrations | the bookkeeping table |
 //! | `APP_DB_EMBEDDED` | false | with no `DATABASE_URL`, use the embedded development server |
+//! | `DATABASE_READ_URL` | none | read replicas, comma-separated URLs ([`ReplicaConfig`]) |
+//! | `APP_DB_MAX_REPLICA_LAG` | 16MB | skip a replica more WAL than this behind the primary |
+//! | `APP_DB_READ_AFTER_WAIT` | 200 | ms a read after a write waits for a replica to replay it |
+//! | `APP_DB_REPLICA_CHECK_INTERVAL` | 1000 | ms between two measurements of replica lag |
+//! | `APP_DB_WAIT_REPLICAS` | true | `init()` waits for the replicas to replay the migrations |
+//! | `APP_DB_WAIT_REPLICAS_TIMEOUT` | 60000 | ms that wait may take before `init()` fails |
 
 use std::time::Duration;
 
@@ -64,6 +70,77 @@ impl Default for PoolConfig {
     }
 }
 
+/// Read replicas: where they are and how reads use them (see [`crate::replica`]). With no URL,
+/// nothing changes: every read goes to `DATABASE_URL`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReplicaConfig {
+    pub(crate) urls: Vec<String>,
+    /// Skip a replica that has more than this many bytes of WAL left to replay
+    /// (`APP_DB_MAX_REPLICA_LAG`).
+    pub max_lag_bytes: u64,
+    /// How long a read after a write ([`crate::replica::read_after`]) waits for a replica to
+    /// replay the write before it reads the primary (`APP_DB_READ_AFTER_WAIT`).
+    pub read_after_wait: Duration,
+    /// How long a lag measurement is reused (`APP_DB_REPLICA_CHECK_INTERVAL`).
+    pub check_interval: Duration,
+    /// Whether `init()` waits for every replica to replay the migrations
+    /// (`APP_DB_WAIT_REPLICAS`).
+    pub wait_at_boot: bool,
+    /// The bound of that wait (`APP_DB_WAIT_REPLICAS_TIMEOUT`).
+    pub wait_timeout: Duration,
+    /// A replica that failed is first retried after this, then after twice as long each time.
+    pub retry_first: Duration,
+    /// The longest time between two retries of a failed replica.
+    pub retry_max: Duration,
+}
+
+/// Default of [`ReplicaConfig::max_lag_bytes`]: one WAL segment.
+pub const DEFAULT_MAX_REPLICA_LAG: u64 = 16 * 1024 * 1024;
+
+impl Default for ReplicaConfig {
+    fn default() -> Self {
+        Self {
+            urls: Vec::new(),
+            max_lag_bytes: DEFAULT_MAX_REPLICA_LAG,
+            read_after_wait: Duration::from_millis(200),
+            check_interval: Duration::from_millis(1_000),
+            wait_at_boot: true,
+            wait_timeout: Duration::from_millis(60_000),
+            retry_first: Duration::from_secs(1),
+            retry_max: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ReplicaConfig {
+    /// Sets the replicas' URLs (replacing any).
+    pub fn urls<S: Into<String>>(mut self, urls: impl IntoIterator<Item = S>) -> Self {
+        self.urls = urls.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The replicas' URLs (they may hold passwords: print them through [`crate::url::redact`]).
+    pub fn configured_urls(&self) -> &[String] {
+        &self.urls
+    }
+}
+
+impl std::fmt::Debug for ReplicaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let urls: Vec<String> = self.urls.iter().map(|u| crate::url::redact(u)).collect();
+        f.debug_struct("ReplicaConfig")
+            .field("urls", &urls)
+            .field("max_lag_bytes", &self.max_lag_bytes)
+            .field("read_after_wait", &self.read_after_wait)
+            .field("check_interval", &self.check_interval)
+            .field("wait_at_boot", &self.wait_at_boot)
+            .field("wait_timeout", &self.wait_timeout)
+            .field("retry_first", &self.retry_first)
+            .field("retry_max", &self.retry_max)
+            .finish()
+    }
+}
+
 /// Everything `init_with` needs. Build it with [`Config::from_env`] or by hand.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Config {
@@ -88,6 +165,8 @@ pub struct Config {
     pub migrations_table: String,
     /// Use the embedded development server when there is no URL.
     pub embedded: bool,
+    /// Read replicas.
+    pub replicas: ReplicaConfig,
 }
 
 impl Default for Config {
@@ -104,6 +183,7 @@ impl Default for Config {
             migrations_schema: DEFAULT_SCHEMA.to_string(),
             migrations_table: DEFAULT_TABLE.to_string(),
             embedded: false,
+            replicas: ReplicaConfig::default(),
         }
     }
 }
@@ -128,6 +208,7 @@ impl std::fmt::Debug for Config {
             .field("migrations_schema", &self.migrations_schema)
             .field("migrations_table", &self.migrations_table)
             .field("embedded", &self.embedded)
+            .field("replicas", &self.replicas)
             .finish()
     }
 }
@@ -218,6 +299,21 @@ impl Config {
                 ),
             });
         }
+        let positive_ms = |var: &'static str, default: Duration| -> Result<Duration, Error> {
+            let value = ms(var, default)?;
+            if value.is_zero() {
+                return Err(Error::BadEnv {
+                    var,
+                    value: "0".into(),
+                    fix: format!(
+                        "give at least 1 millisecond (default {})",
+                        default.as_millis()
+                    ),
+                });
+            }
+            Ok(value)
+        };
+        let replica_defaults = ReplicaConfig::default();
         let idle = ms(
             "DATABASE_POOL_IDLE_TIMEOUT",
             pool_defaults.idle_timeout.unwrap_or_default(),
@@ -274,7 +370,37 @@ impl Config {
                 .unwrap_or(defaults.migrations_schema),
             migrations_table: get("APP_DB_MIGRATIONS_TABLE").unwrap_or(defaults.migrations_table),
             embedded: flag("APP_DB_EMBEDDED", false)?,
+            replicas: ReplicaConfig {
+                urls: get("DATABASE_READ_URL")
+                    .map(|v| split_read_urls(&v))
+                    .unwrap_or_default(),
+                max_lag_bytes: match get("APP_DB_MAX_REPLICA_LAG") {
+                    None => DEFAULT_MAX_REPLICA_LAG,
+                    Some(v) => parse_bytes(&v).ok_or(Error::BadEnv {
+                        var: "APP_DB_MAX_REPLICA_LAG",
+                        value: v,
+                        fix: "give an amount of WAL in bytes, or with a unit: 64kB, 16MB, 1GB (default 16MB)".into(),
+                    })?,
+                },
+                read_after_wait: ms("APP_DB_READ_AFTER_WAIT", replica_defaults.read_after_wait)?,
+                check_interval: positive_ms(
+                    "APP_DB_REPLICA_CHECK_INTERVAL",
+                    replica_defaults.check_interval,
+                )?,
+                wait_at_boot: flag("APP_DB_WAIT_REPLICAS", replica_defaults.wait_at_boot)?,
+                wait_timeout: positive_ms(
+                    "APP_DB_WAIT_REPLICAS_TIMEOUT",
+                    replica_defaults.wait_timeout,
+                )?,
+                ..replica_defaults
+            },
         })
+    }
+
+    /// Sets the read replicas' URLs (`DATABASE_READ_URL`).
+    pub fn read_urls<S: Into<String>>(mut self, urls: impl IntoIterator<Item = S>) -> Self {
+        self.replicas = self.replicas.urls(urls);
+        self
     }
 
     /// Sets the database URL.
@@ -305,6 +431,37 @@ impl Config {
             .lock_wait(self.lock_wait)
             .policy(self.policy)
     }
+}
+
+/// `DATABASE_READ_URL`'s list: URLs separated by commas (a comma inside a password must be
+/// percent-encoded as `%2C`), blanks ignored.
+pub fn split_read_urls(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// An amount of bytes, bare or with PostgreSQL's memory units (`kB`, `MB`, `GB`, `TB`, powers
+/// of 1024; any case, a space allowed before the unit).
+pub fn parse_bytes(value: &str) -> Option<u64> {
+    let value = value.trim();
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1 << 10,
+        "mb" => 1 << 20,
+        "gb" => 1 << 30,
+        "tb" => 1 << 40,
+        _ => return None,
+    };
+    number.checked_mul(factor)
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
@@ -426,10 +583,79 @@ mod tests {
     }
 
     #[test]
+    fn replica_settings_are_read() {
+        let c = from(&[]).unwrap();
+        assert!(c.replicas.urls.is_empty());
+        assert_eq!(c.replicas.max_lag_bytes, 16 * 1024 * 1024);
+        let c = from(&[
+            (
+                "DATABASE_READ_URL",
+                " postgres://r1/app ,, postgres://u:p%2Cw@r2/app ",
+            ),
+            ("APP_DB_MAX_REPLICA_LAG", "64kB"),
+            ("APP_DB_READ_AFTER_WAIT", "0"),
+            ("APP_DB_REPLICA_CHECK_INTERVAL", "250"),
+            ("APP_DB_WAIT_REPLICAS", "no"),
+            ("APP_DB_WAIT_REPLICAS_TIMEOUT", "5000"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.replicas.urls,
+            ["postgres://r1/app", "postgres://u:p%2Cw@r2/app"]
+        );
+        assert_eq!(c.replicas.max_lag_bytes, 65_536);
+        assert_eq!(c.replicas.read_after_wait, Duration::ZERO);
+        assert_eq!(c.replicas.check_interval, Duration::from_millis(250));
+        assert!(!c.replicas.wait_at_boot);
+        assert_eq!(c.replicas.wait_timeout, Duration::from_secs(5));
+        let e = from(&[("APP_DB_MAX_REPLICA_LAG", "16 parsecs")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("APP_DB_MAX_REPLICA_LAG=\"16 parsecs\"") && e.contains("16MB"),
+            "{e}"
+        );
+        let e = from(&[("APP_DB_REPLICA_CHECK_INTERVAL", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at least 1 millisecond"), "{e}");
+    }
+
+    #[test]
+    fn byte_amounts_take_postgres_units() {
+        for (text, bytes) in [
+            ("0", Some(0)),
+            ("1048576", Some(1 << 20)),
+            ("64kB", Some(64 << 10)),
+            ("16MB", Some(16 << 20)),
+            ("16 mb", Some(16 << 20)),
+            ("1GB", Some(1 << 30)),
+            ("2TB", Some(2 << 40)),
+            ("", None),
+            ("MB", None),
+            ("1.5MB", None),
+            ("-1", None),
+            ("10 parsecs", None),
+            ("99999999999999999999", None),
+            ("9999999999TB", None),
+        ] {
+            assert_eq!(parse_bytes(text), bytes, "{text:?}");
+        }
+    }
+
+    #[test]
     fn debug_output_hides_the_password() {
-        let c = from(&[("DATABASE_URL", "postgres://app:hunter2@db/app")]).unwrap();
+        let c = from(&[
+            ("DATABASE_URL", "postgres://app:hunter2@db/app"),
+            ("DATABASE_READ_URL", "postgres://app:hunter3@r1/app"),
+        ])
+        .unwrap();
         let shown = format!("{c:?}");
-        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("hunter3"),
+            "{shown}"
+        );
+        assert!(shown.contains("app:***@r1"), "{shown}");
         assert!(shown.contains("app:***@db"));
     }
 }

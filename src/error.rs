@@ -308,6 +308,22 @@ pub enum Error {
         remaining: Vec<String>,
     },
 
+    /// Replicas that had not replayed the migrations within the bound: the migrations stay
+    /// applied on the primary.
+    #[error("{}", replicas_behind_message(.position, .waited, .at.as_deref(), .late, .setting))]
+    ReplicasBehind {
+        /// The primary's WAL position after migrating, which every replica must replay.
+        position: crate::replica::WalPosition,
+        /// How long app-db waited.
+        waited: Duration,
+        /// The migration the database is at.
+        at: Option<String>,
+        /// Each late replica.
+        late: Vec<LateReplica>,
+        /// The setting that bounds the wait (`APP_DB_WAIT_REPLICAS_TIMEOUT`, `--wait-replicas-timeout`).
+        setting: &'static str,
+    },
+
     /// The command will not do what was asked, for a stated reason.
     #[error("{reason}\n  fix: {fix}")]
     Refused {
@@ -466,6 +482,52 @@ impl std::fmt::Display for LockBudgetSpent {
             "\n  fix: end the blocking session(s): {ends}; or raise APP_DB_DDL_RETRY_BUDGET (--ddl-retry-budget) to keep retrying longer; then run the migration again"
         )
     }
+}
+
+/// A replica that had not replayed a position in time ([`Error::ReplicasBehind`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LateReplica {
+    /// Its URL, password removed.
+    pub url: String,
+    /// How far it had replayed at its last answer (`None`: it never answered).
+    pub replayed: Option<crate::replica::WalPosition>,
+    /// Why it did not answer, when it did not (URL and password scrubbed).
+    pub error: Option<String>,
+}
+
+fn replicas_behind_message(
+    position: &crate::replica::WalPosition,
+    waited: &Duration,
+    at: Option<&str>,
+    late: &[LateReplica],
+    setting: &str,
+) -> String {
+    let mut text = format!(
+        "the migrations are applied on the primary{}, but {} replica(s) had not replayed them (WAL position {position}) after {waited:?}:",
+        at.map(|tag| format!(" (the database is at {tag})"))
+            .unwrap_or_default(),
+        late.len()
+    );
+    for replica in late {
+        text.push_str(&format!("\n    {}: ", replica.url));
+        match (&replica.replayed, &replica.error) {
+            (Some(replayed), _) => text.push_str(&format!(
+                "replayed up to {replayed}, {} bytes short{}",
+                position.bytes_after(*replayed),
+                replica
+                    .error
+                    .as_deref()
+                    .map(|e| format!(", then stopped answering: {e}"))
+                    .unwrap_or_default()
+            )),
+            (None, Some(error)) => text.push_str(&format!("no answer: {error}")),
+            (None, None) => text.push_str("no answer"),
+        }
+    }
+    text.push_str(&format!(
+        "\n  fix: nothing to undo, the migrations stay applied; until a replica has replayed them it lacks their tables and columns, and app-db reads the primary instead of it. Check each late replica (on it: select * from pg_stat_wal_receiver; select pg_is_wal_replay_paused()), then run `migration up --wait-replicas` to wait again, or raise {setting}"
+    ));
+    text
 }
 
 /// The tags, shortened to the first and last three when there are many.

@@ -22,6 +22,11 @@ static INIT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// Reads the configuration from the environment (see [`crate::config`]), connects, migrates,
 /// seeds if configured, and keeps the pool for [`db()`].
 ///
+/// With read replicas (`DATABASE_READ_URL`) it also opens a pool per replica, waits until
+/// each has replayed the migrations (`APP_DB_WAIT_REPLICAS_TIMEOUT`; [`Error::ReplicasBehind`]
+/// names a late one, the migrations staying applied), and from then on
+/// [`crate::replica::read`] and `rag::search` on this pool read from them.
+///
 /// `DATABASE_URL` is required: a deployed binary never starts a database of its own. Set
 /// `APP_DB_EMBEDDED=1` to use the embedded development server when no URL is given.
 ///
@@ -61,10 +66,13 @@ pub struct Boot {
     pub migrations: Option<Report>,
     /// The seeding, unless the seed mode is `never`.
     pub seed: Option<SeedOutcome>,
+    /// The read replicas (`DATABASE_READ_URL`), now serving reads of the returned pool.
+    pub replicas: Option<crate::replica::ReplicaSet>,
 }
 
 /// Connects, migrates and seeds as `config` says, without touching the process-wide pool:
-/// for tools and tests that need several databases.
+/// for tools and tests that need several databases. Read replicas are attached to the
+/// returned pool as in [`init()`].
 pub async fn open(config: &Config) -> Result<(DatabaseConnection, Boot), Error> {
     let url = DbUrl::parse(&resolve_url(config).await?, "DATABASE_URL")?;
     // The connection that proves the server answers is the one the migrator runs on: a boot
@@ -76,10 +84,19 @@ pub async fn open(config: &Config) -> Result<(DatabaseConnection, Boot), Error> 
     } else {
         None
     };
+    // Read replicas wait for (and are held to) the primary's position after migrating.
+    let replicas = match &migrated {
+        Some(Err(_)) => Ok(None),
+        _ => {
+            let report = migrated.as_ref().and_then(|r| r.as_ref().ok());
+            crate::replica::attach(&db, &mut first, config, report).await
+        }
+    };
     let _ = first.close().await;
     if let Some(report) = migrated {
         boot.migrations = Some(report?);
     }
+    boot.replicas = replicas?;
     let request = match config.seed {
         SeedMode::Never => None,
         SeedMode::FirstBoot => Some(SeedRequest::IfNew),
@@ -142,6 +159,13 @@ async fn pool_and_first_connection(
     config: &Config,
 ) -> Result<(DatabaseConnection, sqlx::PgConnection), Error> {
     let first = connect_one(url, config.pool.connect_timeout, "DATABASE_CONNECT_TIMEOUT").await?;
+    Ok((lazy_pool(url, &config.pool), first))
+}
+
+/// A pool for `url` with the configured bounds, its connections named ([`named_options`]) and
+/// given TCP keepalives right after connecting; nothing is opened until it is used. The app's
+/// pool and each read replica's pool are built here, so they share every bound.
+pub(crate) fn lazy_pool(url: &DbUrl, pool: &crate::config::PoolConfig) -> DatabaseConnection {
     let keepalive_url = url.clone();
     let pool = sqlx::postgres::PgPoolOptions::new()
         // sqlx has no hook before a pooled connect, so the sockets from before are unknown
@@ -153,15 +177,12 @@ async fn pool_and_first_connection(
                 Ok(())
             })
         })
-        .min_connections(config.pool.min)
-        .max_connections(config.pool.max)
-        .idle_timeout(config.pool.idle_timeout)
-        .acquire_timeout(config.pool.acquire_timeout)
+        .min_connections(pool.min)
+        .max_connections(pool.max)
+        .idle_timeout(pool.idle_timeout)
+        .acquire_timeout(pool.acquire_timeout)
         .connect_lazy_with(named_options(url));
-    Ok((
-        sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
-        first,
-    ))
+    sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
 }
 
 /// One raw connection to `url`, named like the pool's, failing after `timeout` with an error

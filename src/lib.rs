@@ -20,6 +20,7 @@
 //! }
 //! ```
 
+pub mod citus;
 pub mod config;
 pub mod embedded;
 pub mod error;
@@ -33,6 +34,7 @@ pub mod migrations;
 pub mod rag;
 pub mod recovery;
 pub mod rehearse;
+pub mod replica;
 pub mod seed;
 pub mod sql;
 pub mod testing;
@@ -40,8 +42,9 @@ pub mod url;
 
 pub use config::{Config, PoolConfig, SeedMode};
 pub use entity::*;
-pub use error::{Error, LockBudgetSpent, MigrationFailure};
+pub use error::{Error, LateReplica, LockBudgetSpent, MigrationFailure};
 pub use init::{db, init, init_with};
 pub use journal::JournalError;
 pub use migrate::Migrator;
 pub use migrations::{MIGRATIONS, Migration};
+pub use replica::{read, read_after, wal_position};

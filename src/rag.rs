@@ -55,8 +55,8 @@
 //! of every statement: no code path can return another organization's chunk.
 
 use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Statement,
-    TransactionSession, TransactionTrait, Value, prelude::PgVector,
+    ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Statement, TransactionSession,
+    TransactionTrait, Value, prelude::PgVector,
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -491,11 +491,10 @@ async fn count_capped(
     Ok(seen.max(0) as u64)
 }
 
-/// A read-only transaction for one search.
-async fn begin<C: TransactionTrait>(db: &C) -> Result<C::Transaction, Error> {
-    Ok(db
-        .begin_with_config(None, Some(AccessMode::ReadOnly))
-        .await?)
+/// A read-only transaction for one search: on a read replica when `db` is a pool with
+/// replicas attached (`DATABASE_READ_URL`, see [`crate::replica`]), else on `db`.
+async fn begin<C: TransactionTrait + 'static>(db: &C) -> Result<C::Transaction, Error> {
+    crate::replica::begin_read_only(db).await
 }
 
 /// The index route's settings, transaction-local: `set_config(..., is_local => true)` is

@@ -12,6 +12,7 @@
 //! Nothing here skips: when no server can be had, the error says what to install or set.
 
 pub mod pgbouncer;
+pub mod standby;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -30,6 +31,8 @@ pub struct TestServer {
     /// URL of the server's maintenance database, password-free for the embedded server.
     admin_url: String,
     embedded: Option<RunningServer>,
+    /// The embedded server's cluster (programs, account, folder), for standbys of it.
+    cluster: Option<Cluster>,
     /// `app_db_tpl_<hash of the compiled migrations>`.
     migrated_template: String,
     migrated_ready: tokio::sync::OnceCell<()>,
@@ -57,7 +60,7 @@ impl TestServer {
             .ok()
             .filter(|v| !v.is_empty())
         {
-            return Ok(Self::new(url, None));
+            return Ok(Self::new(url, None, None));
         }
         let account = ServerAccount::detect()?;
         let binaries = PgBinaries::resolve(&account)?;
@@ -67,10 +70,14 @@ impl TestServer {
         let cluster = Cluster::new(binaries, account, dir)?;
         cluster.init(&ClusterOptions { durable: false })?;
         let server = cluster.start_child()?;
-        Ok(Self::new(server.url("postgres"), Some(server)))
+        Ok(Self::new(
+            server.url("postgres"),
+            Some(server),
+            Some(cluster),
+        ))
     }
 
-    fn new(admin_url: String, embedded: Option<RunningServer>) -> Self {
+    fn new(admin_url: String, embedded: Option<RunningServer>, cluster: Option<Cluster>) -> Self {
         let mut fingerprint = Vec::new();
         for m in crate::MIGRATIONS {
             fingerprint.extend_from_slice(m.hash.as_bytes());
@@ -80,6 +87,7 @@ impl TestServer {
         Self {
             admin_url,
             embedded,
+            cluster,
             migrated_template: format!("app_db_tpl_{}", &hash[..16]),
             migrated_ready: Default::default(),
             prefix: format!("app_db_t_{}_{}_", host_id(), std::process::id()),
@@ -90,6 +98,14 @@ impl TestServer {
     /// The postmaster's process id, for the embedded server.
     pub fn pid(&self) -> Option<u32> {
         self.embedded.as_ref().map(|s| s.pid)
+    }
+
+    /// The embedded server's cluster and port (`None` with `TEST_DATABASE_URL`).
+    pub fn embedded_cluster(&self) -> Option<(&Cluster, u16)> {
+        match (&self.cluster, &self.embedded) {
+            (Some(cluster), Some(server)) => Some((cluster, server.port)),
+            _ => None,
+        }
     }
 
     /// The URL of `database` on this server (same credentials as the admin URL).

@@ -89,14 +89,16 @@ async fn long_reader(url: &str) -> (PgConnection, i32) {
     (conn, pid)
 }
 
-/// Waits until some backend runs a statement containing `query_prefix` and waits for a
-/// heavyweight lock.
+/// Waits until some backend of this test's database runs a statement containing `query_prefix`
+/// and waits for a heavyweight lock (tests in parallel run the same statements in other
+/// databases of the same server).
 async fn until_waiting(url: &str, query_prefix: &str) {
     let mut conn = connect(url).await;
     let started = Instant::now();
     loop {
         let waiting: i64 = sqlx::query_scalar(
-            "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and strpos(query, $1) > 0",
+            "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and strpos(query, $1) > 0 \
+             and datname = current_database()",
         )
         .bind(query_prefix)
         .fetch_one(&mut conn)

@@ -93,6 +93,55 @@ async fn no_password_in_errors_debug_or_logs_for_any_form_and_failure() {
         .map(|(_, t)| t.as_str())
         .unwrap_or_default();
     assert!(refused.contains("refused"), "{refused}");
+
+    // The same passwords and failures in a read replica's URL (`DATABASE_READ_URL`), next to
+    // a working primary: the boot, a read that finds the replica failing (its check and the
+    // router's log lines), the router's state, and the boot's wait that gives up on it.
+    let primary = app_db::testing::TestDatabase::migrated()
+        .await
+        .expect("a migrated test database");
+    logs.take();
+    let mut replica_cases = 0;
+    for &password in PASSWORDS {
+        for form in FORMS {
+            for failure in FAILURES {
+                let replica = endpoints.connection_string(failure, form, password);
+                let mut config = Config::default()
+                    .database_url(primary.url.clone())
+                    .read_urls([replica]);
+                config.pool.connect_timeout = std::time::Duration::from_secs(5);
+                config.replicas.wait_at_boot = false;
+                let mut everything = format!("{config:?}\n");
+                match app_db::init::open(&config).await {
+                    Ok((_, boot)) => {
+                        let set = boot.replicas.expect("a replica set");
+                        let read = set.read().await.expect("the primary serves the read");
+                        everything.push_str(&format!("{read:?}\n{set:?}\n{:?}\n", set.view()));
+                    }
+                    Err(e) => everything.push_str(&format!("{e}\n{e:?}\n")),
+                }
+                if form == Form::UrlEncoded {
+                    config.replicas.wait_at_boot = true;
+                    config.replicas.wait_timeout = std::time::Duration::from_millis(200);
+                    match app_db::init::open(&config).await {
+                        Ok(_) => panic!("{failure:?}: the failing replica cannot have replayed"),
+                        Err(e) => everything.push_str(&format!("{e}\n{e:?}\n")),
+                    }
+                }
+                everything.push_str(&logs.take());
+                let leaked = leaks(&everything, password);
+                assert!(
+                    leaked.is_empty(),
+                    "replica {failure:?}, {form:?}: the password showed as {leaked:?} in:\n{everything}"
+                );
+                replica_cases += 1;
+            }
+        }
+    }
+    assert_eq!(
+        replica_cases,
+        PASSWORDS.len() * FORMS.len() * FAILURES.len()
+    );
 }
 
 #[tokio::test]

@@ -69,6 +69,18 @@ pub struct GlobalArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub connect_timeout: u64,
+    /// A read replica (a hot standby of the database), for `status` and `up --wait-replicas`.
+    /// Repeat, or separate URLs with commas (percent-encode a comma in a password as %2C).
+    #[arg(
+        long = "read-url",
+        value_name = "URL",
+        env = "DATABASE_READ_URL",
+        global = true,
+        hide_env_values = true,
+        value_delimiter = ',',
+        action = clap::ArgAction::Append
+    )]
+    pub read_urls: Vec<String>,
     /// More log output (-v info, -vv debug).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -85,6 +97,14 @@ impl std::fmt::Debug for GlobalArgs {
             .field("database_schema", &self.database_schema)
             .field("migrations_schema", &self.migrations_schema)
             .field("migrations_table", &self.migrations_table)
+            .field(
+                "read_urls",
+                &self
+                    .read_urls
+                    .iter()
+                    .map(|u| app_db::url::redact(u))
+                    .collect::<Vec<_>>(),
+            )
             .field("connect_timeout", &self.connect_timeout)
             .field("verbose", &self.verbose)
             .finish()
@@ -184,6 +204,25 @@ pub struct PolicyArgs {
     pub ddl: DdlArgs,
 }
 
+/// Waiting for read replicas after migrating.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct WaitReplicasArgs {
+    /// After migrating, wait until every read replica (--read-url/DATABASE_READ_URL) has
+    /// replayed the migrations, so that code deployed next never reads a replica without them.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub wait_replicas: bool,
+    /// Milliseconds --wait-replicas waits before it fails naming the late replica (the
+    /// migrations stay applied).
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "APP_DB_WAIT_REPLICAS_TIMEOUT",
+        default_value_t = 60_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub wait_replicas_timeout: u64,
+}
+
 /// Where `mark-applied` and `baseline` replay the migrations.
 #[derive(Clone, Args)]
 pub struct VerifyArgs {
@@ -223,6 +262,20 @@ pub enum Command {
         json: bool,
         #[command(flatten)]
         policy: PolicyArgs,
+        #[command(flatten)]
+        replicas: WaitReplicasArgs,
+    },
+    /// Where each table would go on Citus (distributed by organization_id, reference, local)
+    /// and which primary keys, unique constraints and foreign keys Citus would refuse, read
+    /// from the database's catalogs. Changes nothing; Citus itself is not needed.
+    #[command(
+        name = "citus-plan",
+        after_help = "Example: migration citus-plan --json | jq '.tables[] | select(.blockers != [])'"
+    )]
+    CitusPlan {
+        /// Print JSON instead of a Markdown table.
+        #[arg(long)]
+        json: bool,
     },
     /// One row per migration: tag, when, state and applied hash, plus rows unknown to this binary.
     #[command(after_help = "Example: migration status --json | jq '.pending'")]

@@ -61,6 +61,16 @@ impl Cluster {
         })
     }
 
+    /// Another cluster in `root`, run by the same programs and account (e.g. a standby).
+    pub fn sibling(&self, root: PathBuf) -> Result<Self, Error> {
+        Self::new(self.binaries.clone(), self.account.clone(), root)
+    }
+
+    /// The folder holding the data folder and the logs.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The data folder.
     pub fn data_dir(&self) -> PathBuf {
         self.root.join("data")
@@ -122,6 +132,9 @@ impl Cluster {
         settings.push_str(&super::settings::for_this_machine(self.binaries.bin_dir()));
         if !options.durable {
             settings.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
+            // Tests run standbys of the test server side by side (`testing::standby`): each
+            // streams through one WAL sender, and pg_basebackup needs two while it copies.
+            settings.push_str("max_wal_senders = 40\n");
         }
         let conf = data.join("postgresql.conf");
         OpenOptions::new()
@@ -133,6 +146,59 @@ impl Cluster {
                 path: conf,
                 source,
             })?;
+        Ok(())
+    }
+
+    /// Makes this cluster a physical standby of the server on `127.0.0.1:source_port`:
+    /// `pg_basebackup -R -X stream` copies its data folder (with an immediate checkpoint, so it
+    /// does not wait for a spread one) and writes `standby.signal` and `primary_conninfo`.
+    /// Started with [`Cluster::start_child`], it streams the primary's WAL and serves read-only
+    /// queries (`hot_standby` is on by default). The source's `pg_hba.conf` must allow
+    /// replication connections (initdb's trust default allows them from the loopback).
+    ///
+    /// `slot` names a physical replication slot of the source, created beforehand with its WAL
+    /// reserved (`pg_create_physical_replication_slot(name, true)`), that the copy streams
+    /// through and the standby uses after (`primary_slot_name`): the source keeps every WAL
+    /// segment both still need, whatever checkpoints happen meanwhile (pg_basebackup's own
+    /// `-C` creates its slot only once the copy has started, leaving a window). Whoever
+    /// creates it drops it when the standby is gone (`pg_drop_replication_slot`).
+    pub fn base_backup_from(&self, source_port: u16, slot: &str) -> Result<(), Error> {
+        let log = self.root.join("basebackup.log");
+        let log_file = File::create(&log).map_err(|source| Error::Io {
+            action: "create",
+            path: log.clone(),
+            source,
+        })?;
+        let mut cmd = Command::new(self.binaries.program("pg_basebackup"));
+        cmd.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &source_port.to_string(),
+            "-U",
+            "postgres",
+        ])
+        .arg("-D")
+        .arg(self.data_dir())
+        .args(["-R", "-X", "stream", "--checkpoint=fast", "--no-sync"])
+        .args(["-S", slot])
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().map_err(|source| Error::Io {
+            action: "open",
+            path: log.clone(),
+            source,
+        })?)
+        .stderr(log_file);
+        let status = self.run(cmd, "pg_basebackup")?;
+        if !status.success() {
+            return Err(Error::ServerStart {
+                data_dir: self.data_dir(),
+                log_tail: format!(
+                    "pg_basebackup from port {source_port} failed:\n{}",
+                    log_tail(&log, LOG_LINES)
+                ),
+            });
+        }
         Ok(())
     }
 
@@ -395,8 +461,9 @@ fn read_postmaster_pid(data: &Path) -> Option<(u32, u16, String)> {
     Some((pid, port, status))
 }
 
+/// Ready for connections: `ready`, or `standby` for a hot standby.
 fn postmaster_ready(data: &Path, pid: u32) -> bool {
-    matches!(read_postmaster_pid(data), Some((p, _, status)) if p == pid && status == "ready")
+    matches!(read_postmaster_pid(data), Some((p, _, status)) if p == pid && (status == "ready" || status == "standby"))
 }
 
 /// Whether a process with this id exists (ours or another user's).

@@ -525,6 +525,7 @@ impl Migrator {
 
     /// One run of consecutive transactional migrations in a transaction of their own, on the
     /// lock's session; positions count from `before + 1`.
+    #[allow(clippy::too_many_arguments)]
     async fn apply_segment_in_transaction(
         &self,
         conn: &mut PgConnection,

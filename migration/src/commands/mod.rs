@@ -1,6 +1,7 @@
 //! One file per command; this file dispatches and turns errors into exit codes.
 
 mod baseline;
+mod citus_plan;
 mod db;
 mod down;
 mod fresh;
@@ -10,6 +11,7 @@ pub mod lint;
 mod mark_applied;
 mod recording;
 mod rehearsal;
+mod replicas;
 mod seed;
 mod status;
 mod up;
@@ -33,15 +35,17 @@ pub async fn run(cli: Cli) -> u8 {
             rehearse,
             json,
             policy,
+            replicas,
         } => {
             let mode = up::Mode {
                 dry_run: *dry_run,
                 rehearse: *rehearse,
                 json: *json,
             };
-            up::run(global, *num, mode, policy).await
+            up::run(global, *num, mode, policy, replicas).await
         }
         Command::Status { json } => status::run(global, *json).await,
+        Command::CitusPlan { json } => citus_plan::run(global, *json).await,
         Command::Verify {
             allow_pending,
             dir,
@@ -109,6 +113,7 @@ pub async fn run(cli: Cli) -> u8 {
             for secret in [global.database_url.as_deref(), scratch_url(&cli.command)]
                 .into_iter()
                 .flatten()
+                .chain(global.read_urls.iter().map(String::as_str))
             {
                 text = url::scrub(secret, &text);
             }

@@ -23,14 +23,19 @@ pub async fn run(global: &GlobalArgs, as_json: bool) -> Result<u8, Error> {
     let assessment = migrator.assess(&table);
     let rows = &table.rows;
     let bookkeeping = migrator.bookkeeping_table().qualified();
+    let replicas = super::replicas::reports(global, &mut conn).await?;
     if as_json {
-        let value = to_json(&assessment, &table, &bookkeeping);
+        let mut value = to_json(&assessment, &table, &bookkeeping);
+        let (wal_position, replicas) = super::replicas::json_fields(replicas.as_ref());
+        value["wal_position"] = wal_position;
+        value["replicas"] = replicas;
         println!(
             "{}",
             serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string())
         );
     } else {
         print_table(&assessment, rows, &bookkeeping, exists);
+        super::replicas::print(replicas.as_ref());
     }
     Ok(exit::OK)
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use app_db::Error;
 use app_db::migrate::{Progress, TableShape};
 
-use crate::cli::{GlobalArgs, PolicyArgs};
+use crate::cli::{GlobalArgs, PolicyArgs, WaitReplicasArgs};
 use crate::exit;
 use crate::output::{elapsed, short_hash, when_utc};
 use crate::target::Target;
@@ -24,7 +24,14 @@ pub async fn run(
     limit: Option<usize>,
     mode: Mode,
     policy: &PolicyArgs,
+    replicas: &WaitReplicasArgs,
 ) -> Result<u8, Error> {
+    // Before connecting: a missing replica list is a usage error, whatever the database says.
+    let replica_pools = if replicas.wait_replicas {
+        Some(super::replicas::pools(global, "--wait-replicas")?)
+    } else {
+        None
+    };
     let target = Target::resolve(global).await?;
     let migrator = super::migrator(global, &target, &policy.lock, Some(policy));
     let mut conn = target.connect().await?;
@@ -136,6 +143,10 @@ pub async fn run(
                 String::new()
             }
         );
+    }
+    if let Some(pools) = replica_pools {
+        let timeout = std::time::Duration::from_millis(replicas.wait_replicas_timeout);
+        super::replicas::wait(global, &mut conn, &pools, timeout, report.position.at).await?;
     }
     Ok(exit::OK)
 }

@@ -33,6 +33,8 @@ pub fn migration(args: &[&str]) -> Run {
         .env_remove("APP_DB_DDL_RETRY_BUDGET")
         .env_remove("APP_DB_ALLOW_OUT_OF_ORDER")
         .env_remove("APP_DB_ALLOW_MODIFIED")
+        .env_remove("DATABASE_READ_URL")
+        .env_remove("APP_DB_WAIT_REPLICAS_TIMEOUT")
         .env("APP_DB_LOG", "warn")
         .env("NO_COLOR", "1")
         .output()
