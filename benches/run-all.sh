@@ -6,7 +6,8 @@
 #   benches/run-all.sh            full run: N = 10 runs per process figure (5 for the embedded
 #                                 server), ingestion/demo 3 runs per cell; ~20 min on 2 cores
 #   benches/run-all.sh --quick    checks that everything works: N = 2, small sizes, ~5 min
-#   benches/run-all.sh --check    only checks that README's table equals docs/bench-results.md
+#   benches/run-all.sh --check    only checks that README's and docs/bench-results.md's tables
+#                                 equal the one the bench-result lines in docs/bench-raw/ give
 #
 # Sizes can be changed: BENCH_CHUNKS (seed_copy, full 10000), BENCH_DEMO_ORGS (seed --demo,
 # full 100), BENCH_RAG_CHUNKS (rag_search, passed on as RAG_BENCH_CHUNKS; full: the bench's
@@ -75,19 +76,19 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-rm -rf "$raw"
+# Only the steps' own files are replaced: docs/bench-raw/ also keeps the raw output that
+# docs/bench-rag.md cites from other runs (pgvector 0.6.2, sweeps, three-load runs).
 mkdir -p "$raw"
-results=$work/results.tsv
-: > "$results"
 
-# runs a step, its output going to docs/bench-raw/NAME.txt (and the terminal), its
-# bench-result lines to the results; any failure stops the run.
+# runs a step, its output going to docs/bench-raw/NAME.txt (and the terminal), where
+# benches/report.py reads its bench-result lines; any failure stops the run. The output goes
+# to a new file first, so a failed step leaves the last good raw file in place.
 step() {
   local name=$1
   shift
   say "$name: $*"
-  "$@" 2>&1 | tee "$raw/$name.txt"
-  grep $'^bench-result\t' "$raw/$name.txt" | sed "s/^bench-result\t/$name\t/" >> "$results" || true
+  "$@" 2>&1 | tee "$work/$name.txt"
+  mv "$work/$name.txt" "$raw/$name.txt"
 }
 
 # --- builds: the release binary users deploy, the benchmarks (bench profile = release) ----------
@@ -179,6 +180,6 @@ echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$facts"
 
 # --- the report -------------------------------------------------------------------------------
 say "report"
-"${report[@]}" --facts "$facts" --results "$results" --raw "$raw"
+"${report[@]}" --facts "$facts"
 "${report[@]}" --check
 echo "wrote docs/bench-results.md, docs/bench-raw/ and README.md's benchmark table" >&2

@@ -201,6 +201,7 @@ classes! {
     check_add => "35_check_add",
     unique_index_partial => "36_unique_index_partial",
     column_rename => "37_column_rename",
+    hnsw_index_with => "38_hnsw_index_with",
 }
 
 /// The helper's statement splitting, on drizzle-kit's own two-statement output.

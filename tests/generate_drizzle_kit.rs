@@ -346,3 +346,11 @@ case!(
     cases::c37::SUPPLEMENT,
     false
 );
+// c27's index rebuilt with other storage parameters: drizzle-kit drops and creates it.
+case!(
+    hnsw_index_with,
+    "38_hnsw_index_with",
+    "c38",
+    cases::c38::SUPPLEMENT,
+    false
+);

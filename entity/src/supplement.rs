@@ -67,7 +67,7 @@ pub struct Check {
     pub expression: &'static str,
 }
 
-/// `CREATE [UNIQUE] INDEX "name" ON "table" USING method (keys) [WHERE predicate]`.
+/// `CREATE [UNIQUE] INDEX "name" ON "table" USING method (keys) [WITH (params)] [WHERE predicate]`.
 #[derive(Debug, Clone, Copy)]
 pub struct Index {
     /// The table.
@@ -82,6 +82,9 @@ pub struct Index {
     pub keys: &'static str,
     /// A partial index's predicate, e.g. `"t"."status" = 'pending'`.
     pub predicate: Option<&'static str>,
+    /// Storage parameters in the order drizzle-kit's `.with({ ... })` writes them, e.g.
+    /// `&[("m", "16"), ("ef_construction", "64")]` for an HNSW index; empty for none.
+    pub with: &'static [(&'static str, &'static str)],
 }
 
 /// `CONSTRAINT "name" UNIQUE [NULLS NOT DISTINCT] ("columns")` on `table`.
@@ -124,6 +127,7 @@ const fn btree(table: &'static str, name: &'static str, keys: &'static str) -> I
         method: "btree",
         keys,
         predicate: None,
+        with: &[],
     }
 }
 
@@ -309,6 +313,7 @@ pub const PROJECT: Supplement = Supplement {
             predicate: Some(
                 r#""subscription"."status" in ('incomplete', 'trialing', 'active', 'past_due', 'unpaid', 'paused')"#,
             ),
+            with: &[],
         },
         btree(
             "ai_usage",
@@ -333,6 +338,7 @@ pub const PROJECT: Supplement = Supplement {
             method: "hnsw",
             keys: r#""embedding" vector_cosine_ops"#,
             predicate: None,
+            with: &[],
         },
         btree(
             "referrals",
@@ -368,6 +374,7 @@ pub const PROJECT: Supplement = Supplement {
             method: "btree",
             keys: r#""next_attempt_at""#,
             predicate: Some(r#""webhook_deliveries"."status" = 'pending'"#),
+            with: &[],
         },
         btree(
             "announcements",

@@ -111,6 +111,7 @@ fn supplement_with_invoice_index() -> &'static Supplement {
         method: "hnsw",
         keys: r#""embedding" vector_cosine_ops"#,
         predicate: None,
+        with: &[],
     });
     Box::leak(Box::new(Supplement {
         indexes: Box::leak(indexes.into_boxed_slice()),

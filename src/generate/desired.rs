@@ -104,6 +104,11 @@ fn index(i: &entity::supplement::Index) -> Index {
         method: i.method.into(),
         keys_sql: i.keys.into(),
         predicate_sql: i.predicate.map(Into::into),
+        with: i
+            .with
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         ..Index::default()
     }
 }

@@ -201,8 +201,9 @@ pub struct IndexKey {
 
 impl Index {
     /// Whether two indexes index the same thing the same way (names and `*_sql` aside): keys
-    /// with their order, NULLS placement and operator class. Storage parameters (`with`) are
-    /// not compared: the supplement cannot declare them.
+    /// with their order, NULLS placement and operator class, the predicate, and the storage
+    /// parameters (`WITH (m = 16, …)`, in any order: an HNSW graph built with other parameters
+    /// is another index).
     pub fn same_definition(&self, other: &Index) -> bool {
         let ordering = |i: &Index| -> Vec<(bool, bool, Option<String>)> {
             i.key_parts
@@ -210,11 +211,17 @@ impl Index {
                 .map(|k| (k.descending, k.nulls_first, k.opclass.clone()))
                 .collect()
         };
+        let params = |i: &Index| -> Vec<(String, String)> {
+            let mut with = i.with.clone();
+            with.sort();
+            with
+        };
         self.unique == other.unique
             && self.method == other.method
             && self.keys == other.keys
             && ordering(self) == ordering(other)
             && self.predicate == other.predicate
+            && params(self) == params(other)
     }
 }
 
@@ -241,5 +248,16 @@ mod tests {
         assert!(!cosine.same_definition(&index(false, Some("vector_l2_ops"))));
         assert!(!cosine.same_definition(&index(true, Some("vector_cosine_ops"))));
         assert!(!cosine.same_definition(&index(false, None)));
+        let with = |params: &[(&str, &str)]| Index {
+            with: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..cosine.clone()
+        };
+        let tuned = with(&[("m", "32"), ("ef_construction", "128")]);
+        assert!(!cosine.same_definition(&tuned), "storage parameters count");
+        assert!(tuned.same_definition(&with(&[("ef_construction", "128"), ("m", "32")])));
+        assert!(!tuned.same_definition(&with(&[("m", "32"), ("ef_construction", "64")])));
     }
 }

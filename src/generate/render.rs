@@ -302,7 +302,8 @@ pub fn add_primary_key(table: &Table, pk: &PrimaryKey) -> String {
     )
 }
 
-/// `CREATE [UNIQUE ]INDEX "n" ON "t" USING m (keys)[ WHERE p];`
+/// `CREATE [UNIQUE ]INDEX "n" ON "t" USING m (keys)[ WITH (k=v,…)][ WHERE p];` (drizzle-kit
+/// writes the storage parameters as `key=value` joined by `,`, in their declared order).
 pub fn create_index(table: &str, index: &Index) -> String {
     let mut sql = format!(
         "CREATE {}INDEX {} ON {} USING {} ({})",
@@ -312,6 +313,10 @@ pub fn create_index(table: &str, index: &Index) -> String {
         index.method,
         index.keys_sql
     );
+    if !index.with.is_empty() {
+        let params: Vec<String> = index.with.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        sql.push_str(&format!(" WITH ({})", params.join(",")));
+    }
     if let Some(predicate) = &index.predicate_sql {
         sql.push_str(" WHERE ");
         sql.push_str(predicate);
@@ -559,6 +564,23 @@ mod tests {
         assert_eq!(
             create_index("t", &index),
             "CREATE INDEX \"t_c_index\" ON \"t\" USING btree (\"c\");"
+        );
+        // drizzle-kit 0.31.11: `.with({ m: 32, ef_construction: 128 }).where(…)`.
+        let hnsw = Index {
+            name: "d_e_idx".into(),
+            method: "hnsw".into(),
+            keys_sql: "\"embedding\" vector_cosine_ops".into(),
+            with: vec![
+                ("m".into(), "32".into()),
+                ("ef_construction".into(), "128".into()),
+            ],
+            predicate_sql: Some("\"d\".\"body\" <> ''".into()),
+            ..Index::default()
+        };
+        assert_eq!(
+            create_index("d", &hnsw),
+            "CREATE INDEX \"d_e_idx\" ON \"d\" USING hnsw (\"embedding\" vector_cosine_ops) \
+             WITH (m=32,ef_construction=128) WHERE \"d\".\"body\" <> '';"
         );
         assert_eq!(
             file_text(&["A;".into(), "B;".into()]),

@@ -4,8 +4,9 @@
 //! - How many chunks each organization has: PostgreSQL's own statistics on
 //!   `document_chunk.organization_id` (`pg_stats`: the most common values with their frequencies,
 //!   the distinct count, and `pg_class.reltuples`), the same estimate the planner makes. Never a
-//!   `count(*)`. Kept for [`STATS_TTL`], then read again, so a table that autovacuum re-analyzed
-//!   is seen within a minute.
+//!   full `count(*)` (the exact route confirms a small estimate with a count capped at its
+//!   threshold: [`super::route::count_first`]). Kept for [`STATS_TTL`], then read again, so a
+//!   table that autovacuum re-analyzed is seen within a minute.
 //!
 //! The cache is keyed by the pool's connection target (user, host, port, database). A search on
 //! anything but a pooled `DatabaseConnection` (e.g. inside a caller's transaction) has no such

@@ -8,6 +8,12 @@ pub const EF_SEARCH_MAX: u32 = 1000;
 /// The bound on `hnsw.max_scan_tuples` (pgvector's own default): the worst case of an iterative
 /// scan whose filter matches almost nothing.
 pub const MAX_SCAN_TUPLES: u32 = 20_000;
+/// A large tenant gets at least one candidate per this many of its chunks (up to the cap): its
+/// topics are dense clusters of near-equidistant chunks, and on the schema's graph (m = 16,
+/// ef_construction = 64) a candidate list of `ef_search / share` finds about 94% of the true
+/// top 10 in a 43% tenant of 100,000 chunks, 97% at 400 (docs/bench-rag.md, "Why large tenants
+/// lost recall").
+pub const ROWS_PER_CANDIDATE: f64 = 100.0;
 
 /// How one search runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +63,9 @@ pub struct Tuning {
 /// 2. A tenant with at most `exact_max_rows` chunks: exact.
 /// 3. Otherwise the index with `ef_search / share` candidates (share = tenant rows / table
 ///    rows), so that about `ef_search` of the candidates belong to the tenant after the filter,
-///    capped at `ef_search_max`; unknown statistics count as share 1.
+///    and at least one per [`ROWS_PER_CANDIDATE`] of the tenant's chunks (a large tenant's
+///    dense clusters need a longer list whatever its share), capped at `ef_search_max`;
+///    unknown statistics count as share 1.
 /// 4. On pgvector >= 0.8 that scan is iterative, so it goes on past the first candidate list
 ///    until `k` rows pass the filter, visiting at most `scan_tuples_factor x ef / share` tuples,
 ///    between 1,000 and [`MAX_SCAN_TUPLES`].
@@ -79,7 +87,8 @@ pub fn route(facts: Facts, k: u32, tuning: Tuning) -> Route {
         (Some(tenant), Some(table)) if table > 0.0 && tenant > 0.0 => (tenant / table).min(1.0),
         _ => 1.0,
     };
-    let scaled = (f64::from(tuning.ef_search) / share).ceil();
+    let dense = facts.tenant_rows.unwrap_or(0.0) / ROWS_PER_CANDIDATE;
+    let scaled = (f64::from(tuning.ef_search) / share).max(dense).ceil();
     let cap = tuning.ef_search_max.min(EF_SEARCH_MAX);
     let ef_search = (scaled.min(f64::from(cap)) as u32).max(floor);
     let iterative = facts
@@ -96,6 +105,41 @@ pub fn route(facts: Facts, k: u32, tuning: Tuning) -> Route {
     }
 }
 
+/// Whether the tenant's chunks must be counted before the route is final, and up to how many.
+///
+/// Statistics are an estimate, and a stale one after a bulk load until the next `ANALYZE`: a
+/// tenant that was small (or did not exist) when the table was last analyzed may now own most
+/// of it, and an exact search of all its chunks would cost hundreds of milliseconds. So the
+/// exact route is taken only after counting the tenant's chunks through the b-tree on
+/// `organization_id`, stopping at `exact_max_rows + 1`: the count costs at most what the exact
+/// search of a tenant at the threshold reads anyway. Without statistics the count decides too.
+/// `None`: the route stands as [`route`] gives it.
+pub fn count_first(facts: Facts, k: u32, tuning: Tuning) -> Option<u32> {
+    if !tuning.adaptive {
+        return None;
+    }
+    let exact = route(facts, k, tuning) == Route::Exact;
+    (exact || facts.tenant_rows.is_none()).then(|| tuning.exact_max_rows.saturating_add(1))
+}
+
+/// The route once [`count_first`]'s count is known: `seen` of the tenant's chunks, counted up to
+/// `cap`. Below the cap the count is exact; at the cap the tenant has at least `cap` chunks,
+/// and the larger of that and the estimate sizes the candidate list.
+pub fn route_counted(facts: Facts, seen: u64, cap: u32, k: u32, tuning: Tuning) -> Route {
+    let seen = seen as f64;
+    let tenant_rows = if seen < f64::from(cap) {
+        seen
+    } else {
+        facts.tenant_rows.unwrap_or(0.0).max(seen)
+    };
+    let counted = Facts {
+        tenant_rows: Some(tenant_rows),
+        table_rows: facts.table_rows.map(|table| table.max(tenant_rows)),
+        ..facts
+    };
+    route(counted, k, tuning)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,7 +152,7 @@ mod tests {
             ef_search: 100,
             adaptive: true,
             exact_max_rows: 4_000,
-            ef_search_max: 250,
+            ef_search_max: 400,
             scan_tuples_factor: 1,
         }
     }
@@ -130,33 +174,36 @@ mod tests {
 
     #[test]
     fn ef_search_grows_with_the_share_the_filter_rejects_up_to_the_cap() {
+        // A 20% tenant: 100 / 0.2 = 500 candidates, capped at 400.
         assert_eq!(
-            route(facts(OLD, 50_000.0), 10, tuning()),
+            route(facts(OLD, 20_000.0), 10, tuning()),
             Route::Index {
-                ef_search: 200,
+                ef_search: 400,
                 iterative: None
             }
         );
+        // 100 / 0.25 = 400 candidates; a lower cap holds.
+        let small_table = Facts {
+            table_rows: Some(20_000.0),
+            ..facts(OLD, 5_000.0)
+        };
+        let capped = Tuning {
+            ef_search_max: 300,
+            ..tuning()
+        };
         assert_eq!(
-            route(facts(OLD, 5_000.0), 10, tuning()),
+            route(small_table, 10, capped),
             Route::Index {
-                ef_search: 250,
+                ef_search: 300,
                 iterative: None
             }
         );
-        // max_scan_tuples = ef / share: 200 / 0.5, raised to the floor of 1,000.
-        assert_eq!(
-            route(facts(NEW, 50_000.0), 10, tuning()),
-            Route::Index {
-                ef_search: 200,
-                iterative: Some(1_000)
-            }
-        );
+        // max_scan_tuples = ef / share: 400 / 0.05.
         assert_eq!(
             route(facts(NEW, 5_000.0), 10, tuning()),
             Route::Index {
-                ef_search: 250,
-                iterative: Some(5_000)
+                ef_search: 400,
+                iterative: Some(8_000)
             }
         );
         let wide = Tuning {
@@ -186,6 +233,50 @@ mod tests {
     }
 
     #[test]
+    fn a_large_tenant_gets_a_candidate_per_hundred_chunks_whatever_its_share() {
+        // Issue 21: 43% of 100,000 chunks. By share alone 100 / 0.43 = 233 candidates, which
+        // found 94% of the true top 10 in its dense topic clusters; by size 430, capped at 400.
+        assert_eq!(
+            route(facts(NEW, 43_000.0), 10, tuning()),
+            Route::Index {
+                ef_search: 400,
+                iterative: Some(1_000)
+            }
+        );
+        assert_eq!(
+            route(facts(OLD, 43_000.0), 10, tuning()),
+            Route::Index {
+                ef_search: 400,
+                iterative: None
+            }
+        );
+        // The same share of 30,000 chunks: 12,900 chunks want 129, the share 233.
+        let smaller = Facts {
+            table_rows: Some(30_000.0),
+            ..facts(OLD, 12_900.0)
+        };
+        assert_eq!(
+            route(smaller, 10, tuning()),
+            Route::Index {
+                ef_search: 233,
+                iterative: None
+            }
+        );
+        // A tenant alone in a table of 60,000 chunks: share 1, size 600, capped at 400.
+        let alone = Facts {
+            table_rows: Some(60_000.0),
+            ..facts(NEW, 60_000.0)
+        };
+        assert_eq!(
+            route(alone, 10, tuning()),
+            Route::Index {
+                ef_search: 400,
+                iterative: Some(1_000)
+            }
+        );
+    }
+
+    #[test]
     fn without_statistics_the_index_runs_unscaled_and_k_is_a_floor() {
         let unknown = Facts {
             pgvector: NEW,
@@ -199,6 +290,46 @@ mod tests {
                 iterative: Some(1_000)
             }
         );
+    }
+
+    #[test]
+    fn the_exact_route_is_taken_only_after_a_capped_count() {
+        // Statistics say 300 chunks: count up to 4,001 first.
+        let small = facts(NEW, 300.0);
+        assert_eq!(count_first(small, 10, tuning()), Some(4_001));
+        // The count agrees: exact.
+        assert_eq!(route_counted(small, 300, 4_001, 10, tuning()), Route::Exact);
+        // A bulk load since the last ANALYZE: the count reaches the cap, the index serves.
+        assert_eq!(
+            route_counted(small, 4_001, 4_001, 10, tuning()),
+            Route::Index {
+                ef_search: 400,
+                iterative: Some(9_998)
+            }
+        );
+        // Large by the statistics: no count, whatever they say.
+        assert_eq!(count_first(facts(NEW, 40_000.0), 10, tuning()), None);
+        // No statistics at all: the count decides.
+        let unknown = Facts {
+            pgvector: OLD,
+            tenant_rows: None,
+            table_rows: None,
+        };
+        assert_eq!(count_first(unknown, 10, tuning()), Some(4_001));
+        assert_eq!(
+            route_counted(unknown, 12, 4_001, 10, tuning()),
+            Route::Exact
+        );
+        assert!(matches!(
+            route_counted(unknown, 4_001, 4_001, 10, tuning()),
+            Route::Index { .. }
+        ));
+        // A fixed search never counts.
+        let fixed = Tuning {
+            adaptive: false,
+            ..tuning()
+        };
+        assert_eq!(count_first(small, 10, fixed), None);
     }
 
     #[test]

@@ -321,6 +321,7 @@ pub mod c21 {
             method: "btree",
             keys: r#""organization_id","name""#,
             predicate: None,
+            with: &[],
         }],
         ..Supplement::EMPTY
     };
@@ -371,6 +372,7 @@ pub mod c27 {
             method: "hnsw",
             keys: r#""embedding" vector_cosine_ops"#,
             predicate: None,
+            with: &[],
         }],
         ..Supplement::EMPTY
     };
@@ -529,6 +531,7 @@ pub mod c36 {
             method: "btree",
             keys: r#""email""#,
             predicate: Some(r#""member"."deleted_at" is null"#),
+            with: &[],
         }],
         ..Supplement::EMPTY
     };
@@ -548,6 +551,28 @@ pub mod c37 {
             table: "organization",
             from: "title",
             to: "headline",
+        }],
+        ..Supplement::EMPTY
+    };
+}
+
+pub mod c38 {
+    use app_db::supplement::{Index, Supplement};
+
+    organization! {}
+    document!();
+
+    /// c27's index built with other parameters: `.with({ m: 24, ef_construction: 128 })`.
+    pub const SUPPLEMENT: Supplement = Supplement {
+        extensions: &["vector"],
+        indexes: &[Index {
+            table: "document",
+            name: "document_embedding_index",
+            unique: false,
+            method: "hnsw",
+            keys: r#""embedding" vector_cosine_ops"#,
+            predicate: None,
+            with: &[("m", "24"), ("ef_construction", "128")],
         }],
         ..Supplement::EMPTY
     };
