@@ -225,40 +225,34 @@ impl Config {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let defaults = Self::default();
         let pool_defaults = PoolConfig::default();
-        let ms = |var: &'static str, default: Duration| -> Result<Duration, Error> {
-            match get(var) {
-                None => Ok(default),
-                Some(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .map(Duration::from_millis)
-                    .map_err(|_| Error::BadEnv {
-                        var,
-                        value: v,
-                        fix: format!(
-                            "give a whole number of milliseconds, 0 or more (default {})",
-                            default.as_millis()
-                        ),
-                    }),
-            }
-        };
-        let ddl = |var: &'static str, default: Duration, zero: &str| -> Result<Duration, Error> {
-            match get(var) {
-                None => Ok(default),
-                Some(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .map(Duration::from_millis)
-                    .map_err(|_| Error::BadEnv {
-                        var,
-                        value: v,
-                        fix: format!(
-                            "give a whole number of milliseconds (default {}; 0 {zero})",
-                            default.as_millis()
-                        ),
-                    }),
-            }
-        };
+        // Whole milliseconds; `zero`, when given, says what 0 means for this variable.
+        let ms_meaning =
+            |var: &'static str, default: Duration, zero: Option<&str>| -> Result<Duration, Error> {
+                match get(var) {
+                    None => Ok(default),
+                    Some(v) => v
+                        .trim()
+                        .parse::<u64>()
+                        .map(Duration::from_millis)
+                        .map_err(|_| Error::BadEnv {
+                            var,
+                            value: v,
+                            fix: match zero {
+                                None => format!(
+                                    "give a whole number of milliseconds, 0 or more (default {})",
+                                    default.as_millis()
+                                ),
+                                Some(zero) => format!(
+                                    "give a whole number of milliseconds (default {}; 0 {zero})",
+                                    default.as_millis()
+                                ),
+                            },
+                        }),
+                }
+            };
+        let ms = |var: &'static str, default: Duration| ms_meaning(var, default, None);
+        let ddl =
+            |var: &'static str, default: Duration, zero: &str| ms_meaning(var, default, Some(zero));
         let count = |var: &'static str, default: u32| -> Result<u32, Error> {
             match get(var) {
                 None => Ok(default),
