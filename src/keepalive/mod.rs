@@ -222,7 +222,7 @@ async fn find_and_arm(
     if !sockets::SUPPORTED {
         return Armed::Unsupported;
     }
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let bare = crate::url::bare_host(host);
     let server = pick::Server {
         ip: bare.parse::<IpAddr>().ok(),
         port: options.get_port(),

@@ -15,12 +15,16 @@ pub fn is_loopback(options: &PgConnectOptions) -> bool {
     options.get_socket().is_some() || is_loopback_host(options.get_host())
 }
 
+/// A host as the driver stores it, without the brackets an IPv6 literal keeps (`[::1]` → `::1`).
+pub fn bare_host(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
 /// [`is_loopback`] for a host as the driver stores it (`[::1]` keeps its brackets).
 pub fn is_loopback_host(host: &str) -> bool {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let bare = bare_host(host);
     bare.starts_with('/')
         || bare.eq_ignore_ascii_case("localhost")
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())

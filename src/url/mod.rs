@@ -8,6 +8,6 @@ mod loopback;
 mod parsed;
 mod redact;
 
-pub use loopback::{is_loopback, is_loopback_host};
+pub use loopback::{bare_host, is_loopback, is_loopback_host};
 pub use parsed::DbUrl;
 pub use redact::{MASK, redact, scrub, secrets};
