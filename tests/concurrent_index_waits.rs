@@ -133,67 +133,54 @@ async fn scenario(
     (wait_event, blocking, blocker_pid, error, events)
 }
 
-#[tokio::test]
-async fn waiting_for_the_share_update_exclusive_lock() {
+/// One wait of the build: what it waits on, that `pg_blocking_pids` names the blocker, that the
+/// lock timeout ends it (55P03) after the app's reads and writes went through, and what the
+/// failed build leaves (`left`: the index's validity, `None` for no index).
+async fn assert_wait(blocker_sql: &str, wait: &str, left: Option<bool>, why_left: &str) {
     let db = TestDatabase::empty().await.unwrap();
     let mut conn = setup(&db).await;
-    let (wait_event, blocking, pid, error, events) =
-        scenario(&db, "begin; lock table t in share update exclusive mode").await;
-    assert_eq!(wait_event, "relation");
+    let (wait_event, blocking, pid, error, events) = scenario(&db, blocker_sql).await;
+    assert_eq!(wait_event, wait);
     assert_eq!(blocking, [pid]);
     assert_eq!(error, "55P03", "lock_timeout bounds this wait");
     assert_eq!(
         events,
         [Event::BuildWaits, Event::AppDone, Event::BuildFailed]
     );
-    assert_eq!(
-        index_state(&mut conn).await,
+    assert_eq!(index_state(&mut conn).await, left, "{why_left}");
+}
+
+#[tokio::test]
+async fn waiting_for_the_share_update_exclusive_lock() {
+    assert_wait(
+        "begin; lock table t in share update exclusive mode",
+        "relation",
         None,
-        "timed out before its catalog entry: nothing is left"
-    );
+        "timed out before its catalog entry: nothing is left",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn waiting_for_older_transactions_that_wrote_to_the_table() {
-    let db = TestDatabase::empty().await.unwrap();
-    let mut conn = setup(&db).await;
-    let (wait_event, blocking, pid, error, events) =
-        scenario(&db, "begin; insert into t values (-1, 'writer')").await;
-    assert_eq!(wait_event, "virtualxid");
-    assert_eq!(blocking, [pid]);
-    assert_eq!(error, "55P03", "lock_timeout bounds this wait");
-    assert_eq!(
-        events,
-        [Event::BuildWaits, Event::AppDone, Event::BuildFailed]
-    );
-    assert_eq!(
-        index_state(&mut conn).await,
+    assert_wait(
+        "begin; insert into t values (-1, 'writer')",
+        "virtualxid",
         Some(false),
-        "the catalog entry was committed first: an INVALID index is left"
-    );
+        "the catalog entry was committed first: an INVALID index is left",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn waiting_for_older_snapshots_after_the_build() {
-    let db = TestDatabase::empty().await.unwrap();
-    let mut conn = setup(&db).await;
     // A snapshot older than the build, on another table: the build itself is done, and then
     // waits for every older snapshot of the database.
-    let (wait_event, blocking, pid, error, events) = scenario(
-        &db,
+    assert_wait(
         "begin isolation level repeatable read; select count(*) from other",
+        "virtualxid",
+        Some(false),
+        "the build's work is lost: an INVALID index is left",
     )
     .await;
-    assert_eq!(wait_event, "virtualxid");
-    assert_eq!(blocking, [pid]);
-    assert_eq!(error, "55P03", "lock_timeout bounds this wait");
-    assert_eq!(
-        events,
-        [Event::BuildWaits, Event::AppDone, Event::BuildFailed]
-    );
-    assert_eq!(
-        index_state(&mut conn).await,
-        Some(false),
-        "the build's work is lost: an INVALID index is left"
-    );
 }
