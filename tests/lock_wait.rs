@@ -159,6 +159,25 @@ fn spawn_app(url: String, log: Log) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Once the migration's `ALTER` waits behind the blocker: logs it, starts the app's queries and
+/// returns them.
+async fn app_behind_the_waiting_alter(url: &str, log: &Log) -> tokio::task::JoinHandle<()> {
+    until_waiting(url, "ALTER TABLE \"organization\"").await;
+    log.push(Event::MigrationWaits);
+    spawn_app(url.to_string(), log.clone())
+}
+
+/// Waits until the app's queries are all done, or the deadline passes (the assertions that
+/// follow tell which).
+async fn until_the_app_is_done(log: &Log) {
+    let _ = tokio::time::timeout(DEADLINE, async {
+        while !log.events().contains(&Event::AppQuery(5)) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn app_queries_get_through_while_a_migration_waits_behind_a_long_transaction() {
     let db = TestDatabase::empty().await.unwrap();
@@ -174,17 +193,10 @@ async fn app_queries_get_through_while_a_migration_waits_behind_a_long_transacti
     );
     // The ALTER is queued behind the long transaction: from now on, without a lock timeout,
     // every query on the table would queue behind it until the blocker ends.
-    until_waiting(&db.url, "ALTER TABLE \"organization\"").await;
-    log.push(Event::MigrationWaits);
-    let app = spawn_app(db.url.clone(), log.clone());
+    let app = app_behind_the_waiting_alter(&db.url, &log).await;
     // The blocker holds its transaction until the app's queries are done (or, if they never
     // get through, until the deadline: then the order below shows that they waited for it).
-    let _ = tokio::time::timeout(DEADLINE, async {
-        while !log.events().contains(&Event::AppQuery(5)) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    until_the_app_is_done(&log).await;
     assert!(
         !log.events().contains(&Event::MigrationEnded),
         "the migration ended while the blocker still held the table: {:?}",
@@ -306,9 +318,7 @@ async fn without_a_lock_timeout_the_app_waits_for_the_blocker() {
         log.clone(),
         Arc::default(),
     );
-    until_waiting(&db.url, "ALTER TABLE \"organization\"").await;
-    log.push(Event::MigrationWaits);
-    let app = spawn_app(db.url.clone(), log.clone());
+    let app = app_behind_the_waiting_alter(&db.url, &log).await;
     until_waiting(&db.url, "select name from organization").await;
     sqlx::raw_sql("commit").execute(&mut blocker).await.unwrap();
     log.push(Event::BlockerEnded);
@@ -362,15 +372,8 @@ async fn no_transaction_statements_are_bounded_and_retried_too() {
             .unwrap();
         (result, after)
     });
-    until_waiting(&db.url, "ALTER TABLE \"organization\"").await;
-    log.push(Event::MigrationWaits);
-    let app = spawn_app(db.url.clone(), log.clone());
-    let _ = tokio::time::timeout(DEADLINE, async {
-        while !log.events().contains(&Event::AppQuery(5)) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    let app = app_behind_the_waiting_alter(&db.url, &log).await;
+    until_the_app_is_done(&log).await;
     sqlx::raw_sql("commit").execute(&mut blocker).await.unwrap();
     log.push(Event::BlockerEnded);
     app.await.unwrap();
