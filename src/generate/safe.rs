@@ -205,8 +205,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn every_safe_form_in_its_place() {
+    /// A plan with one change of every class `--safe` rewrites, plus a plain one.
+    fn every_form_plan() -> Plan {
         let index = Index {
             name: "t_c_index".into(),
             method: "btree".into(),
@@ -223,7 +223,7 @@ mod tests {
             definition: String::new(),
             expression_sql: "\"t\".\"c\" > 0".into(),
         };
-        let plan = Plan {
+        Plan {
             statements: vec![
                 statement("ALTER TABLE \"t\" ADD COLUMN \"s\" text;", Change::Other),
                 statement(
@@ -262,7 +262,12 @@ mod tests {
                     },
                 ),
             ],
-        };
+        }
+    }
+
+    #[test]
+    fn every_safe_form_in_its_place() {
+        let plan = every_form_plan();
         let files = safe_forms(&plan);
         let texts: Vec<(Option<&str>, String)> = files
             .iter()
@@ -319,37 +324,7 @@ mod tests {
 
     #[test]
     fn every_safe_form_passes_the_lint() {
-        let index = Index {
-            name: "t_c_index".into(),
-            method: "btree".into(),
-            keys_sql: "\"c\"".into(),
-            ..Index::default()
-        };
-        let plan = Plan {
-            statements: vec![
-                statement(
-                    "ALTER TABLE \"t\" ALTER COLUMN \"c\" SET NOT NULL;",
-                    Change::SetNotNull {
-                        table: "t".into(),
-                        column: "c".into(),
-                    },
-                ),
-                statement(
-                    &render::add_foreign_key("t", &fk()),
-                    Change::ForeignKey {
-                        table: "t".into(),
-                        foreign_key: fk(),
-                    },
-                ),
-                statement(
-                    &render::create_index("t", &index),
-                    Change::Index {
-                        table: "t".into(),
-                        index,
-                    },
-                ),
-            ],
-        };
+        let plan = every_form_plan();
         for file in safe_forms(&plan) {
             let text = file.text();
             let report = crate::lint::lint_sql("x", "x", &text, file.transaction);
