@@ -327,7 +327,7 @@ fn a_failed_initdb_shows_its_log() {
 }
 
 /// The pinned wheel's server, with the settings for vector work: PostgreSQL 16.11, pgvector
-/// 0.8.1 available, HNSW build memory from the machine, no parallel HNSW builds (CVE-2026-3172).
+/// 0.8.1 available, HNSW build memory and shared buffers from the machine, no parallel HNSW builds (CVE-2026-3172).
 #[tokio::test]
 async fn embedded_cluster_runs_the_pinned_versions_with_vector_settings() {
     use app_db::embedded::binaries::BinarySource;
@@ -352,6 +352,7 @@ async fn embedded_cluster_runs_the_pinned_versions_with_vector_settings() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
+    let buffers: String = show("shared_buffers").fetch_one(&mut conn).await.unwrap();
     let version: String = show("server_version").fetch_one(&mut conn).await.unwrap();
     let pgvector: String = sqlx::query_scalar(
         "select default_version from pg_available_extensions where name = 'vector'",
@@ -369,12 +370,21 @@ async fn embedded_cluster_runs_the_pinned_versions_with_vector_settings() {
         expected_mb > 64,
         "this machine has memory for an HNSW graph"
     );
-    let expected = if expected_mb.is_multiple_of(1024) {
-        format!("{}GB", expected_mb / 1024)
-    } else {
-        format!("{expected_mb}MB")
+    // PostgreSQL shows whole gigabytes as GB.
+    let shown = |mb: u64| {
+        if mb.is_multiple_of(1024) {
+            format!("{}GB", mb / 1024)
+        } else {
+            format!("{mb}MB")
+        }
     };
-    assert_eq!(memory, expected);
+    assert_eq!(memory, shown(expected_mb));
+    let expected_buffers = settings::shared_buffers_mb(settings::mem_total_kib(&meminfo));
+    assert!(
+        expected_buffers > 128,
+        "this machine has memory for more than PostgreSQL's default cache"
+    );
+    assert_eq!(buffers, shown(expected_buffers));
     let installed = app_db::rag::PgvectorVersion::parse(&pgvector).expect("a version");
     if installed < settings::SAFE_PARALLEL_BUILD {
         assert_eq!(

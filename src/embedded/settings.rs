@@ -6,6 +6,12 @@
 //!   need about 0.7 GB. The setting is an eighth of the machine's memory, between 64 MB
 //!   (PostgreSQL's default) and 2 GB, so a small machine is never asked for more than it has. It
 //!   is a ceiling, not an allocation: only a running build uses it.
+//! - `shared_buffers`: a search walks the HNSW graph and the heap pages of its candidates, about
+//!   0.8 GB each at 100,000 1536-d chunks. PostgreSQL's default (128 MB) holds neither, so every
+//!   search copies most of its pages in from the kernel's cache again: at 100,000 chunks the
+//!   largest tenant's p50 was 9.8 ms with 128 MB and 6.9 ms with 2 GB, p95 14.2 against 8.2 ms
+//!   (docs/bench-rag.md). Also an eighth of the machine's memory (the embedded server shares the
+//!   machine with the app), between 128 MB and 4 GB; the memory is taken as pages are used.
 //! - `max_parallel_maintenance_workers = 0` unless the binaries carry pgvector 0.8.2 or later:
 //!   parallel HNSW builds of pgvector 0.6.0-0.8.1 have a buffer overflow (CVE-2026-3172).
 
@@ -15,6 +21,8 @@ use crate::rag::PgvectorVersion;
 
 /// The smallest and largest `maintenance_work_mem` chosen, in MiB.
 pub const MAINTENANCE_WORK_MEM_MB: std::ops::RangeInclusive<u64> = 64..=2048;
+/// The smallest and largest `shared_buffers` chosen, in MiB.
+pub const SHARED_BUFFERS_MB: std::ops::RangeInclusive<u64> = 128..=4096;
 /// The first pgvector release whose parallel HNSW build is safe.
 pub const SAFE_PARALLEL_BUILD: PgvectorVersion = PgvectorVersion::new(0, 8, 2);
 
@@ -25,6 +33,13 @@ pub fn maintenance_work_mem_mb(mem_total_kib: Option<u64>) -> u64 {
         *MAINTENANCE_WORK_MEM_MB.start(),
         *MAINTENANCE_WORK_MEM_MB.end(),
     );
+    mem_total_kib.map_or(min, |kib| (kib / 1024 / 8).clamp(min, max))
+}
+
+/// `shared_buffers` in MiB for a machine with `mem_total_kib` of memory (unknown: PostgreSQL's
+/// default).
+pub fn shared_buffers_mb(mem_total_kib: Option<u64>) -> u64 {
+    let (min, max) = (*SHARED_BUFFERS_MB.start(), *SHARED_BUFFERS_MB.end());
     mem_total_kib.map_or(min, |kib| (kib / 1024 / 8).clamp(min, max))
 }
 
@@ -52,8 +67,11 @@ pub fn control_default_version(control: &str) -> Option<PgvectorVersion> {
 pub fn vector_settings(mem_total_kib: Option<u64>, pgvector: Option<PgvectorVersion>) -> String {
     let mut lines = format!(
         "# app-db: room for an HNSW graph of ~100k 1536-d chunks where the machine has it\n\
-         maintenance_work_mem = '{}MB'\n",
-        maintenance_work_mem_mb(mem_total_kib)
+         maintenance_work_mem = '{}MB'\n\
+         # app-db: the graph and the heap a search walks stay in PostgreSQL's own cache\n\
+         shared_buffers = '{}MB'\n",
+        maintenance_work_mem_mb(mem_total_kib),
+        shared_buffers_mb(mem_total_kib)
     );
     if pgvector.is_none_or(|v| v < SAFE_PARALLEL_BUILD) {
         lines.push_str(
@@ -92,6 +110,17 @@ mod tests {
         assert_eq!(maintenance_work_mem_mb(Some(256 * 1024)), 64);
         assert_eq!(maintenance_work_mem_mb(Some(8 * 1024 * 1024)), 1024);
         assert_eq!(maintenance_work_mem_mb(Some(64 * 1024 * 1024)), 2048);
+    }
+
+    #[test]
+    fn shared_buffers_is_an_eighth_of_memory_within_bounds() {
+        assert_eq!(shared_buffers_mb(None), 128);
+        assert_eq!(shared_buffers_mb(Some(512 * 1024)), 128);
+        assert_eq!(shared_buffers_mb(Some(8 * 1024 * 1024)), 1024);
+        assert_eq!(shared_buffers_mb(Some(24 * 1024 * 1024)), 3072);
+        assert_eq!(shared_buffers_mb(Some(64 * 1024 * 1024)), 4096);
+        let lines = vector_settings(Some(24 * 1024 * 1024), None);
+        assert!(lines.contains("shared_buffers = '3072MB'"), "{lines}");
     }
 
     #[test]
