@@ -113,11 +113,14 @@ const ITERATIVE_SQL: &str = "WITH hits AS MATERIALIZED ( \
 /// index cannot answer, so every chunk of the organization (found through the b-tree on
 /// `organization_id`) is compared and a top-k heap sort keeps the nearest. (Measured: a
 /// `MATERIALIZED` CTE as the fence copied every 6 KB embedding into a tuplestore that spills
-/// past `work_mem`: 37-40 ms for 3,000 chunks, against 9-13 ms this way.)
+/// past `work_mem`: 37-40 ms for 3,000 chunks, against 9-13 ms this way.) The sort key is the
+/// output column itself, so each chunk's distance is computed once: a separate `ORDER BY
+/// (embedding <=> $1) + 0` beside the selected distance computed it twice (6.9 against 6.1 ms
+/// median for 3,500 chunks).
 const EXACT_SQL: &str = "SELECT id, source_id, chunk_index, content, metadata, \
-     (embedding <=> $1)::float8 AS distance \
+     (embedding <=> $1) + 0 AS distance \
      FROM document_chunk WHERE organization_id = $2 \
-     ORDER BY (embedding <=> $1) + 0 \
+     ORDER BY distance \
      LIMIT $3";
 
 /// The organization's chunks up to a cap (`$2`): an index-only walk of the b-tree on

@@ -4,7 +4,7 @@ use app_db::seed::demo::{DemoOptions, centroids, generate};
 use app_db::seed::{INITIAL, SeedFile, SeedOutcome, SeedRequest, SeedSet};
 use app_db::testing::TestDatabase;
 use app_db::{Config, Error, Migrator, SeedMode};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 
 const TABLES: [&str; 10] = [
     "organization",
@@ -417,6 +417,50 @@ async fn demo_data_is_deterministic_resumable_and_searchable() {
             .all(|h| h.content.starts_with(&format!("Topic {topic},"))),
         "{:?}",
         hits.iter().map(|h| &h.content).collect::<Vec<_>>()
+    );
+}
+
+/// A bulk demo load (the HNSW index rebuilt around it) ends with the table vacuumed: every page
+/// all-visible, so search's capped count and other index-only scans never visit the heap, and
+/// statistics taken; without `vector_index::settle` no page is marked until autovacuum comes.
+#[tokio::test]
+async fn a_bulk_demo_load_leaves_document_chunk_vacuumed_and_analyzed() {
+    let db = TestDatabase::migrated().await.unwrap();
+    let mut options = DemoOptions::with_orgs(3);
+    options.chunks_per_source = 200;
+    let report = generate(&db.db, &options, &Migrator::new(), &mut |_| {})
+        .await
+        .unwrap();
+    assert!(report.chunks >= 1_000, "{report:?}");
+    assert!(report.index_time.is_some(), "a bulk load: {report:?}");
+    // The capped count search runs before an exact search, forced through the b-tree: an
+    // index-only scan that never has to visit the heap to know a row is visible.
+    let txn = db.db.begin().await.unwrap();
+    txn.execute_unprepared("set local enable_seqscan = off; set local enable_bitmapscan = off")
+        .await
+        .unwrap();
+    let plan = txn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "explain (analyze, format json) select count(*) from (select 1 from document_chunk \
+             where organization_id = 'demo-00000' limit 4001) capped",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    txn.rollback().await.unwrap();
+    let plan: serde_json::Value = plan.try_get_by_index(0).unwrap();
+    let shown = plan.to_string();
+    assert!(shown.contains("\"Index Only Scan\""), "{shown}");
+    assert!(shown.contains("\"Heap Fetches\":0"), "{shown}");
+    assert_eq!(
+        text(
+            &db.db,
+            "select (last_vacuum is not null and last_analyze is not null)::text \
+             from pg_stat_user_tables where relname = 'document_chunk'"
+        )
+        .await,
+        "true"
     );
 }
 

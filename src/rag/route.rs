@@ -111,8 +111,10 @@ pub fn route(facts: Facts, k: u32, tuning: Tuning) -> Route {
 /// tenant that was small (or did not exist) when the table was last analyzed may now own most
 /// of it, and an exact search of all its chunks would cost hundreds of milliseconds. So the
 /// exact route is taken only after counting the tenant's chunks through the b-tree on
-/// `organization_id`, stopping at `exact_max_rows + 1`: the count costs at most what the exact
-/// search of a tenant at the threshold reads anyway. Without statistics the count decides too.
+/// `organization_id`, stopping at `exact_max_rows + 1`. Once the table's pages are all-visible
+/// (autovacuum, or `seed::vector_index::settle` after a bulk load) that is an index-only scan:
+/// 0.4 ms for a tenant of 3,500 chunks, against 4 ms while every row's visibility still has to
+/// be read from the heap (docs/bench-rag.md). Without statistics the count decides too.
 /// `None`: the route stands as [`route`] gives it.
 pub fn count_first(facts: Facts, k: u32, tuning: Tuning) -> Option<u32> {
     if !tuning.adaptive {

@@ -211,8 +211,13 @@ pub async fn generate(
         })
         .await?;
         report.index_time = Some(started.elapsed());
+        txn.commit().await?;
+        // Back to the pool first: a pool of one connection must not wait for itself.
+        drop(conn);
+        super::vector_index::settle(db).await?;
+    } else {
+        txn.commit().await?;
     }
-    txn.commit().await?;
     report.rows += report.chunks;
     Ok(report)
 }

@@ -307,6 +307,11 @@ pub async fn load_mix(db: &DatabaseConnection, mix: &Mix) -> Loaded {
         .await
         .expect("rebuild the HNSW index");
     txn.commit().await.expect("commit");
+    drop(conn);
+    // As `seed --demo` does after a bulk load (and autovacuum would a minute later).
+    vector_index::settle(db)
+        .await
+        .expect("vacuum document_chunk");
     Loaded {
         shape,
         tenants,
