@@ -29,17 +29,18 @@ pub const SAFE_PARALLEL_BUILD: PgvectorVersion = PgvectorVersion::new(0, 8, 2);
 /// `maintenance_work_mem` in MiB for a machine with `mem_total_kib` of memory (unknown: the
 /// smallest value).
 pub fn maintenance_work_mem_mb(mem_total_kib: Option<u64>) -> u64 {
-    let (min, max) = (
-        *MAINTENANCE_WORK_MEM_MB.start(),
-        *MAINTENANCE_WORK_MEM_MB.end(),
-    );
-    mem_total_kib.map_or(min, |kib| (kib / 1024 / 8).clamp(min, max))
+    eighth_of_memory_mb(mem_total_kib, MAINTENANCE_WORK_MEM_MB)
 }
 
 /// `shared_buffers` in MiB for a machine with `mem_total_kib` of memory (unknown: PostgreSQL's
 /// default).
 pub fn shared_buffers_mb(mem_total_kib: Option<u64>) -> u64 {
-    let (min, max) = (*SHARED_BUFFERS_MB.start(), *SHARED_BUFFERS_MB.end());
+    eighth_of_memory_mb(mem_total_kib, SHARED_BUFFERS_MB)
+}
+
+/// An eighth of `mem_total_kib`, in MiB, within `bounds` (unknown memory: the lower bound).
+fn eighth_of_memory_mb(mem_total_kib: Option<u64>, bounds: std::ops::RangeInclusive<u64>) -> u64 {
+    let (min, max) = (*bounds.start(), *bounds.end());
     mem_total_kib.map_or(min, |kib| (kib / 1024 / 8).clamp(min, max))
 }
 
