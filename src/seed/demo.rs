@@ -195,6 +195,7 @@ pub async fn generate(
         done += 1;
         progress(organizations(done));
     }
+    let rebuilt = index.is_some();
     if let Some(definition) = index {
         let started = Instant::now();
         // pgvector reports the rows read but not how many there are: the table's count is known.
@@ -211,12 +212,12 @@ pub async fn generate(
         })
         .await?;
         report.index_time = Some(started.elapsed());
-        txn.commit().await?;
+    }
+    txn.commit().await?;
+    if rebuilt {
         // Back to the pool first: a pool of one connection must not wait for itself.
         drop(conn);
         super::vector_index::settle(db).await?;
-    } else {
-        txn.commit().await?;
     }
     report.rows += report.chunks;
     Ok(report)

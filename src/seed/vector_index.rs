@@ -102,12 +102,12 @@ pub async fn rebuild(
     Ok(())
 }
 
-/// `VACUUM (ANALYZE) document_chunk` after a committed bulk load (outside any transaction, as
-/// VACUUM must be): marks the new pages all-visible, so index-only scans skip the heap, and
-/// renews the statistics search routes by. It takes no lock that blocks readers or writers.
+/// `VACUUM document_chunk` after a committed bulk load (outside any transaction, as VACUUM must
+/// be): marks the new pages all-visible, so index-only scans skip the heap. The statistics were
+/// already taken by [`rebuild`], inside the load's transaction. It takes no lock that blocks
+/// readers or writers.
 pub async fn settle(db: &DatabaseConnection) -> Result<(), Error> {
-    db.execute_unprepared("vacuum (analyze) document_chunk")
-        .await?;
+    db.execute_unprepared("vacuum document_chunk").await?;
     Ok(())
 }
 
