@@ -531,23 +531,18 @@ async fn beaten(
         return Ok(false);
     };
     let ids: Vec<String> = hits.iter().map(|hit| hit.id.to_string()).collect();
-    let row = txn
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            CHECK_SQL,
-            [
-                Value::from(plan.embedding.clone()),
-                Value::from(organization_id),
-                Value::from(percent as f32),
-                Value::from(kth),
-                Value::from(format!("{{{}}}", ids.join(","))),
-            ],
-        ))
-        .await?;
-    let nearer: i64 = match row {
-        Some(row) => row.try_get_by_index(0)?,
-        None => 0,
-    };
+    let nearer = count(
+        txn,
+        CHECK_SQL,
+        [
+            Value::from(plan.embedding.clone()),
+            Value::from(organization_id),
+            Value::from(percent as f32),
+            Value::from(kth),
+            Value::from(format!("{{{}}}", ids.join(","))),
+        ],
+    )
+    .await?;
     if nearer > 0 {
         tracing::debug!(
             target: "app_db::rag",
@@ -567,18 +562,32 @@ async fn count_capped(
     organization_id: &str,
     cap: u32,
 ) -> Result<u64, Error> {
+    count(
+        txn,
+        COUNT_SQL,
+        [Value::from(organization_id), Value::from(i64::from(cap))],
+    )
+    .await
+}
+
+/// The one `count(*)::int8` that `sql` returns (never negative).
+async fn count<const N: usize>(
+    txn: &impl ConnectionTrait,
+    sql: &str,
+    values: [Value; N],
+) -> Result<u64, Error> {
     let row = txn
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            COUNT_SQL,
-            [Value::from(organization_id), Value::from(i64::from(cap))],
+            sql,
+            values,
         ))
         .await?;
-    let seen: i64 = match row {
+    let counted: i64 = match row {
         Some(row) => row.try_get_by_index(0)?,
         None => 0,
     };
-    Ok(seen.max(0) as u64)
+    Ok(counted.max(0) as u64)
 }
 
 /// A read-only transaction for one search: on a read replica when `db` is a pool with

@@ -410,10 +410,8 @@ async fn on_shared_topics_no_query_falls_below_half_and_every_mean_is_0_95() {
         topics_per_tenant: 4,
         ..tenant_mix::Mix::new(tenant_mix::Shape::Shared, 20_000)
     };
+    // Analyzed and vacuumed by the load, as a bulk load of the demo generator is.
     let loaded = tenant_mix::load_mix(&db, &mix).await;
-    db.execute_unprepared("ANALYZE document_chunk")
-        .await
-        .expect("analyze");
     let options = SearchOptions {
         exact_max_rows: 30,
         ..SearchOptions::default()

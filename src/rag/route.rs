@@ -141,11 +141,6 @@ pub fn counted(facts: Facts, seen: u64, cap: u32) -> Facts {
     }
 }
 
-/// The route once [`count_first`]'s count is known (see [`counted`]).
-pub fn route_counted(facts: Facts, seen: u64, cap: u32, k: u32, tuning: Tuning) -> Route {
-    route(counted(facts, seen, cap), k, tuning)
-}
-
 /// The most table pages the check of an index answer reads (a 1536-d vector is stored in the
 /// row, so a page holds about one chunk): about 2 ms.
 pub const CHECK_MAX_PAGES: f64 = 2_000.0;
@@ -357,10 +352,13 @@ mod tests {
         let small = facts(NEW, 300.0);
         assert_eq!(count_first(small, 10, tuning()), Some(4_001));
         // The count agrees: exact.
-        assert_eq!(route_counted(small, 300, 4_001, 10, tuning()), Route::Exact);
+        assert_eq!(
+            route(counted(small, 300, 4_001), 10, tuning()),
+            Route::Exact
+        );
         // A bulk load since the last ANALYZE: the count reaches the cap, the index serves.
         assert_eq!(
-            route_counted(small, 4_001, 4_001, 10, tuning()),
+            route(counted(small, 4_001, 4_001), 10, tuning()),
             Route::Index {
                 ef_search: 400,
                 iterative: Some(9_998)
@@ -376,11 +374,11 @@ mod tests {
         };
         assert_eq!(count_first(unknown, 10, tuning()), Some(4_001));
         assert_eq!(
-            route_counted(unknown, 12, 4_001, 10, tuning()),
+            route(counted(unknown, 12, 4_001), 10, tuning()),
             Route::Exact
         );
         assert!(matches!(
-            route_counted(unknown, 4_001, 4_001, 10, tuning()),
+            route(counted(unknown, 4_001, 4_001), 10, tuning()),
             Route::Index { .. }
         ));
         // A fixed search never counts.
