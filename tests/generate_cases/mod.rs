@@ -363,17 +363,19 @@ pub mod c27 {
     document!();
 
     /// drizzle's `index().using("hnsw", t.embedding.op("vector_cosine_ops"))`.
+    pub const INDEX: Index = Index {
+        table: "document",
+        name: "document_embedding_index",
+        unique: false,
+        method: "hnsw",
+        keys: r#""embedding" vector_cosine_ops"#,
+        predicate: None,
+        with: &[],
+    };
+
     pub const SUPPLEMENT: Supplement = Supplement {
         extensions: &["vector"],
-        indexes: &[Index {
-            table: "document",
-            name: "document_embedding_index",
-            unique: false,
-            method: "hnsw",
-            keys: r#""embedding" vector_cosine_ops"#,
-            predicate: None,
-            with: &[],
-        }],
+        indexes: &[INDEX],
         ..Supplement::EMPTY
     };
 }
@@ -564,16 +566,10 @@ pub mod c38 {
 
     /// c27's index built with other parameters: `.with({ m: 24, ef_construction: 128 })`.
     pub const SUPPLEMENT: Supplement = Supplement {
-        extensions: &["vector"],
         indexes: &[Index {
-            table: "document",
-            name: "document_embedding_index",
-            unique: false,
-            method: "hnsw",
-            keys: r#""embedding" vector_cosine_ops"#,
-            predicate: None,
             with: &[("m", "24"), ("ef_construction", "128")],
+            ..super::c27::INDEX
         }],
-        ..Supplement::EMPTY
+        ..super::c27::SUPPLEMENT
     };
 }
