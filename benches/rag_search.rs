@@ -13,7 +13,8 @@
 //! mix), `RAG_BENCH_SPREAD` (default 1.0: cosine to the topic
 //! centroid about 0.7; 4.0 is the nearly random stress case), `RAG_BENCH_SHAPES` (default
 //! `spread,shared`: the two tenant mixes of `tests/common/tenant_mix.rs`), `RAG_BENCH_LOADS`
-//! (default 1: fresh loads per shape, each into a new database with its own seed).
+//! (default 1: fresh loads per shape, each into a new database with its own seed),
+//! `RAG_BENCH_KEEP=1` (keep each loaded database instead of dropping it, to look by hand).
 //! `APP_DB_PG_BIN` or `TEST_DATABASE_URL` point it at another server.
 //!
 //! Each load goes into a fresh migrated database by binary COPY, rebuilds the HNSW index once,
@@ -26,7 +27,8 @@
 //! - `RAG_BENCH_SWEEP=1`: every setting of a grid of base `ef_search` (`RAG_BENCH_EF`, default
 //!   `64,100`), its cap (`RAG_BENCH_EF_MAX`, default `250,500,1000`; `base` means unscaled),
 //!   `exact_max_rows` (`RAG_BENCH_EXACT`, default `4000`) and the `max_scan_tuples` factor
-//!   (`RAG_BENCH_SCAN`, default `1,2`; iterative path only), then a summary per setting;
+//!   (`RAG_BENCH_SCAN`, default `1,2`; iterative path only) and the answer check's sample
+//!   (`RAG_BENCH_CHECK`, default `128`; `0` turns it off), then a summary per setting;
 //! - `RAG_BENCH_PROBE=1`: for each index build (`RAG_BENCH_INDEX`, `m/ef_construction` pairs,
 //!   default the schema's index as it is) and each `ef_search` (`RAG_BENCH_PROBE_EF`, default
 //!   `40,100,250,500,1000`): recall of the post-filtered scan, of the iterative scan (pgvector
@@ -163,10 +165,15 @@ impl Run {
         }
     }
 
-    /// Drops the database (100,000 chunks take about a gigabyte with their index).
+    /// Drops the database (100,000 chunks take about a gigabyte with their index), unless
+    /// `RAG_BENCH_KEEP=1` asks to keep it for a look by hand.
     async fn finish(self) {
         let name = self.database.name.clone();
         self.database.db.close().await.expect("close the pool");
+        if std::env::var("RAG_BENCH_KEEP").is_ok_and(|v| v == "1") {
+            println!("\nkept database {name:?} (RAG_BENCH_KEEP=1): drop it by hand when done");
+            return;
+        }
         let server = app_db::testing::TestServer::get().expect("the test server");
         let admin = sea_orm::Database::connect(server.admin_url())
             .await
@@ -445,6 +452,7 @@ async fn run_sweep(setup: &Setup, run: &Run) {
     } else {
         vec![2]
     };
+    let checks = env_list("RAG_BENCH_CHECK", &app_db::rag::CHECK_SAMPLE.to_string(), 0);
     let mut grid = Vec::new();
     for ef in env_list("RAG_BENCH_EF", "64,100", 0) {
         for cap in env_list("RAG_BENCH_EF_MAX", "250,500,1000", ef) {
@@ -453,19 +461,22 @@ async fn run_sweep(setup: &Setup, run: &Run) {
             }
             for &exact in &exacts {
                 for &scan in &scans {
-                    grid.push(SearchOptions {
-                        ef_search: ef,
-                        ef_search_max: cap,
-                        exact_max_rows: exact,
-                        scan_tuples_factor: scan,
-                        ..SearchOptions::default()
-                    });
+                    for &check_sample in &checks {
+                        grid.push(SearchOptions {
+                            ef_search: ef,
+                            ef_search_max: cap,
+                            exact_max_rows: exact,
+                            scan_tuples_factor: scan,
+                            check_sample,
+                            ..SearchOptions::default()
+                        });
+                    }
                 }
             }
         }
     }
     println!(
-        "sweep: {} settings on pgvector {}\n\n| ef | cap | exact <= | scan x | class | route | mean recall@10 | worst | < 0.5 | p50 ms | p95 ms |\n|---|---|---|---|---|---|---|---|---|---|---|",
+        "sweep: {} settings on pgvector {}\n\n| ef | cap | exact <= | scan x | check | class | route | mean recall@10 | worst | < 0.5 | p50 ms | p95 ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|",
         grid.len(),
         setup.pgvector
     );
@@ -474,11 +485,12 @@ async fn run_sweep(setup: &Setup, run: &Run) {
         let results = tenant_mix::measure_queries(db, &run.queries, K, options).await;
         for r in &results {
             println!(
-                "| {} | {} | {} | {} | {} ({}) | {} | {:.3} | {:.3} | {:.1}% | {:.1} | {:.1} |",
+                "| {} | {} | {} | {} | {} | {} ({}) | {} | {:.3} | {:.3} | {:.1}% | {:.1} | {:.1} |",
                 options.ef_search,
                 options.ef_search_max,
                 options.exact_max_rows,
                 options.scan_tuples_factor,
+                options.check_sample,
                 r.class,
                 run.loaded.class_size(r.class),
                 short(&r.route),
@@ -517,14 +529,14 @@ async fn run_sweep(setup: &Setup, run: &Run) {
     }
     summary.sort_by(|a, b| a.3.total_cmp(&b.3));
     println!(
-        "\nsummary, by highest p50 (per class mean/worst/p50/p95 in {:?}); load average {}\n\n| ef | cap | exact <= | scan x | lowest mean | worst query | highest p50 ms | highest p95 ms | per class |\n|---|---|---|---|---|---|---|---|---|",
+        "\nsummary, by highest p50 (per class mean/worst/p50/p95 in {:?}); load average {}\n\n| ef | cap | exact <= | scan x | check | lowest mean | worst query | highest p50 ms | highest p95 ms | per class |\n|---|---|---|---|---|---|---|---|---|---|",
         run.loaded.shape.classes(),
         measure::load_average()
     );
     for (o, mean, worst, p50, p95, detail) in summary {
         println!(
-            "| {} | {} | {} | {} | {mean:.3} | {worst:.3} | {p50:.1} | {p95:.1} | {detail} |",
-            o.ef_search, o.ef_search_max, o.exact_max_rows, o.scan_tuples_factor
+            "| {} | {} | {} | {} | {} | {mean:.3} | {worst:.3} | {p50:.1} | {p95:.1} | {detail} |",
+            o.ef_search, o.ef_search_max, o.exact_max_rows, o.scan_tuples_factor, o.check_sample
         );
     }
 }

@@ -42,9 +42,9 @@
 //! stops in a neighbouring topic returns `k` rows of the tenant, none of them near the query
 //! (issue 21: one query in 300 of a 14% tenant found 0 of its 10 at `ef_search` 400). So an
 //! index answer is checked against about [`SearchOptions::check_sample`] (128) of the tenant's
-//! chunks, sampled by `TABLESAMPLE SYSTEM` from at most 2,000 pages of the table: if one of them
+//! chunks, read by tuple id from at most 2,000 evenly spaced pages of the table: if one of them
 //! is nearer than the answer's k-th hit and not in it, the answer is provably not the nearest
-//! `k`, and the search runs exactly ([`route::check_percent`]). A correct answer is never
+//! `k`, and the search runs exactly ([`check`]). A correct answer is never
 //! flagged; an answer from the wrong topic almost always is.
 //!
 //! Why these numbers (the grid of `RAG_BENCH_SWEEP=1 cargo bench --bench rag_search`, 100,000
@@ -73,6 +73,7 @@ use uuid::Uuid;
 use crate::Error;
 use crate::document_chunk::EMBEDDING_DIMENSION;
 
+pub mod check;
 pub mod facts;
 pub mod route;
 mod version;
@@ -95,7 +96,7 @@ pub const EF_SEARCH_CAP: u32 = 400;
 pub const SCAN_TUPLES_FACTOR: u32 = 1;
 
 /// Default of [`SearchOptions::check_sample`]: the tenant's chunks an index answer is checked
-/// against ([`route::check_percent`]).
+/// against ([`check::pages`]).
 pub const CHECK_SAMPLE: u32 = 128;
 
 /// pgvector's accepted range for `hnsw.ef_search`.
@@ -135,13 +136,6 @@ const EXACT_SQL: &str = "SELECT id, source_id, chunk_index, content, metadata, \
      FROM document_chunk WHERE organization_id = $2 \
      ORDER BY distance \
      LIMIT $3";
-
-/// The check of an index answer ([`route::check_percent`]): the tenant's chunks in a sample of
-/// the table's pages (`$3` percent) nearer to `$1` than the answer's k-th hit (`$4`) and not in
-/// the answer (`$5`, its ids). `organization_id = $2` is the cheaper condition, so PostgreSQL
-/// computes distances for the tenant's sampled chunks only.
-const CHECK_SQL: &str = "SELECT count(*)::int8 FROM document_chunk TABLESAMPLE SYSTEM ($3) \
-     WHERE organization_id = $2 AND (embedding <=> $1) < $4 AND NOT (id = ANY ($5::uuid[]))";
 
 /// The organization's chunks up to a cap (`$2`): an index-only walk of the b-tree on
 /// `organization_id` that stops at the cap; `$1` organization.
@@ -191,7 +185,7 @@ pub struct SearchOptions {
     /// With `exact_fallback`, an adaptive index search checks its answer against about this
     /// many of the tenant's chunks, sampled from at most 2,000 pages of the table, and runs the
     /// search exactly when one of them is nearer than the answer's k-th hit (the answer is then
-    /// provably not the nearest k; [`route::check_percent`]). 0 turns the check off (default
+    /// provably not the nearest k; [`check`]). 0 turns the check off (default
     /// [`CHECK_SAMPLE`]).
     pub check_sample: u32,
 }
@@ -303,14 +297,7 @@ where
             let hits = query(&txn, sql, &plan, organization_id).await?;
             let rerun = options.exact_fallback
                 && ((hits.len() as u64) < plan.limit
-                    || beaten(
-                        &txn,
-                        &plan,
-                        organization_id,
-                        &hits,
-                        route::check_percent(facts, options.check_sample),
-                    )
-                    .await?);
+                    || check::beaten(&txn, &plan, organization_id, &hits, facts).await?);
             if rerun {
                 query(&txn, EXACT_SQL, &plan, organization_id).await?
             } else {
@@ -487,6 +474,7 @@ impl Plan {
             pgvector: learned.pgvector,
             tenant_rows: learned.stats.tenant_rows(organization_id),
             table_rows: learned.stats.table_rows,
+            table_pages: learned.stats.table_pages,
         };
         let tuning = self.tuning();
         let facts = match route::count_first(facts, k, tuning) {
@@ -512,47 +500,6 @@ impl Plan {
             ],
         )
     }
-}
-
-/// Whether a sample of the tenant's chunks (`percent` of the table's pages; `None`: no check)
-/// holds one nearer than the k-th of `hits` that `hits` lacks: then `hits` is not the exact
-/// answer ([`route::check_percent`]).
-async fn beaten(
-    txn: &impl ConnectionTrait,
-    plan: &Plan,
-    organization_id: &str,
-    hits: &[ChunkMatch],
-    percent: Option<f64>,
-) -> Result<bool, Error> {
-    let Some(percent) = percent else {
-        return Ok(false);
-    };
-    let Some(kth) = hits.iter().map(|hit| hit.distance).reduce(f64::max) else {
-        return Ok(false);
-    };
-    let ids: Vec<String> = hits.iter().map(|hit| hit.id.to_string()).collect();
-    let nearer = count(
-        txn,
-        CHECK_SQL,
-        [
-            Value::from(plan.embedding.clone()),
-            Value::from(organization_id),
-            Value::from(percent as f32),
-            Value::from(kth),
-            Value::from(format!("{{{}}}", ids.join(","))),
-        ],
-    )
-    .await?;
-    if nearer > 0 {
-        tracing::debug!(
-            target: "app_db::rag",
-            nearer,
-            percent,
-            kth,
-            "a sampled chunk of the tenant is nearer than the index answer's k-th hit: searching exactly"
-        );
-    }
-    Ok(nearer > 0)
 }
 
 /// The organization's chunks, counted through the b-tree on `organization_id` up to `cap`
@@ -677,8 +624,9 @@ mod tests {
         format!("[{}]", values.join(","))
     }
 
-    /// `beaten` against a real server: an answer that a nearer chunk of the tenant beats is
-    /// flagged; the exact answer never is, whatever other tenants hold; no sample, no check.
+    /// `check::beaten` against a real server: an answer that a nearer chunk of the tenant beats
+    /// is flagged; the exact answer never is, whatever other tenants hold; no statistics, no
+    /// check.
     #[tokio::test]
     async fn the_answer_check_flags_a_beaten_answer_and_never_the_exact_one() {
         let test = crate::testing::TestDatabase::migrated()
@@ -739,9 +687,34 @@ mod tests {
         let wrong = query(db, &farthest, &plan, "t").await.unwrap();
         assert!(wrong.iter().all(|hit| hit.distance > 0.9), "{wrong:?}");
 
-        assert!(beaten(db, &plan, "t", &wrong, Some(100.0)).await.unwrap());
-        assert!(!beaten(db, &plan, "t", &exact, Some(100.0)).await.unwrap());
-        assert!(!beaten(db, &plan, "t", &wrong, None).await.unwrap());
+        // Every page of the table sampled (128 chunks wanted of t's 40).
+        let pages: f64 = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "select (pg_relation_size('document_chunk') \
+                 / current_setting('block_size')::int)::float8",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index(0)
+            .unwrap();
+        let facts = route::Facts {
+            pgvector: None,
+            tenant_rows: Some(40.0),
+            table_rows: Some(60.0),
+            table_pages: Some(pages),
+        };
+        assert_eq!(check::pages(facts, CHECK_SAMPLE), Some(pages as u32));
+        let beaten = |hits| check::beaten(db, &plan, "t", hits, facts);
+        assert!(beaten(&wrong).await.unwrap());
+        assert!(!beaten(&exact).await.unwrap());
+        let unknown = route::Facts::default();
+        assert!(
+            !check::beaten(db, &plan, "t", &wrong, unknown)
+                .await
+                .unwrap()
+        );
         // One true neighbour missing (the 11th nearest stands in for it): flagged.
         let mut missing_one = exact.clone();
         missing_one.remove(0);
@@ -754,11 +727,7 @@ mod tests {
         .await
         .unwrap();
         missing_one.push(eleventh[0].clone());
-        assert!(
-            beaten(db, &plan, "t", &missing_one, Some(100.0))
-                .await
-                .unwrap()
-        );
+        assert!(beaten(&missing_one).await.unwrap());
     }
 
     fn unit(dimension: usize) -> Vec<f32> {

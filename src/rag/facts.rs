@@ -29,6 +29,8 @@ pub const STATS_TTL: Duration = Duration::from_secs(60);
 pub struct TenantStats {
     /// `pg_class.reltuples` (`None` before the first ANALYZE or VACUUM).
     pub table_rows: Option<f64>,
+    /// `pg_class.relpages` (`None` before the first ANALYZE or VACUUM).
+    pub table_pages: Option<f64>,
     /// The most common organizations and their share of the rows.
     pub common: HashMap<String, f64>,
     /// `pg_stats.n_distinct`: positive a count, negative a fraction of the rows.
@@ -128,7 +130,8 @@ async fn read_stats(conn: &impl ConnectionTrait) -> Result<TenantStats, Error> {
     let row = conn
         .query_one_raw(Statement::from_string(
             DbBackend::Postgres,
-            "select c.reltuples::float8 as table_rows, s.n_distinct::float8 as n_distinct, \
+            "select c.reltuples::float8 as table_rows, c.relpages::float8 as table_pages, \
+             s.n_distinct::float8 as n_distinct, \
              s.most_common_vals::text::text[] as vals, s.most_common_freqs::float8[] as freqs \
              from pg_class c join pg_namespace n on n.oid = c.relnamespace \
              left join pg_stats s on s.schemaname = n.nspname and s.tablename = c.relname \
@@ -140,10 +143,13 @@ async fn read_stats(conn: &impl ConnectionTrait) -> Result<TenantStats, Error> {
         return Ok(TenantStats::default());
     };
     let table_rows: Option<f64> = row.try_get("", "table_rows")?;
+    let table_pages: Option<f64> = row.try_get("", "table_pages")?;
     let vals: Option<Vec<String>> = row.try_get("", "vals")?;
     let freqs: Option<Vec<f64>> = row.try_get("", "freqs")?;
     Ok(TenantStats {
         table_rows: table_rows.filter(|t| *t >= 0.0),
+        // 0 both before the first ANALYZE and for an empty table: nothing to sample either way.
+        table_pages: table_pages.filter(|p| *p > 0.0),
         common: vals
             .unwrap_or_default()
             .into_iter()
@@ -161,6 +167,7 @@ mod tests {
     fn tenant_rows_follow_the_planners_estimate() {
         let stats = TenantStats {
             table_rows: Some(100_000.0),
+            table_pages: Some(100_000.0),
             common: [("big".to_string(), 0.4), ("mid".to_string(), 0.15)].into(),
             n_distinct: Some(102.0),
         };

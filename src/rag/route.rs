@@ -39,6 +39,9 @@ pub struct Facts {
     pub tenant_rows: Option<f64>,
     /// Estimated chunks in the table (`None`: no statistics yet).
     pub table_rows: Option<f64>,
+    /// The table's heap pages when it was last analyzed or vacuumed (`None`: no statistics
+    /// yet); the answer check's sample is drawn from them ([`super::check`]).
+    pub table_pages: Option<f64>,
 }
 
 /// The tuning the decision reads, from [`SearchOptions`](super::SearchOptions).
@@ -141,31 +144,6 @@ pub fn counted(facts: Facts, seen: u64, cap: u32) -> Facts {
     }
 }
 
-/// The most table pages the check of an index answer reads (a 1536-d vector is stored in the
-/// row, so a page holds about one chunk): about 2 ms.
-pub const CHECK_MAX_PAGES: f64 = 2_000.0;
-
-/// The `TABLESAMPLE SYSTEM` percentage that checks an index answer against about `sample` of
-/// the tenant's chunks, reading at most [`CHECK_MAX_PAGES`] pages of the table; `None` (no
-/// check) for `sample = 0` or without statistics.
-///
-/// The check: a sampled chunk of the tenant strictly nearer than the answer's k-th hit, and not
-/// in the answer, proves the answer is not the exact top k, so the search is run exactly. A
-/// correct answer can never be flagged. An answer from the wrong part of the graph (a greedy
-/// descent that ended in a neighbouring topic: issue 21's 0-of-10 answers) is flagged unless the
-/// sample misses every chunk of the query's neighbourhood: with 128 chunks of a tenant writing
-/// about 12 topics, a chance of about (11/12)^128, one in 70,000.
-pub fn check_percent(facts: Facts, sample: u32) -> Option<f64> {
-    if sample == 0 {
-        return None;
-    }
-    let tenant = facts.tenant_rows.filter(|rows| *rows >= 1.0)?;
-    let table = facts.table_rows.filter(|rows| *rows >= 1.0)?.max(tenant);
-    let wanted = 100.0 * f64::from(sample) / tenant;
-    let most = 100.0 * CHECK_MAX_PAGES / table;
-    Some(wanted.min(most).min(100.0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +166,7 @@ mod tests {
             pgvector,
             tenant_rows: Some(tenant),
             table_rows: Some(100_000.0),
+            table_pages: Some(100_000.0),
         }
     }
 
@@ -259,28 +238,7 @@ mod tests {
     }
 
     #[test]
-    fn the_answer_check_samples_about_its_count_of_the_tenants_chunks_within_a_page_bound() {
-        // 128 of 14,000 chunks: 0.91% of the pages.
-        let p = check_percent(facts(NEW, 14_000.0), 128).unwrap();
-        assert!((p - 100.0 * 128.0 / 14_000.0).abs() < 1e-9, "{p}");
-        // A 4% tenant would want 3.2% of the table: at most 2,000 of 100,000 pages.
-        let p = check_percent(facts(NEW, 4_000.0), 128).unwrap();
-        assert!((p - 2.0).abs() < 1e-9, "{p}");
-        // A tenant owning a small table: everything, never more than 100%.
-        let small = Facts {
-            table_rows: Some(100.0),
-            ..facts(NEW, 90.0)
-        };
-        assert_eq!(check_percent(small, 128), Some(100.0));
-        // No sample asked, or nothing known: no check.
-        assert_eq!(check_percent(facts(NEW, 14_000.0), 0), None);
-        assert_eq!(check_percent(Facts::default(), 128), None);
-        let unknown_tenant = Facts {
-            tenant_rows: None,
-            ..facts(NEW, 1.0)
-        };
-        assert_eq!(check_percent(unknown_tenant, 128), None);
-        // Counted facts stand in for the estimate.
+    fn counted_facts_stand_in_for_the_estimate() {
         let recounted = counted(facts(NEW, 10.0), 4_001, 4_001);
         assert_eq!(recounted.tenant_rows, Some(4_001.0));
         assert_eq!(counted(facts(NEW, 10.0), 25, 4_001).tenant_rows, Some(25.0));
@@ -336,6 +294,7 @@ mod tests {
             pgvector: NEW,
             tenant_rows: None,
             table_rows: None,
+            table_pages: None,
         };
         assert_eq!(
             route(unknown, 300, tuning()),
@@ -371,6 +330,7 @@ mod tests {
             pgvector: OLD,
             tenant_rows: None,
             table_rows: None,
+            table_pages: None,
         };
         assert_eq!(count_first(unknown, 10, tuning()), Some(4_001));
         assert_eq!(
