@@ -305,8 +305,8 @@ impl Summary {
     fn print(&self, pgvector: &str, loads: usize) {
         println!(
             "\n## Summary: pgvector {pgvector}, {loads} fresh load(s) per shape\n\n\
-             | shape | class (chunks) | search | load | mean recall@10 | worst query | queries < 0.5 | p50 | p95 |\n\
-             |---|---|---|---|---|---|---|---|---|"
+             | shape | class (chunks) | search | load | mean recall@10 | worst query (its gap) | queries < 0.5 | largest gap | p50 | p95 |\n\
+             |---|---|---|---|---|---|---|---|---|---|"
         );
         for (cell, results) in &self.cells {
             let Cell {
@@ -318,12 +318,14 @@ impl Summary {
             } = cell;
             for (i, r) in results.iter().enumerate() {
                 println!(
-                    "| {} | {class} ({size}) | {name} | {} | {:.3} | {:.3} | {:.1}% | {:.1} ms | {:.1} ms |",
+                    "| {} | {class} ({size}) | {name} | {} | {:.3} | {:.3} ({:.3}) | {:.1}% | {:.3} | {:.1} ms | {:.1} ms |",
                     shape.name(),
                     i + 1,
                     r.recall,
                     r.worst(),
+                    r.worst_query_gap(),
                     100.0 * r.share_below(0.5),
+                    r.largest_gap(),
                     ms(r.percentile(50)),
                     ms(r.percentile(95)),
                 );
@@ -331,11 +333,13 @@ impl Summary {
             if results.len() > 1 {
                 let all = pooled(results);
                 println!(
-                    "| {} | {class} ({size}) | {name} | all | {:.3} | {:.3} | {:.1}% | {:.1} ms | {:.1} ms |",
+                    "| {} | {class} ({size}) | {name} | all | {:.3} | {:.3} ({:.3}) | {:.1}% | {:.3} | {:.1} ms | {:.1} ms |",
                     shape.name(),
                     all.recall,
                     all.worst(),
+                    all.worst_query_gap(),
                     100.0 * all.share_below(0.5),
+                    all.largest_gap(),
                     ms(all.percentile(50)),
                     ms(all.percentile(95)),
                 );
@@ -358,6 +362,7 @@ fn pooled(results: &[ClassResult]) -> ClassResult {
         class: results[0].class,
         recall: recalls.iter().sum::<f64>() / recalls.len().max(1) as f64,
         recalls,
+        gaps: results.iter().flat_map(|r| r.gaps.clone()).collect(),
         latencies: results.iter().flat_map(|r| r.latencies.clone()).collect(),
         route: routes.join(" / "),
     }
@@ -367,20 +372,22 @@ fn pooled(results: &[ClassResult]) -> ClassResult {
 async fn run_default(setup: &Setup, run: &Run, summary: &mut Summary) {
     let shape = run.loaded.shape;
     println!(
-        "| pgvector | class | search | route | mean recall@10 | worst query | queries < 0.5 | p50 | p95 |"
+        "| pgvector | class | search | route | mean recall@10 | worst query (its gap) | queries < 0.5 | largest gap | p50 | p95 |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for (name, tag, options) in default_searches() {
         for r in tenant_mix::measure_queries(&run.database.db, &run.queries, K, options).await {
             let size = run.loaded.class_size(r.class);
             println!(
-                "| {} | {} ({size} chunks) | {name} | {} | {:.3} | {:.3} | {:.1}% | {:.1?} | {:.1?} |",
+                "| {} | {} ({size} chunks) | {name} | {} | {:.3} | {:.3} ({:.3}) | {:.1}% | {:.3} | {:.1?} | {:.1?} |",
                 setup.pgvector,
                 r.class,
                 r.route,
                 r.recall,
                 r.worst(),
+                r.worst_query_gap(),
                 100.0 * r.share_below(0.5),
+                r.largest_gap(),
                 r.percentile(50),
                 r.percentile(95)
             );
@@ -476,7 +483,7 @@ async fn run_sweep(setup: &Setup, run: &Run) {
         }
     }
     println!(
-        "sweep: {} settings on pgvector {}\n\n| ef | cap | exact <= | scan x | check | class | route | mean recall@10 | worst | < 0.5 | p50 ms | p95 ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "sweep: {} settings on pgvector {}\n\n| ef | cap | exact <= | scan x | check | class | route | mean recall@10 | worst (its gap) | < 0.5 | largest gap | p50 ms | p95 ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         grid.len(),
         setup.pgvector
     );
@@ -485,7 +492,7 @@ async fn run_sweep(setup: &Setup, run: &Run) {
         let results = tenant_mix::measure_queries(db, &run.queries, K, options).await;
         for r in &results {
             println!(
-                "| {} | {} | {} | {} | {} | {} ({}) | {} | {:.3} | {:.3} | {:.1}% | {:.1} | {:.1} |",
+                "| {} | {} | {} | {} | {} | {} ({}) | {} | {:.3} | {:.3} ({:.3}) | {:.1}% | {:.3} | {:.1} | {:.1} |",
                 options.ef_search,
                 options.ef_search_max,
                 options.exact_max_rows,
@@ -496,7 +503,9 @@ async fn run_sweep(setup: &Setup, run: &Run) {
                 short(&r.route),
                 r.recall,
                 r.worst(),
+                r.worst_query_gap(),
                 100.0 * r.share_below(0.5),
+                r.largest_gap(),
                 ms(r.percentile(50)),
                 ms(r.percentile(95)),
             );
@@ -854,6 +863,7 @@ async fn run_probe(setup: &Setup, run: &Run) {
                         class,
                         recall: recalls.iter().sum::<f64>() / recalls.len().max(1) as f64,
                         recalls,
+                        gaps: Vec::new(),
                         latencies,
                         route: String::new(),
                     };

@@ -329,6 +329,11 @@ pub struct ClassResult {
     pub recall: f64,
     /// Recall of each query.
     pub recalls: Vec<f64>,
+    /// Each query's answer against the exact one by distance: its k-th hit's distance minus
+    /// the exact k-th (0 for an exact answer; empty where not measured). A low recall with a
+    /// gap near 0 is a near-tie (other chunks as near as the true ones); a large gap is an
+    /// answer from elsewhere.
+    pub gaps: Vec<f64>,
     pub latencies: Vec<Duration>,
     pub route: String,
 }
@@ -347,6 +352,22 @@ impl ClassResult {
         self.recalls.iter().copied().fold(f64::INFINITY, f64::min)
     }
 
+    /// The largest distance gap of a single query (0 when none was measured).
+    pub fn largest_gap(&self) -> f64 {
+        self.gaps.iter().copied().fold(0.0, f64::max)
+    }
+
+    /// The distance gap of the query with the lowest recall (the largest among ties).
+    pub fn worst_query_gap(&self) -> f64 {
+        let worst = self.worst();
+        self.recalls
+            .iter()
+            .zip(&self.gaps)
+            .filter(|(recall, _)| **recall == worst)
+            .map(|(_, gap)| *gap)
+            .fold(0.0, f64::max)
+    }
+
     /// The share of queries with recall below `floor`.
     pub fn share_below(&self, floor: f64) -> f64 {
         let below = self.recalls.iter().filter(|r| **r < floor).count();
@@ -363,6 +384,8 @@ pub struct Query {
     pub embedding: Vec<f32>,
     /// The ids `rag::search_exact` returns.
     pub truth: HashSet<uuid::Uuid>,
+    /// The distance of the exact answer's k-th (farthest) hit.
+    pub truth_kth: f64,
 }
 
 /// `per_class` seeded queries per class (a fresh point near the centroid of one of the tenant's
@@ -389,22 +412,25 @@ pub async fn queries(
                 tenant.topics[rng.below(tenant.topics.len() as u64) as usize]
             };
             let embedding = near(&mut rng, &loaded.centroids[topic], loaded.spread);
-            let truth = rag::search_exact(db, &tenant.id, &embedding, k)
+            let exact = rag::search_exact(db, &tenant.id, &embedding, k)
                 .await
-                .expect("exact search")
-                .iter()
-                .map(|h| h.id)
-                .collect();
+                .expect("exact search");
             out.push(Query {
                 class,
                 tenant: tenant.id.clone(),
                 topic,
                 embedding,
-                truth,
+                truth: exact.iter().map(|h| h.id).collect(),
+                truth_kth: kth_distance(&exact),
             });
         }
     }
     out
+}
+
+/// The distance of the farthest of `hits` (0 for none).
+pub fn kth_distance(hits: &[rag::ChunkMatch]) -> f64 {
+    hits.iter().map(|h| h.distance).fold(0.0, f64::max)
 }
 
 /// The classes of `queries`, in their order.
@@ -428,6 +454,7 @@ pub async fn measure_queries(
     let mut out = Vec::new();
     for class in classes_of(queries) {
         let mut recalls = Vec::new();
+        let mut gaps = Vec::new();
         let mut latencies = Vec::new();
         let mut routes = HashSet::new();
         for query in queries.iter().filter(|q| q.class == class) {
@@ -443,6 +470,7 @@ pub async fn measure_queries(
             assert!(hits.iter().all(|h| h.distance.is_finite()));
             let found = hits.iter().filter(|h| query.truth.contains(&h.id)).count();
             recalls.push(found as f64 / query.truth.len().max(1) as f64);
+            gaps.push((kth_distance(&hits) - query.truth_kth).max(0.0));
         }
         let mut routes: Vec<String> = routes.into_iter().collect();
         routes.sort();
@@ -450,6 +478,7 @@ pub async fn measure_queries(
             class,
             recall: recalls.iter().sum::<f64>() / recalls.len() as f64,
             recalls,
+            gaps,
             latencies,
             route: routes.join(" / "),
         });
