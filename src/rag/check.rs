@@ -12,10 +12,12 @@
 //! The sample is a systematic one over the table's heap pages: [`pages`] pages evenly spaced
 //! from a start the query picks, each read by tuple id (`ctid = ANY(...)`, a TID scan), and the
 //! tenant's rows among them compared. `TABLESAMPLE SYSTEM`, the first form of the check, picks
-//! its pages by hashing every block number of the table: 2-5 ms on a 100,000-page table for
-//! 300 pages read, against about 0.8 ms for the same pages by tuple id (docs/bench-rag.md). A
+//! its pages by hashing every block number of the table: 2.3-3.0 ms on a 100,000-page table
+//! for 298 pages read, against 0.3-1.9 ms for the same pages by tuple id (docs/bench-rag.md). A
 //! tuple id past the end of the table (statistics older than a truncation) is skipped by the
-//! TID scan; one at an empty slot just samples nothing.
+//! TID scan; one at an empty slot just samples nothing. Pages added since the statistics were
+//! read (`pg_class.relpages`, refreshed by ANALYZE and VACUUM, read once a minute per pool) are
+//! not sampled until then: a weaker check for a while, never a wrong one.
 
 use std::hash::{Hash, Hasher};
 
@@ -25,7 +27,9 @@ use super::{ChunkMatch, Plan, count, route::Facts};
 use crate::Error;
 
 /// The most table pages one check reads (a 1536-d vector is stored in the row, so a page holds
-/// about one chunk): about 2 ms.
+/// about one chunk). A check costs about its page count in heap page reads, 1-6 µs each on the
+/// benchmark's 2-core virtual machine depending on whether the page is in the CPU's cache
+/// (docs/bench-rag.md): up to a few milliseconds at this bound.
 pub const CHECK_MAX_PAGES: f64 = 2_000.0;
 
 /// The most line pointers a heap page of 8 kB can hold (PostgreSQL's `MaxHeapTuplesPerPage`).
