@@ -1,7 +1,7 @@
 //! The sharding plan for Citus (distributed PostgreSQL), checked against the live schema.
 //!
 //! Citus cannot be installed here, so nothing is distributed: the check reads the catalogs
-//! ([`crate::generate::read`]) and applies Citus's documented rules ([`plan`]) to say where
+//! ([`crate::generate::read`]) and applies Citus's documented rules ([`plan()`]) to say where
 //! each table would go when distributed by `organization_id`, and which primary keys, unique
 //! constraints and foreign keys Citus would refuse. `migration citus-plan` prints it;
 //! `tests/citus_plan.rs` keeps the table in docs/scaling.md equal to it.

@@ -1,4 +1,5 @@
-//! drizzle-kit 0.31's SQL text for each kind of statement, from the [`Schema`] model. Pure.
+//! drizzle-kit 0.31's SQL text for each kind of statement, from the
+//! [`Schema`](super::model::Schema) model. Pure.
 //!
 //! Forms follow drizzle-kit's `sqlgenerator.ts` converters: quoted identifiers, native type
 //! names unquoted, enum types quoted, `"public"."t"` in `REFERENCES`, `USING btree` on every

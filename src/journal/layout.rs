@@ -2,7 +2,7 @@
 //!
 //! A folder with `meta/_journal.json` is drizzle-kit 0.x's layout ([`validate`](super::validate()));
 //! one with `<YYYYMMDDHHMMSS>_<name>/` folders is drizzle-kit 1.0's
-//! ([`layout_v1::validate`](super::layout_v1::validate)). Both at once, or neither, is refused:
+//! ([`layout_v1::validate`]). Both at once, or neither, is refused:
 //! drizzle-orm 1.0 refuses a folder with a journal, and drizzle-orm 0.x ignores 1.0 folders, so a
 //! mix means one of the two migrators would skip migrations.
 

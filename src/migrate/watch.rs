@@ -1,6 +1,6 @@
 //! The waiting side of the DDL lock rules: each attempt runs while a second connection names
 //! the sessions that block it, and after a lock timeout the run pauses and tries again, or
-//! gives up naming them ([`retry::decide`](super::retry::decide) makes the call).
+//! gives up naming them ([`retry::decide`] makes the call).
 //!
 //! Why a second connection, and why only after a moment: `pg_blocking_pids(pid)` answers only
 //! while `pid` waits, and the migrating connection is busy waiting. So while an attempt runs,
