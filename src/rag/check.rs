@@ -44,15 +44,15 @@ const CHECK_SQL: &str = "SELECT count(*)::int8 FROM document_chunk \
 
 /// How many of the table's pages to read to meet about `sample` of the tenant's chunks, at
 /// most [`CHECK_MAX_PAGES`] and the table; `None` (no check) for `sample = 0` or without
-/// statistics (tenant rows, table rows and pages).
+/// statistics (the tenant's rows, the table's pages).
 pub fn pages(facts: Facts, sample: u32) -> Option<u32> {
     if sample == 0 {
         return None;
     }
     let tenant = facts.tenant_rows.filter(|rows| *rows >= 1.0)?;
-    let table = facts.table_rows.filter(|rows| *rows >= 1.0)?.max(tenant);
     let table_pages = facts.table_pages.filter(|pages| *pages >= 1.0)?;
-    let wanted = (f64::from(sample) * table / tenant) * (table_pages / table);
+    // The tenant's rows lie about `tenant / table_pages` to a page.
+    let wanted = f64::from(sample) * table_pages / tenant;
     Some(wanted.ceil().min(CHECK_MAX_PAGES).min(table_pages).max(1.0) as u32)
 }
 
@@ -107,19 +107,18 @@ pub(super) async fn beaten(
     hits: &[ChunkMatch],
     facts: Facts,
 ) -> Result<bool, Error> {
-    let Some(pages) = pages(facts, plan.options.check_sample) else {
-        return Ok(false);
-    };
-    let (Some(table_rows), Some(table_pages)) = (facts.table_rows, facts.table_pages) else {
+    let (Some(pages), Some(table_pages)) =
+        (pages(facts, plan.options.check_sample), facts.table_pages)
+    else {
         return Ok(false);
     };
     let Some(kth) = hits.iter().map(|hit| hit.distance).reduce(f64::max) else {
         return Ok(false);
     };
-    let table_pages = table_pages.min(f64::from(u32::MAX)) as u32;
+    let rows_per_page = facts.table_rows.unwrap_or(table_pages) / table_pages;
     let sample = tids(
-        table_pages,
-        table_rows / f64::from(table_pages.max(1)),
+        table_pages.min(f64::from(u32::MAX)) as u32,
+        rows_per_page,
         pages,
         seed(plan, organization_id),
     );
