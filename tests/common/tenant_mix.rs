@@ -330,9 +330,10 @@ pub struct ClassResult {
     /// Recall of each query.
     pub recalls: Vec<f64>,
     /// Each query's answer against the exact one by distance: its k-th hit's distance minus
-    /// the exact k-th (0 for an exact answer; empty where not measured). A low recall with a
-    /// gap near 0 is a near-tie (other chunks as near as the true ones); a large gap is an
-    /// answer from elsewhere.
+    /// the exact k-th (0 for an exact answer; negative only for an answer short of k hits the
+    /// exact one has, which `rag::search` never returns; empty where not measured). A low
+    /// recall with a gap near 0 is a near-tie (other chunks as near as the true ones); a large
+    /// gap is an answer from elsewhere.
     pub gaps: Vec<f64>,
     pub latencies: Vec<Duration>,
     pub route: String,
@@ -470,7 +471,7 @@ pub async fn measure_queries(
             assert!(hits.iter().all(|h| h.distance.is_finite()));
             let found = hits.iter().filter(|h| query.truth.contains(&h.id)).count();
             recalls.push(found as f64 / query.truth.len().max(1) as f64);
-            gaps.push((kth_distance(&hits) - query.truth_kth).max(0.0));
+            gaps.push(kth_distance(&hits) - query.truth_kth);
         }
         let mut routes: Vec<String> = routes.into_iter().collect();
         routes.sort();
