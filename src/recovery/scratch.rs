@@ -1,11 +1,13 @@
 //! A throw-away database on which migrations are replayed, to learn the schema they produce.
 //!
 //! It is created on the live database's own server by default (`CREATE DATABASE
-//! app_db_scratch_<pid>_<nanos> TEMPLATE template0`), because that server has the same
+//! app_db_scratch_<pid>_<nanos>_<n> TEMPLATE template0`), because that server has the same
 //! PostgreSQL version and the same extension packages (pgvector) as the database being
 //! checked, so the replayed schema is printed by the same catalog code. `template0` keeps it
 //! free of anything a customised `template1` holds. The role needs `CREATEDB`; when it lacks it,
 //! another server can be named (the CLI's `--scratch-url`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
@@ -96,6 +98,16 @@ impl std::fmt::Debug for ScratchDatabase {
 /// Prefix of every scratch database's name, so a leftover one is easy to recognise.
 pub const SCRATCH_PREFIX: &str = "app_db_scratch_";
 
+/// Scratch databases this process has named so far.
+static NAMED: AtomicU64 = AtomicU64::new(0);
+
+/// A scratch database's name: the process, the clock and the process's own count. The clock
+/// alone does not keep two of one process apart: two threads can read the same nanosecond
+/// (it happened to two concurrent `generate` checks), so the count is what makes it unique.
+fn scratch_name(pid: u32, nanos: u128, n: u64) -> String {
+    format!("{SCRATCH_PREFIX}{pid}_{nanos:x}_{n:x}")
+}
+
 impl ScratchDatabase {
     /// Creates an empty database on the server `server` points at (any database of it).
     pub async fn create(server: impl Into<ScratchServer>) -> Result<Self, Error> {
@@ -104,7 +116,11 @@ impl ScratchDatabase {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let name = format!("{SCRATCH_PREFIX}{}_{:x}", std::process::id(), nanos);
+        let name = scratch_name(
+            std::process::id(),
+            nanos,
+            NAMED.fetch_add(1, Ordering::Relaxed),
+        );
         let mut admin = connect(&server).await?;
         let created = execute_raw(
             &mut admin,
@@ -235,4 +251,21 @@ pub(crate) fn describe(options: &PgConnectOptions) -> String {
         options.get_port(),
         options.get_database().unwrap_or("")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_names_read_at_the_same_nanosecond_differ_and_fit_an_identifier() {
+        let nanos = u128::from(u64::MAX) * 4;
+        let first = scratch_name(u32::MAX, nanos, 0);
+        let second = scratch_name(u32::MAX, nanos, 1);
+        assert_ne!(first, second);
+        assert!(first.starts_with(SCRATCH_PREFIX), "{first}");
+        // PostgreSQL truncates identifiers past 63 bytes, which would merge names again.
+        let longest = scratch_name(u32::MAX, nanos, u64::MAX);
+        assert!(longest.len() <= 63, "{longest} is {} bytes", longest.len());
+    }
 }
